@@ -1,0 +1,70 @@
+"""Health endpoints for the platform's checks and for operators."""
+
+import logging
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> dict:
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+        bypasses = cursor.fetchone()[0]
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    problems = []
+    if pending:
+        problems.append(f"{len(pending)} migrations not applied")
+    if bypasses:
+        problems.append("the application's database role bypasses row-level security")
+    return {"ok": not problems, "problems": problems}
+
+
+def _check_redis() -> dict:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return {"ok": True}
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Ready for traffic: database reachable and migrated, Redis reachable when configured."""
+    checks = {}
+    for name, check, enabled in (
+        ("database", _check_database, True),
+        ("redis", _check_redis, bool(settings.REDIS_URL)),
+    ):
+        if not enabled:
+            continue
+        try:
+            checks[name] = check()
+        except Exception as exc:  # any failure means "not ready", reported by type only
+            logger.warning("readiness check failed", extra={"check": name, "error": repr(exc)})
+            checks[name] = {"ok": False, "problems": [type(exc).__name__]}
+    ready = all(c["ok"] for c in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )

@@ -1,0 +1,358 @@
+"""Recruiter console pages for candidates, interview templates and sessions."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from tenants.admin import ReadOnlyInline, TenantScopedAdmin
+
+from . import services
+from .models import (
+    Candidate,
+    CandidateStatus,
+    Decision,
+    InterviewSession,
+    InterviewTemplate,
+    RubricCriterion,
+    SessionEvent,
+    SessionSummary,
+    TemplateQuestion,
+    TranscriptEntry,
+    VideoSegment,
+)
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}:{secs:02d}"
+
+
+# --- Candidates -----------------------------------------------------------------------------
+
+
+class CandidateSessionInline(ReadOnlyInline):
+    model = InterviewSession
+    fields = ("template", "status", "started_at", "duration", "decision")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "Interview sessions"
+
+    @admin.display(description="Duration")
+    def duration(self, obj):
+        return _duration(obj.duration_seconds)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("template")
+
+
+def _status_action(status: str, label: str):
+    def action(modeladmin, request, queryset):
+        changed = services.candidate_set_status(
+            candidates=queryset, status=status, actor=request.user
+        )
+        modeladmin.message_user(request, f"{changed} candidate(s) marked {label.lower()}.")
+
+    action.__name__ = f"mark_{status}"
+    return admin.action(description=f"Mark selected candidates: {label}")(action)
+
+
+@admin.register(Candidate)
+class CandidateAdmin(TenantScopedAdmin):
+    list_display = ("email", "full_name", "external_id", "status", "created_at")
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("email", "full_name", "external_id")
+    date_hierarchy = "created_at"
+    fields = ("tenant", "email", "full_name", "external_id", "status", "user", "created_at")
+    readonly_fields = ("user", "created_at")
+    inlines = [CandidateSessionInline]
+    actions = [
+        _status_action(CandidateStatus.ADVANCED, "Advanced"),
+        _status_action(CandidateStatus.ON_HOLD, "On hold"),
+        _status_action(CandidateStatus.REJECTED, "Rejected"),
+        _status_action(CandidateStatus.WITHDRAWN, "Withdrawn"),
+    ]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            return {k: v for k, v in actions.items() if k == "delete_selected"}
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            changes = {
+                f: form.cleaned_data[f]
+                for f in form.changed_data
+                if f in services.CANDIDATE_EDITABLE_FIELDS
+            }
+            services.candidate_update(candidate=obj, actor=request.user, changes=changes)
+            return
+        created = services.candidate_create(
+            tenant=self.tenant_for(request, obj),
+            email=form.cleaned_data["email"],
+            full_name=form.cleaned_data.get("full_name", ""),
+            external_id=form.cleaned_data.get("external_id", ""),
+            actor=request.user,
+        )
+        if form.cleaned_data.get("status") not in (None, "", CandidateStatus.NEW):
+            services.candidate_update(
+                candidate=created, actor=request.user, changes={"status": obj.status}
+            )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        services.candidate_delete(candidate=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for candidate in queryset:
+            services.candidate_delete(candidate=candidate, actor=request.user)
+
+
+# --- Templates ------------------------------------------------------------------------------
+
+
+class TenantChildInline(admin.StackedInline):
+    """Inline rows that belong to the parent's tenant."""
+
+    extra = 0
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(tenant=request.tenant)
+
+    def _can_edit(self, request):
+        membership = getattr(request, "membership", None)
+        return request.user.is_superuser or bool(membership and membership.can_edit)
+
+    def has_add_permission(self, request, obj=None):
+        return self._can_edit(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_edit(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can_edit(request)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or getattr(request, "membership", None) is not None
+
+
+class QuestionInline(TenantChildInline):
+    model = TemplateQuestion
+    fields = ("position", "text", "guidance")
+    extra = 1
+
+
+class CriterionInline(TenantChildInline):
+    model = RubricCriterion
+    fields = ("position", "name", "description", "weight")
+    extra = 1
+
+
+@admin.register(InterviewTemplate)
+class InterviewTemplateAdmin(TenantScopedAdmin):
+    list_display = (
+        "title",
+        "role",
+        "language",
+        "voice",
+        "max_duration_minutes",
+        "question_count",
+        "is_active",
+    )
+    list_filter = ("is_active", "language", "voice")
+    search_fields = ("title", "role")
+    inlines = [QuestionInline, CriterionInline]
+    fieldsets = (
+        (None, {"fields": ("tenant", "title", "role", "instructions", "is_active")}),
+        (
+            "Conversation",
+            {
+                "fields": (
+                    "max_duration_minutes",
+                    "language",
+                    "voice",
+                    "model",
+                    "transcription_model",
+                    "turn_detection",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(question_count=Count("questions"))
+
+    @admin.display(description="Questions", ordering="question_count")
+    def question_count(self, obj):
+        return obj.question_count
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.tenant = self.tenant_for(request, obj)
+        services.template_save(template=obj, actor=request.user, changed_fields=form.changed_data)
+
+    def save_formset(self, request, form, formset, change):
+        for instance in formset.save(commit=False):
+            instance.tenant_id = form.instance.tenant_id
+            instance.save()
+        for instance in formset.deleted_objects:
+            instance.delete()
+        formset.save_m2m()
+
+
+# --- Sessions -------------------------------------------------------------------------------
+
+
+class TranscriptInline(ReadOnlyInline):
+    model = TranscriptEntry
+    fields = ("seq", "speaker", "text", "source", "created_at")
+    readonly_fields = fields
+    ordering = ("seq",)
+    verbose_name_plural = "Transcript"
+
+
+class VideoInline(ReadOnlyInline):
+    model = VideoSegment
+    fields = ("status", "started_at", "duration_seconds", "playback")
+    readonly_fields = fields
+
+    @admin.display(description="Playback")
+    def playback(self, obj):
+        if not obj.playback_url:
+            return "-"
+        return format_html('<a href="{}" target="_blank" rel="noopener">Watch</a>',
+                           obj.playback_url)
+
+
+class EventInline(ReadOnlyInline):
+    model = SessionEvent
+    fields = ("created_at", "kind", "data")
+    readonly_fields = fields
+    ordering = ("created_at",)
+    classes = ("collapse",)
+    verbose_name_plural = "Timeline"
+
+
+def _decision_action(decision: str, label: str):
+    def action(modeladmin, request, queryset):
+        for session in queryset:
+            services.session_record_decision(session=session, decision=decision,
+                                             actor=request.user)
+        modeladmin.message_user(request, f"Decision recorded: {label}.")
+
+    action.__name__ = f"decide_{decision}"
+    return admin.action(description=f"Decide: {label}")(action)
+
+
+@admin.register(InterviewSession)
+class InterviewSessionAdmin(TenantScopedAdmin):
+    list_display = (
+        "candidate",
+        "template",
+        "status",
+        "started_at",
+        "duration",
+        "rating",
+        "decision",
+    )
+    list_filter = (
+        "status",
+        "decision",
+        ("template", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("candidate__email", "candidate__full_name", "provider_call_id")
+    list_select_related = ("candidate", "template", "summary")
+    date_hierarchy = "created_at"
+    inlines = [TranscriptInline, VideoInline, EventInline]
+    actions = [
+        _decision_action(Decision.ADVANCE, "Advance"),
+        _decision_action(Decision.HOLD, "Hold"),
+        _decision_action(Decision.REJECT, "Reject"),
+    ]
+    fieldsets = (
+        (None, {"fields": ("candidate_link", "template", "status", "end_reason")}),
+        ("Decision", {"fields": ("decision", "decision_note", "decided_by", "decided_at")}),
+        (
+            "AI summary",
+            {"fields": ("summary_text", "summary_rating", "summary_recommendation")},
+        ),
+        (
+            "Connection",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "provider",
+                    "provider_call_id",
+                    "model",
+                    "voice",
+                    "connection_state",
+                    "created_at",
+                    "connecting_at",
+                    "started_at",
+                    "ended_at",
+                    "last_heartbeat_at",
+                    "video_recording_url",
+                    "client_info",
+                ),
+            },
+        ),
+    )
+    editable_fields = ("decision", "decision_note")
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [f for fs in self.fieldsets for f in fs[1]["fields"]]
+        return [n for n in names if n not in self.editable_fields]
+
+    def has_add_permission(self, request):
+        return False  # sessions start from an accepted invitation
+
+    @admin.display(description="Candidate")
+    def candidate_link(self, obj):
+        url = reverse("admin:interviews_candidate_change", args=[obj.candidate_id])
+        return format_html('<a href="{}">{}</a>', url, obj.candidate)
+
+    @admin.display(description="Duration")
+    def duration(self, obj):
+        return _duration(obj.duration_seconds)
+
+    def _summary(self, obj) -> SessionSummary | None:
+        try:
+            return obj.summary
+        except SessionSummary.DoesNotExist:
+            return None
+
+    @admin.display(description="AI rating")
+    def rating(self, obj):
+        summary = self._summary(obj)
+        return summary.overall_rating if summary and summary.overall_rating else "-"
+
+    @admin.display(description="Summary")
+    def summary_text(self, obj):
+        summary = self._summary(obj)
+        return summary.summary if summary and summary.summary else "-"
+
+    @admin.display(description="Rating")
+    def summary_rating(self, obj):
+        return self.rating(obj)
+
+    @admin.display(description="Recommendation")
+    def summary_recommendation(self, obj):
+        summary = self._summary(obj)
+        return summary.get_recommendation_display() if summary else "-"
+
+    def save_model(self, request, obj, form, change):
+        if {"decision", "decision_note"} & set(form.changed_data):
+            services.session_record_decision(
+                session=obj,
+                decision=form.cleaned_data.get("decision", ""),
+                note=form.cleaned_data.get("decision_note", ""),
+                actor=request.user,
+            )

@@ -1,0 +1,250 @@
+"""Writes for candidates, templates and sessions. Admin, API and tasks all come through here."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from tenants.models import Tenant
+from tenants.services import audit_record
+
+from .models import (
+    SESSION_TRANSITIONS,
+    Candidate,
+    CandidateStatus,
+    Decision,
+    InterviewSession,
+    InterviewTemplate,
+    SessionEvent,
+    SessionStatus,
+)
+
+User = get_user_model()
+
+CANDIDATE_EDITABLE_FIELDS = ("email", "full_name", "external_id", "status")
+
+
+class IllegalTransition(ValidationError):
+    """A session status change the state machine does not allow."""
+
+    def __init__(self, current: str, target: str):
+        super().__init__(
+            f"An interview session cannot go from {current!r} to {target!r}.",
+            code="illegal_transition",
+        )
+        self.current = current
+        self.target = target
+
+
+def require_same_tenant(tenant_id, *objects) -> None:
+    """Refuse a reference across tenants (the database's foreign keys cannot see tenants)."""
+    for obj in objects:
+        if obj is not None and obj.tenant_id != tenant_id:
+            raise ValidationError(f"{obj._meta.verbose_name.capitalize()} belongs to another "
+                                  "organisation.")
+
+
+def normalize_email(email: str) -> str:
+    return User.objects.normalize_email(email or "").strip().lower()
+
+
+# --- Candidates -----------------------------------------------------------------------------
+
+
+def _require_unique_candidate(*, tenant_id, email: str, external_id: str, exclude_pk=None):
+    others = Candidate.objects.filter(tenant_id=tenant_id).exclude(pk=exclude_pk)
+    if others.filter(email=email).exists():
+        raise ValidationError({"email": "A candidate with this email already exists."})
+    if external_id and others.filter(external_id=external_id).exists():
+        raise ValidationError({"external_id": "A candidate with this external id already exists."})
+
+
+@transaction.atomic
+def candidate_create(
+    *, tenant: Tenant, email: str, full_name: str = "", external_id: str = "", actor
+) -> Candidate:
+    """Add a candidate to the tenant's pipeline (emails are stored lower-case)."""
+    email = normalize_email(email)
+    external_id = (external_id or "").strip()
+    _require_unique_candidate(tenant_id=tenant.pk, email=email, external_id=external_id)
+    candidate = Candidate(
+        tenant=tenant, email=email, full_name=full_name.strip(), external_id=external_id
+    )
+    candidate.full_clean(exclude=["tenant", "user"])
+    candidate.save(force_insert=True)
+    audit_record(action="candidate.created", tenant=tenant, actor=actor, target=candidate)
+    return candidate
+
+
+@transaction.atomic
+def candidate_update(*, candidate: Candidate, actor, changes: dict) -> Candidate:
+    """Apply a recruiter's edits. The audit trail records which fields changed (and status
+    values), never the personal data itself."""
+    unknown = set(changes) - set(CANDIDATE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+    previous_status = Candidate.objects.values_list("status", flat=True).get(pk=candidate.pk)
+    for field, value in changes.items():
+        setattr(candidate, field, value)
+    _require_unique_candidate(
+        tenant_id=candidate.tenant_id,
+        email=candidate.email,
+        external_id=candidate.external_id,
+        exclude_pk=candidate.pk,
+    )
+    candidate.full_clean(exclude=["tenant", "user"])
+    if not changes:
+        return candidate
+    candidate.save(update_fields=[*changes, "updated_at"])
+    details: dict = {"fields": sorted(changes)}
+    if "status" in changes:
+        details["status"] = {"from": previous_status, "to": candidate.status}
+    audit_record(
+        action="candidate.changed",
+        tenant_id=candidate.tenant_id,
+        actor=actor,
+        target=candidate,
+        details=details,
+    )
+    return candidate
+
+
+@transaction.atomic
+def candidate_set_status(*, candidates, status: str, actor) -> int:
+    """Move several candidates to ``status`` (an admin action); returns how many changed."""
+    if status not in CandidateStatus.values:
+        raise ValidationError(f"Unknown candidate status {status!r}.")
+    changed = 0
+    for candidate in candidates:
+        if candidate.status != status:
+            candidate_update(candidate=candidate, actor=actor, changes={"status": status})
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def candidate_delete(*, candidate: Candidate, actor) -> None:
+    """Delete a candidate and everything recorded about them (sessions, transcripts...)."""
+    audit_record(
+        action="candidate.deleted",
+        tenant_id=candidate.tenant_id,
+        actor=actor,
+        target=candidate,
+    )
+    candidate.delete()
+
+
+# --- Templates ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def template_save(
+    *, template: InterviewTemplate, actor, changed_fields: list[str] | None = None
+) -> InterviewTemplate:
+    """Create or update a template (its questions and rubric are saved alongside)."""
+    creating = template._state.adding
+    template.full_clean(exclude=["tenant", "created_by"])
+    if creating:
+        template.created_by = actor if getattr(actor, "is_authenticated", False) else None
+        template.save(force_insert=True)
+    elif changed_fields:
+        template.save(update_fields=[*changed_fields, "updated_at"])
+    else:
+        return template
+    audit_record(
+        action="template.created" if creating else "template.changed",
+        tenant_id=template.tenant_id,
+        actor=actor,
+        target=template,
+        details={} if creating else {"fields": sorted(changed_fields or [])},
+    )
+    return template
+
+
+# --- Sessions -------------------------------------------------------------------------------
+
+_STATUS_TIMESTAMP = {
+    SessionStatus.CONNECTING: "connecting_at",
+    SessionStatus.LIVE: "started_at",
+    SessionStatus.COMPLETED: "ended_at",
+    SessionStatus.ABANDONED: "ended_at",
+    SessionStatus.FAILED: "ended_at",
+}
+
+
+def session_can_transition(current: str, target: str) -> bool:
+    return target in SESSION_TRANSITIONS.get(current, frozenset())
+
+
+@transaction.atomic
+def session_transition(
+    *,
+    session: InterviewSession,
+    to: str,
+    reason: str = "",
+    data: dict | None = None,
+    at=None,
+) -> InterviewSession:
+    """The one way a session changes status. Locks the row, checks the state machine
+    (``SESSION_TRANSITIONS``), stamps the matching timestamp and records a SessionEvent.
+    Raises IllegalTransition for a move the machine does not allow."""
+    at = at or timezone.now()
+    current = (
+        InterviewSession.objects.select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=session.pk)
+    )
+    if not session_can_transition(current, to):
+        raise IllegalTransition(current, to)
+    session.status = to
+    fields = ["status", "updated_at"]
+    stamp = _STATUS_TIMESTAMP.get(to)
+    if stamp and (getattr(session, stamp) is None or to == SessionStatus.CONNECTING):
+        setattr(session, stamp, at)
+        fields.append(stamp)
+    if reason:
+        session.end_reason = reason
+        fields.append("end_reason")
+    session.save(update_fields=fields)
+    session_event_record(
+        session=session,
+        kind="status_changed",
+        data={"from": current, "to": to, **({"reason": reason} if reason else {}),
+              **(data or {})},
+    )
+    return session
+
+
+def session_event_record(*, session: InterviewSession, kind: str, data: dict | None = None):
+    return SessionEvent.objects.create(
+        tenant_id=session.tenant_id, session=session, kind=kind, data=data or {}
+    )
+
+
+@transaction.atomic
+def session_record_decision(
+    *, session: InterviewSession, decision: str, note: str = "", actor
+) -> InterviewSession:
+    """The recruiter's own decision on a session (the AI's rating is only advice)."""
+    if decision not in Decision.values:
+        raise ValidationError(f"Unknown decision {decision!r}.")
+    previous = session.decision
+    session.decision = decision
+    session.decision_note = note
+    session.decided_by = actor if decision else None
+    session.decided_at = timezone.now() if decision else None
+    session.save(
+        update_fields=["decision", "decision_note", "decided_by", "decided_at", "updated_at"]
+    )
+    audit_record(
+        action="session.decision",
+        tenant_id=session.tenant_id,
+        actor=actor,
+        target=session,
+        details={"from": previous, "to": decision, "note_changed": bool(note)},
+    )
+    return session

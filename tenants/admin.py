@@ -1,0 +1,317 @@
+"""The recruiter console's tenant wall, and the admin for tenants, members and the audit trail.
+
+``TenantScopedAdmin`` is the one place the console scopes querysets and permissions to the
+request's tenant (resolved by tenants.middleware); every tenant-owned model's admin extends it.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ForeignKey
+from django.http import Http404, HttpResponseRedirect
+
+from . import services
+from .models import AuditEvent, Membership, Role, Tenant
+
+
+def _tenant_field_of(model) -> str | None:
+    for field in model._meta.get_fields():
+        if isinstance(field, ForeignKey) and field.related_model is Tenant:
+            return field.name
+    return None
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Members see and change only their tenant's rows; viewers only read; owners and admins
+    may delete; platform operators (superusers) see every tenant and pick it on forms.
+
+    Objects of another tenant answer 404, never a redirect that would confirm they exist.
+    """
+
+    #: Path from this model to its tenant's id, for the queryset filter.
+    tenant_lookup = "tenant"
+    #: Who may delete: by default only owners and admins.
+    delete_roles = frozenset({Role.OWNER, Role.ADMIN})
+
+    # --- scoping ---
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if request.tenant is None:
+            return queryset.none()
+        return queryset.filter(**{self.tenant_lookup: request.tenant})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if not request.user.is_superuser:
+            if related is Tenant:
+                kwargs["queryset"] = Tenant.objects.filter(pk=getattr(request.tenant, "pk", None))
+            elif _tenant_field_of(related):
+                kwargs["queryset"] = related._default_manager.filter(
+                    **{_tenant_field_of(related): request.tenant}
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not request.user.is_superuser and "tenant" not in exclude:
+            exclude.append("tenant")  # set from the request by the service
+        return exclude
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "tenant"]})
+            for name, options in fieldsets
+        ]
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index with "doesn't exist" for a missing object; for a
+        # guessed id of another tenant's object the honest answer is a plain 404.
+        raise Http404("No such object.")
+
+    # --- permissions (roles, not Django's per-model permission rows) ---
+
+    def _membership(self, request):
+        return getattr(request, "membership", None)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or self._membership(request) is not None
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        membership = self._membership(request)
+        return request.user.is_superuser or bool(membership and membership.can_edit)
+
+    def has_change_permission(self, request, obj=None):
+        membership = self._membership(request)
+        return request.user.is_superuser or bool(membership and membership.can_edit)
+
+    def has_delete_permission(self, request, obj=None):
+        membership = self._membership(request)
+        return request.user.is_superuser or bool(
+            membership and membership.role in self.delete_roles
+        )
+
+    # --- service errors ---
+    # Services raise ValidationError for a rule the form could not know (last owner, a
+    # cross-tenant reference...). The whole admin view runs in one transaction, so nothing is
+    # half-written; the user lands back on the page with the reason.
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            self.report_validation_error(request, error)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            self.report_validation_error(request, error)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(self, request, queryset):
+        try:
+            with transaction.atomic():
+                return super().response_action(request, queryset)
+        except ValidationError as error:
+            self.report_validation_error(request, error)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # --- helpers for subclasses ---
+
+    def tenant_for(self, request, obj):
+        """The tenant a new object belongs to: the request's, or the operator's choice."""
+        if request.user.is_superuser:
+            return obj.tenant
+        return request.tenant
+
+    def report_validation_error(self, request, error: ValidationError) -> None:
+        for message in error.messages:
+            self.message_user(request, message, level=messages.ERROR)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Tenants --------------------------------------------------------------------------------
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantScopedAdmin):
+    tenant_lookup = "pk"
+    list_display = ("name", "slug", "status", "retention_days", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "slug")
+    fields = (
+        "name",
+        "slug",
+        "status",
+        "retention_days",
+        "invitation_expiry_days",
+        "allowed_admin_networks",
+        "branding",
+        "default_model",
+        "default_voice",
+        "default_language",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ()
+        return ("slug", "status")
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        membership = self._membership(request)
+        return request.user.is_superuser or bool(membership and membership.can_manage)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # Operators create tenants with `manage.py create_tenant` (which also creates the
+            # owner); the admin form does the same with the operator as actor.
+            obj.save()
+            services.audit_record(
+                action="tenant.created", tenant=obj, actor=request.user, target=obj
+            )
+            return
+        changed = {f: form.cleaned_data[f] for f in form.changed_data if f in services.
+                   TENANT_EDITABLE_FIELDS}
+        services.tenant_update_settings(tenant=obj, actor=request.user, changes=changed)
+        other = [f for f in form.changed_data if f not in services.TENANT_EDITABLE_FIELDS]
+        if other and request.user.is_superuser:
+            obj.save(update_fields=[*other, "updated_at"])
+            services.audit_record(
+                action="tenant.changed",
+                tenant=obj,
+                actor=request.user,
+                target=obj,
+                details={"fields": sorted(other)},
+            )
+
+
+# --- Memberships ----------------------------------------------------------------------------
+
+
+class MembershipAddForm(forms.ModelForm):
+    email = forms.EmailField(help_text="They sign in to the console with this address.")
+
+    class Meta:
+        model = Membership
+        fields = ("role",)
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    list_display = ("user_email", "role", "tenant", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "user__username")
+    list_select_related = ("user", "tenant")
+    ordering = ("user__email",)
+
+    @admin.display(description="Email", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email or obj.user.get_username()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            fields = ["email", "role"]
+            return ["tenant", *fields] if request.user.is_superuser else fields
+        return ["user", "role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj is not None else ()
+
+    def _can_manage(self, request):
+        membership = self._membership(request)
+        return request.user.is_superuser or bool(membership and membership.can_manage)
+
+    def has_add_permission(self, request):
+        return self._can_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_manage(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can_manage(request)
+
+    def save_model(self, request, obj, form, change):
+        actor_membership = self._membership(request)
+        if change:
+            services.membership_change_role(
+                membership=obj,
+                role=form.cleaned_data["role"],
+                actor=request.user,
+                actor_membership=actor_membership,
+            )
+        else:
+            created = services.membership_add(
+                tenant=self.tenant_for(request, obj),
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor=request.user,
+                actor_membership=actor_membership,
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        services.membership_remove(
+            membership=obj, actor=request.user, actor_membership=self._membership(request)
+        )
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            self.delete_model(request, membership)
+
+
+# --- Audit trail ----------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantScopedAdmin):
+    list_display = ("created_at", "actor_label", "action", "target_type", "target_repr", "ip")
+    list_filter = ("action", "target_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("target_repr", "actor_label", "target_id", "request_id")
+    date_hierarchy = "created_at"
+    list_select_related = ()
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def get_exclude(self, request, obj=None):
+        return []
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,51 @@
+"""`migrate`, run as the schema owner.
+
+The application's own role (DATABASE_URL) only reads and writes rows; DDL runs as the role in
+DATABASE_OWNER_URL, which then grants the application role what it needs on every table. With
+no DATABASE_OWNER_URL this is Django's plain migrate.
+"""
+
+import environ
+from django.conf import settings
+from django.core.management.commands.migrate import Command as MigrateCommand
+from django.db import DEFAULT_DB_ALIAS, connections
+
+_CONNECTION_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+
+
+class Command(MigrateCommand):
+    help = MigrateCommand.help + (
+        " Runs as the DATABASE_OWNER_URL role and grants the application role its privileges."
+    )
+
+    def handle(self, *args, **options):
+        owner_url = getattr(settings, "DATABASE_OWNER_URL", "")
+        if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
+            return super().handle(*args, **options)
+
+        connection = connections[DEFAULT_DB_ALIAS]
+        app_role = connection.settings_dict["USER"]
+        original = {key: connection.settings_dict.get(key) for key in _CONNECTION_KEYS}
+        owner = environ.Env.db_url_config(owner_url)
+        connection.close()
+        connection.settings_dict.update({key: owner.get(key, "") for key in _CONNECTION_KEYS})
+        connection.settings_dict["OPTIONS"] = owner.get("OPTIONS") or {}
+        try:
+            super().handle(*args, **options)
+            if app_role and app_role != owner.get("USER"):
+                self._grant(connection, app_role)
+        finally:
+            connection.close()
+            connection.settings_dict.update(original)
+
+    def _grant(self, connection, role: str) -> None:
+        quoted = connection.ops.quote_name(role)
+        with connection.cursor() as cursor:
+            cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
+            cursor.execute(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                f"TO {quoted}"
+            )
+            cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+        if self.verbosity >= 1:
+            self.stdout.write(f"Granted row access on all tables to role {role}.")

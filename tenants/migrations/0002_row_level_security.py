@@ -1,0 +1,14 @@
+from django.db import migrations
+
+from tenants.rls import USER_MEMBERSHIP_READ, USER_TENANT_READ, append_only, rls_enable
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tenants", "0001_initial")]
+
+    operations = [
+        *rls_enable("tenants_tenant", column="id", extra_read=USER_TENANT_READ),
+        *rls_enable("tenants_membership", extra_read=USER_MEMBERSHIP_READ),
+        *rls_enable("tenants_auditevent"),
+        *append_only("tenants_auditevent"),
+    ]

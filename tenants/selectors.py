@@ -1,0 +1,38 @@
+"""Reads for tenants and memberships: the one place that resolves who belongs where."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+
+from .models import Membership
+
+
+def memberships_for_user(user) -> list[Membership]:
+    """The user's memberships with their tenants (visible through RLS's user_context)."""
+    return list(
+        Membership.objects.filter(user=user, tenant__status="active")
+        .select_related("tenant")
+        .order_by("tenant__name")
+    )
+
+
+def membership_pick(memberships: list[Membership], preferred_tenant_id: str | None):
+    """The membership the console works in: the one the user switched to, else the first."""
+    for membership in memberships:
+        if str(membership.tenant_id) == str(preferred_tenant_id):
+            return membership
+    return memberships[0] if memberships else None
+
+
+def network_allowed(tenant, ip: str | None) -> bool:
+    """Whether a console request from ``ip`` is allowed by the tenant's network list."""
+    networks = tenant.allowed_admin_networks or []
+    if not networks:
+        return True
+    if not ip:
+        return False
+    try:
+        address = ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ip_network(net, strict=False) for net in networks)

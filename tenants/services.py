@@ -1,0 +1,240 @@
+"""Writes for tenants, memberships and the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from ipaddress import ip_network
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from . import requestcontext, rls
+from .models import AuditEvent, Membership, Role, Tenant
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+
+def audit_record(
+    *,
+    action: str,
+    tenant: Tenant | None = None,
+    tenant_id=None,
+    actor=None,
+    target=None,
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail. IP and request id come from the current request.
+
+    ``details`` must not carry personal data beyond what the target's own row holds (field
+    names, not values), so that deleting a candidate under the retention policy leaves no copy.
+    """
+    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    event = AuditEvent(
+        tenant=tenant,
+        actor=actor,
+        actor_label=(actor.get_username() if actor else "system")[:254],
+        action=action,
+        ip=requestcontext.client_ip.get(),
+        request_id=requestcontext.request_id.get()[:64],
+        details=details or {},
+    )
+    if tenant is None and tenant_id is not None:
+        event.tenant_id = tenant_id
+    if target is not None:
+        event.target_type = target._meta.label_lower
+        event.target_id = str(target.pk)
+        event.target_repr = str(target)[:200]
+    event.save(force_insert=True)
+    return event
+
+
+@contextmanager
+def operator_bypass(*, actor, reason: str, audit: bool = True) -> Iterator[None]:
+    """A platform operator (Django superuser) sees every tenant. The only way in for a person,
+    and it is recorded."""
+    if not (actor and actor.is_active and actor.is_superuser):
+        raise PermissionError("Only platform operators may bypass tenant isolation.")
+    with rls.bypass_context():
+        if audit:
+            audit_record(action="operator.bypass", actor=actor, details={"reason": reason})
+        yield
+
+
+@contextmanager
+def system_bypass(*, reason: str) -> Iterator[None]:
+    """For jobs and commands that work across tenants (provisioning, retention). Logged."""
+    logger.info("rls bypass", extra={"reason": reason})
+    with rls.bypass_context():
+        yield
+
+
+# --- Tenants --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tenant_create(*, name: str, slug: str = "", owner_email: str, actor=None) -> Tenant:
+    """Provision a tenant and its owner (a staff user with that email, created if new)."""
+    slug = slugify(slug or name)
+    if not slug:
+        raise ValidationError({"slug": "A tenant needs a name or slug made of letters/digits."})
+    with system_bypass(reason="tenant_create"):
+        if Tenant.objects.filter(slug=slug).exists():
+            raise ValidationError({"slug": f"A tenant with slug {slug!r} already exists."})
+        tenant = Tenant.objects.create(name=name, slug=slug)
+        with rls.tenant_context(tenant.pk):
+            owner = _staff_user_for_email(owner_email)
+            Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+            audit_record(
+                action="tenant.created",
+                tenant=tenant,
+                actor=actor,
+                target=tenant,
+                details={"owner": owner.get_username()},
+            )
+    return tenant
+
+
+TENANT_EDITABLE_FIELDS = (
+    "name",
+    "retention_days",
+    "invitation_expiry_days",
+    "allowed_admin_networks",
+    "branding",
+    "default_model",
+    "default_voice",
+    "default_language",
+)
+
+
+def validate_networks(networks) -> list[str]:
+    if not isinstance(networks, list):
+        raise ValidationError({"allowed_admin_networks": "Give a list of CIDR ranges."})
+    cleaned = []
+    for value in networks:
+        try:
+            cleaned.append(str(ip_network(str(value), strict=False)))
+        except ValueError as exc:
+            raise ValidationError(
+                {"allowed_admin_networks": f"{value!r} is not a CIDR range."}
+            ) from exc
+    return cleaned
+
+
+@transaction.atomic
+def tenant_update_settings(*, tenant: Tenant, actor, changes: dict) -> Tenant:
+    """Apply settings changes an owner/admin made to their tenant."""
+    unknown = set(changes) - set(TENANT_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
+    if "allowed_admin_networks" in changes:
+        changes["allowed_admin_networks"] = validate_networks(changes["allowed_admin_networks"])
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    tenant.full_clean()
+    if changes:
+        tenant.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            action="tenant.settings_changed",
+            tenant=tenant,
+            actor=actor,
+            target=tenant,
+            details={"fields": sorted(changes)},
+        )
+    return tenant
+
+
+# --- Memberships ----------------------------------------------------------------------------
+
+
+def _staff_user_for_email(email: str):
+    email = User.objects.normalize_email(email).strip().lower()
+    if not email or "@" not in email:
+        raise ValidationError({"email": "Enter a valid email address."})
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(username=email[:150], email=email, is_staff=True)
+        user.set_unusable_password()
+        user.save()
+    elif not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user
+
+
+def _require_role_change_allowed(*, actor_membership: Membership | None, role: str) -> None:
+    if actor_membership is not None and role == Role.OWNER and (
+        actor_membership.role != Role.OWNER
+    ):
+        raise ValidationError("Only an owner can grant or remove the owner role.")
+
+
+def _require_other_owner(*, tenant_id, excluding_pk) -> None:
+    others = Membership.objects.filter(tenant_id=tenant_id, role=Role.OWNER).exclude(
+        pk=excluding_pk
+    )
+    if not others.exists():
+        raise ValidationError("A tenant must keep at least one owner.")
+
+
+@transaction.atomic
+def membership_add(
+    *, tenant: Tenant, email: str, role: str, actor, actor_membership: Membership | None
+) -> Membership:
+    """Give the person with ``email`` a role in ``tenant`` (creating their staff login)."""
+    _require_role_change_allowed(actor_membership=actor_membership, role=role)
+    user = _staff_user_for_email(email)
+    if Membership.objects.filter(tenant=tenant, user=user).exists():
+        raise ValidationError({"email": "This person is already a member."})
+    membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    audit_record(
+        action="membership.added",
+        tenant=tenant,
+        actor=actor,
+        target=membership,
+        details={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(
+    *, membership: Membership, role: str, actor, actor_membership: Membership | None
+) -> Membership:
+    old = Membership.objects.select_for_update().get(pk=membership.pk).role
+    if old == role:
+        return membership
+    _require_role_change_allowed(actor_membership=actor_membership, role=role)
+    _require_role_change_allowed(actor_membership=actor_membership, role=old)
+    if old == Role.OWNER:
+        _require_other_owner(tenant_id=membership.tenant_id, excluding_pk=membership.pk)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        action="membership.role_changed",
+        tenant_id=membership.tenant_id,
+        actor=actor,
+        target=membership,
+        details={"from": old, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor, actor_membership: Membership | None):
+    role = Membership.objects.select_for_update().get(pk=membership.pk).role
+    _require_role_change_allowed(actor_membership=actor_membership, role=role)
+    if role == Role.OWNER:
+        _require_other_owner(tenant_id=membership.tenant_id, excluding_pk=membership.pk)
+    audit_record(
+        action="membership.removed",
+        tenant_id=membership.tenant_id,
+        actor=actor,
+        target=membership,
+        details={"role": role},
+    )
+    membership.delete()
