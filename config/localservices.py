@@ -161,9 +161,24 @@ def system_redis(db: int) -> str | None:
         Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
         Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [server, "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", str(port),
-             "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
-             "--logfile", "/var/log/redis/ci.log"],
+            [
+                server,
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "-::1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                "/var/lib/redis",
+                "--logfile",
+                "/var/log/redis/ci.log",
+            ],
             check=False,
         )
         for _ in range(20):
@@ -196,17 +211,20 @@ def _stop(handle) -> None:
 
 
 def manage(*args: str, env: dict, check: bool = True) -> int:
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=check)\
-        .returncode
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=check
+    ).returncode
 
 
 def _wait_http(url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (local URL)
-                if response.status == 200:
-                    return True
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=1) as response,  # noqa: S310 (local URL)
+        ):
+            if response.status == 200:
+                return True
         time.sleep(0.2)
     return False
 
@@ -236,14 +254,32 @@ def run(argv: list[str]) -> int:
     processes = {
         # Quiet flags: the processes' own banners and access lines are not JSON; requests are
         # logged by config.middleware, tasks through Django's logging config.
-        "web": [str(BIN / "daphne"), "--verbosity", "0", "-b", host, "-p", port,
-                "config.asgi:application"],
-        "worker": [str(BIN / "celery"), "-A", "config", "--quiet", "worker",
-                   "--loglevel", "INFO", "--concurrency", env.get("WORKER_CONCURRENCY", "2")],
+        "web": [
+            str(BIN / "daphne"),
+            "--verbosity",
+            "0",
+            "-b",
+            host,
+            "-p",
+            port,
+            "config.asgi:application",
+        ],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "--quiet",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            env.get("WORKER_CONCURRENCY", "2"),
+        ],
         "beat": [str(BIN / "celery"), "-A", "config", "--quiet", "beat", "--loglevel", "INFO"],
     }
-    children = {name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env)
-                for name, cmd in processes.items()}
+    children = {
+        name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in processes.items()
+    }
     stopping = False
 
     def stop(*_):
@@ -313,8 +349,7 @@ def test(argv: list[str]) -> int:
         if manage("makemigrations", "--check", "--dry-run", env=env, check=False):
             return 1
         say("pytest")
-        return subprocess.run([PYTHON, "-m", "pytest", *argv], cwd=BASE_DIR, env=env)\
-            .returncode
+        return subprocess.run([PYTHON, "-m", "pytest", *argv], cwd=BASE_DIR, env=env).returncode
     finally:
         drop_database(admin_url, dbname)
         for handle in keep:

@@ -20,7 +20,7 @@ if DJANGO_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured("DJANGO_ENV must be one of development, test, production")
 PRODUCTION = DJANGO_ENV == "production"
 
-_INSECURE_SECRET_KEY = "insecure-local-development-key-never-use-in-production"
+_INSECURE_SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION and DJANGO_ENV != "test")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

@@ -227,8 +227,9 @@ class VideoInline(ReadOnlyInline):
     def playback(self, obj):
         if not obj.playback_url:
             return "-"
-        return format_html('<a href="{}" target="_blank" rel="noopener">Watch</a>',
-                           obj.playback_url)
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Watch</a>', obj.playback_url
+        )
 
 
 class EventInline(ReadOnlyInline):
@@ -243,8 +244,7 @@ class EventInline(ReadOnlyInline):
 def _decision_action(decision: str, label: str):
     def action(modeladmin, request, queryset):
         for session in queryset:
-            services.session_record_decision(session=session, decision=decision,
-                                             actor=request.user)
+            services.session_record_decision(session=session, decision=decision, actor=request.user)
         modeladmin.message_user(request, f"Decision recorded: {label}.")
 
     action.__name__ = f"decide_{decision}"

@@ -42,8 +42,9 @@ def require_same_tenant(tenant_id, *objects) -> None:
     """Refuse a reference across tenants (the database's foreign keys cannot see tenants)."""
     for obj in objects:
         if obj is not None and obj.tenant_id != tenant_id:
-            raise ValidationError(f"{obj._meta.verbose_name.capitalize()} belongs to another "
-                                  "organisation.")
+            raise ValidationError(
+                f"{obj._meta.verbose_name.capitalize()} belongs to another organisation."
+            )
 
 
 def normalize_email(email: str) -> str:
@@ -213,8 +214,7 @@ def session_transition(
     session_event_record(
         session=session,
         kind="status_changed",
-        data={"from": current, "to": to, **({"reason": reason} if reason else {}),
-              **(data or {})},
+        data={"from": current, "to": to, **({"reason": reason} if reason else {}), **(data or {})},
     )
     return session
 

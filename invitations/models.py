@@ -23,9 +23,7 @@ class InvitationStatus(models.TextChoices):
 class InterviewInvitation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    candidate = models.ForeignKey(
-        Candidate, on_delete=models.CASCADE, related_name="invitations"
-    )
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="invitations")
     template = models.ForeignKey(
         InterviewTemplate, on_delete=models.PROTECT, related_name="invitations"
     )

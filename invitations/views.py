@@ -25,8 +25,10 @@ def invitation_open(request, token):
         return render(
             request,
             "invitations/invalid.html",
-            {"message": "This invitation link is not valid. Check that you copied the whole "
-             "link from the email."},
+            {
+                "message": "This invitation link is not valid. Check that you copied the whole "
+                "link from the email."
+            },
             status=404,
         )
     problem = _PROBLEMS.get(invitation.status)

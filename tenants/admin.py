@@ -198,8 +198,11 @@ class TenantAdmin(TenantScopedAdmin):
                 action="tenant.created", tenant=obj, actor=request.user, target=obj
             )
             return
-        changed = {f: form.cleaned_data[f] for f in form.changed_data if f in services.
-                   TENANT_EDITABLE_FIELDS}
+        changed = {
+            f: form.cleaned_data[f]
+            for f in form.changed_data
+            if f in services.TENANT_EDITABLE_FIELDS
+        }
         services.tenant_update_settings(tenant=obj, actor=request.user, changes=changed)
         other = [f for f in form.changed_data if f not in services.TENANT_EDITABLE_FIELDS]
         if other and request.user.is_superuser:

@@ -37,9 +37,8 @@ class TenantMiddleware:
         try:
             with ExitStack() as stack:
                 if user.is_superuser:
-                    audit = (
-                        request.method not in _SAFE_METHODS
-                        or not request.session.get(_BYPASS_AUDITED_SESSION_KEY)
+                    audit = request.method not in _SAFE_METHODS or not request.session.get(
+                        _BYPASS_AUDITED_SESSION_KEY
                     )
                     stack.enter_context(
                         services.operator_bypass(

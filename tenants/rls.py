@@ -125,7 +125,9 @@ def rls_enable(table: str, *, column: str = "tenant_id", extra_read: str = "") -
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
     if extra_read:
-        forward.append(f"CREATE POLICY tenant_extra_read ON {table} FOR SELECT USING ({extra_read})")
+        forward.append(
+            f"CREATE POLICY tenant_extra_read ON {table} FOR SELECT USING ({extra_read})"
+        )
         backward.insert(0, f"DROP POLICY IF EXISTS tenant_extra_read ON {table}")
     return [dj_migrations.RunSQL(";\n".join(forward), ";\n".join(backward))]
 
@@ -143,11 +145,12 @@ def append_only(table: str, *, allow_delete: bool = False) -> list:
         CREATE TRIGGER {function} BEFORE {events} ON {table}
             FOR EACH ROW EXECUTE FUNCTION {function}();
     """
-    backward = f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
+    backward = (
+        f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
+    )
     return [dj_migrations.RunSQL(forward, backward)]
 
 
 USER_MEMBERSHIP_READ = f"user_id = {_USER_ID}"
-USER_TENANT_READ = (
-    f"id IN (SELECT tenant_id FROM tenants_membership WHERE user_id = {_USER_ID})"
-)
+_MEMBER_TENANTS = "SELECT tenant_id FROM tenants_membership WHERE user_id = " + _USER_ID  # noqa: S608
+USER_TENANT_READ = f"id IN ({_MEMBER_TENANTS})"

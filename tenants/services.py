@@ -167,8 +167,10 @@ def _staff_user_for_email(email: str):
 
 
 def _require_role_change_allowed(*, actor_membership: Membership | None, role: str) -> None:
-    if actor_membership is not None and role == Role.OWNER and (
-        actor_membership.role != Role.OWNER
+    if (
+        actor_membership is not None
+        and role == Role.OWNER
+        and (actor_membership.role != Role.OWNER)
     ):
         raise ValidationError("Only an owner can grant or remove the owner role.")
 

@@ -27,14 +27,22 @@ CANDIDATES = [
     ("alan@candidates.example", "Alan Turing", "ATS-1003"),
 ]
 QUESTIONS = [
-    ("Tell me about a backend system you built that you are proud of.",
-     "Ownership, scale, trade-offs they made."),
-    ("How would you design an API that must never lose a write?",
-     "Transactions, idempotency keys, retries, at-least-once delivery."),
-    ("Describe a production incident you debugged. What did you change afterwards?",
-     "Method, communication, follow-up that prevents recurrence."),
-    ("What do you look for when reviewing a colleague's code?",
-     "Correctness, readability, tests, kindness."),
+    (
+        "Tell me about a backend system you built that you are proud of.",
+        "Ownership, scale, trade-offs they made.",
+    ),
+    (
+        "How would you design an API that must never lose a write?",
+        "Transactions, idempotency keys, retries, at-least-once delivery.",
+    ),
+    (
+        "Describe a production incident you debugged. What did you change afterwards?",
+        "Method, communication, follow-up that prevents recurrence.",
+    ),
+    (
+        "What do you look for when reviewing a colleague's code?",
+        "Correctness, readability, tests, kindness.",
+    ),
 ]
 CRITERIA = [
     ("System design", "Reasons about data, failure and scale.", 3),
@@ -55,13 +63,23 @@ class Command(BaseCommand):
         with rls.tenant_context(tenant.pk):
             owner = User.objects.get(email=OWNER_EMAIL)
             if not Membership.objects.filter(tenant=tenant, user__email=RECRUITER_EMAIL).exists():
-                membership_add(tenant=tenant, email=RECRUITER_EMAIL, role=Role.RECRUITER,
-                               actor=owner, actor_membership=None)
+                membership_add(
+                    tenant=tenant,
+                    email=RECRUITER_EMAIL,
+                    role=Role.RECRUITER,
+                    actor=owner,
+                    actor_membership=None,
+                )
             template = self._template(tenant, owner)
             for email, name, external_id in CANDIDATES:
                 if not Candidate.objects.filter(tenant=tenant, email=email).exists():
-                    candidate_create(tenant=tenant, email=email, full_name=name,
-                                     external_id=external_id, actor=owner)
+                    candidate_create(
+                        tenant=tenant,
+                        email=email,
+                        full_name=name,
+                        external_id=external_id,
+                        actor=owner,
+                    )
             candidate = Candidate.objects.get(tenant=tenant, email=CANDIDATES[0][0])
             for old in InterviewInvitation.objects.filter(
                 candidate=candidate, accepted_at__isnull=True, revoked_at__isnull=True
@@ -77,8 +95,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  Recruiter console: {console}")
         for email, role in logins:
             self.stdout.write(f"    {role:9} login: {email} / {passwords[email]}")
-        self.stdout.write(f"    operator  login: {OPERATOR_EMAIL} / {operator_password}"
-                          "  (all tenants, audited)")
+        self.stdout.write(
+            f"    operator  login: {OPERATOR_EMAIL} / {operator_password}  (all tenants, audited)"
+        )
         self.stdout.write(f"  Candidate invitation ({CANDIDATES[0][1]}): {invitation_link(token)}")
 
     def _template(self, tenant, owner) -> InterviewTemplate:
@@ -95,11 +114,18 @@ class Command(BaseCommand):
         )
         template_save(template=template, actor=owner)
         for position, (text, guidance) in enumerate(QUESTIONS, start=1):
-            TemplateQuestion.objects.create(tenant=tenant, template=template, position=position,
-                                            text=text, guidance=guidance)
+            TemplateQuestion.objects.create(
+                tenant=tenant, template=template, position=position, text=text, guidance=guidance
+            )
         for position, (name, description, weight) in enumerate(CRITERIA, start=1):
-            RubricCriterion.objects.create(tenant=tenant, template=template, position=position,
-                                           name=name, description=description, weight=weight)
+            RubricCriterion.objects.create(
+                tenant=tenant,
+                template=template,
+                position=position,
+                name=name,
+                description=description,
+                weight=weight,
+            )
         return template
 
     def _reset_password(self, email: str) -> str:

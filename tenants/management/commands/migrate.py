@@ -43,8 +43,7 @@ class Command(MigrateCommand):
         with connection.cursor() as cursor:
             cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
             cursor.execute(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                f"TO {quoted}"
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}"
             )
             cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
         if self.verbosity >= 1:

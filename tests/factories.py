@@ -1,0 +1,174 @@
+"""Factories. Tenant-owned rows are written under the raw RLS bypass (not the audited one):
+test data is set up as the platform would have written it, while the code under test runs in
+the tenant context its own request or task establishes."""
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from interviews.models import (
+    Candidate,
+    InterviewSession,
+    InterviewTemplate,
+    RubricCriterion,
+    SessionEvent,
+    SessionSummary,
+    TemplateQuestion,
+    TranscriptEntry,
+    VideoSegment,
+)
+from invitations.models import InterviewInvitation
+from invitations.services import token_hash
+from tenants import rls
+from tenants.models import AuditEvent, Membership, Role, Tenant
+
+
+class BypassFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with rls.bypass_context():
+            return super()._create(model_class, *args, **kwargs)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+
+class TenantFactory(BypassFactory):
+    class Meta:
+        model = Tenant
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    slug = factory.Sequence(lambda n: f"company-{n}")
+
+
+class MembershipFactory(BypassFactory):
+    class Meta:
+        model = Membership
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    role = Role.RECRUITER
+
+
+class CandidateFactory(BypassFactory):
+    class Meta:
+        model = Candidate
+
+    tenant = factory.SubFactory(TenantFactory)
+    email = factory.Sequence(lambda n: f"candidate{n}@example.com")
+    full_name = factory.Faker("name")
+    external_id = factory.Sequence(lambda n: f"ATS-{n}")
+
+
+class TemplateFactory(BypassFactory):
+    class Meta:
+        model = InterviewTemplate
+
+    tenant = factory.SubFactory(TenantFactory)
+    title = factory.Sequence(lambda n: f"Screen {n}")
+    role = "Backend engineer"
+    instructions = "Be kind."
+
+
+class QuestionFactory(BypassFactory):
+    class Meta:
+        model = TemplateQuestion
+
+    template = factory.SubFactory(TemplateFactory)
+    tenant = factory.SelfAttribute("template.tenant")
+    position = factory.Sequence(int)
+    text = factory.Sequence(lambda n: f"Question {n}?")
+
+
+class CriterionFactory(BypassFactory):
+    class Meta:
+        model = RubricCriterion
+
+    template = factory.SubFactory(TemplateFactory)
+    tenant = factory.SelfAttribute("template.tenant")
+    position = factory.Sequence(int)
+    name = factory.Sequence(lambda n: f"Criterion {n}")
+
+
+class SessionFactory(BypassFactory):
+    class Meta:
+        model = InterviewSession
+
+    tenant = factory.SubFactory(TenantFactory)
+    candidate = factory.SubFactory(CandidateFactory, tenant=factory.SelfAttribute("..tenant"))
+    template = factory.SubFactory(TemplateFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class TranscriptEntryFactory(BypassFactory):
+    class Meta:
+        model = TranscriptEntry
+
+    session = factory.SubFactory(SessionFactory)
+    tenant = factory.SelfAttribute("session.tenant")
+    seq = factory.Sequence(int)
+    speaker = "candidate"
+    text = "I built a queue."
+    provider_item_id = factory.Sequence(lambda n: f"item_{n}")
+
+
+class VideoSegmentFactory(BypassFactory):
+    class Meta:
+        model = VideoSegment
+
+    session = factory.SubFactory(SessionFactory)
+    tenant = factory.SelfAttribute("session.tenant")
+    provider_video_id = factory.Sequence(lambda n: f"vi{n}")
+
+
+class SummaryFactory(BypassFactory):
+    class Meta:
+        model = SessionSummary
+
+    session = factory.SubFactory(SessionFactory)
+    tenant = factory.SelfAttribute("session.tenant")
+    status = "ready"
+    summary = "Solid."
+    overall_rating = 4
+
+
+class SessionEventFactory(BypassFactory):
+    class Meta:
+        model = SessionEvent
+
+    session = factory.SubFactory(SessionFactory)
+    tenant = factory.SelfAttribute("session.tenant")
+    kind = "status_changed"
+
+
+class InvitationFactory(BypassFactory):
+    class Meta:
+        model = InterviewInvitation
+        exclude = ("token",)
+
+    tenant = factory.SubFactory(TenantFactory)
+    candidate = factory.SubFactory(CandidateFactory, tenant=factory.SelfAttribute("..tenant"))
+    template = factory.SubFactory(TemplateFactory, tenant=factory.SelfAttribute("..tenant"))
+    token = factory.Sequence(lambda n: f"token-{n}-" + "x" * 30)
+    token_hash = factory.LazyAttribute(lambda o: token_hash(o.token))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class AuditEventFactory(BypassFactory):
+    class Meta:
+        model = AuditEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    action = "candidate.changed"
+    target_repr = "someone"
