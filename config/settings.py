@@ -5,6 +5,7 @@ no external service (see config/localservices.py for the embedded PostgreSQL and
 production mode (DJANGO_ENV=production) refuses to start with an insecure default.
 """
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -178,6 +179,10 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # Outside production WhiteNoise serves straight from the finders; STATIC_ROOT is only
+    # filled by `collectstatic` in the image build, so its absence is expected here.
+    warnings.filterwarnings("ignore", message="No directory at: ")
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -239,3 +244,7 @@ if PRODUCTION:
 
 # Paths where the recruiter console's tenant scoping applies (tenants.middleware).
 CONSOLE_PATH_PREFIXES = ["/admin/"]
+
+if DJANGO_ENV == "test":
+    # Tests create many users; a fast hash keeps the suite quick (never used outside tests).
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

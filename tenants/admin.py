@@ -6,6 +6,7 @@ request's tenant (resolved by tenants.middleware); every tenant-owned model's ad
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ForeignKey
@@ -42,7 +43,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return queryset
         if request.tenant is None:
             return queryset.none()
-        return queryset.filter(**{self.tenant_lookup: request.tenant})
+        return queryset.filter(**{self.tenant_lookup: request.tenant.pk})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
@@ -75,6 +76,16 @@ class TenantScopedAdmin(admin.ModelAdmin):
         # guessed id of another tenant's object the honest answer is a plain 404.
         raise Http404("No such object.")
 
+    def _require_object(self, request, object_id) -> None:
+        # Before any permission check, so that a role without e.g. delete rights also gets
+        # 404 (not 403) for ids outside its tenant, like everyone else.
+        if object_id and self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such object.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_object(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     # --- permissions (roles, not Django's per-model permission rows) ---
 
     def _membership(self, request):
@@ -106,6 +117,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
     # half-written; the user lands back on the page with the reason.
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._require_object(request, object_id)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
@@ -113,6 +125,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_view(self, request, object_id, extra_context=None):
+        self._require_object(request, object_id)
         try:
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as error:
