@@ -88,7 +88,9 @@ def candidate_update(*, candidate: Candidate, actor, changes: dict) -> Candidate
         raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
-    previous_status = Candidate.objects.values_list("status", flat=True).get(pk=candidate.pk)
+    stored = Candidate.objects.values(*CANDIDATE_EDITABLE_FIELDS).get(pk=candidate.pk)
+    previous_status = stored["status"]
+    changes = {field: value for field, value in changes.items() if stored[field] != value}
     for field, value in changes.items():
         setattr(candidate, field, value)
     _require_unique_candidate(

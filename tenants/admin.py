@@ -296,7 +296,8 @@ class MembershipAdmin(TenantScopedAdmin):
                 actor=request.user,
                 actor_membership=actor_membership,
             )
-            obj.pk = created.pk
+            obj.pk, obj.user, obj.tenant = created.pk, created.user, created.tenant
+            obj._state.adding = False
 
     def delete_model(self, request, obj):
         services.membership_remove(

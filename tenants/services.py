@@ -133,6 +133,8 @@ def tenant_update_settings(*, tenant: Tenant, actor, changes: dict) -> Tenant:
         raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
     if "allowed_admin_networks" in changes:
         changes["allowed_admin_networks"] = validate_networks(changes["allowed_admin_networks"])
+    stored = Tenant.objects.values(*changes).get(pk=tenant.pk) if changes else {}
+    changes = {field: value for field, value in changes.items() if stored[field] != value}
     for field, value in changes.items():
         setattr(tenant, field, value)
     tenant.full_clean()

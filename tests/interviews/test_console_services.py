@@ -1,0 +1,144 @@
+"""Recruiter changes made in the console go through services and land in the audit trail."""
+
+import pytest
+from django.urls import reverse
+
+from interviews.models import Candidate, InterviewSession
+from tenants import rls
+from tenants.models import AuditEvent, Role
+from tests.conftest import console_client
+from tests.factories import CandidateFactory, SessionFactory, TemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def audit_actions(tenant):
+    with rls.tenant_context(tenant.pk):
+        return list(AuditEvent.objects.order_by("created_at").values_list("action", "details"))
+
+
+def test_adding_a_candidate_is_audited_and_normalised(recruiter_client, tenant_a):
+    response = recruiter_client.post(
+        reverse("admin:interviews_candidate_add"),
+        {
+            "email": "  Ada@Example.COM ",
+            "full_name": "Ada",
+            "external_id": "",
+            "status": "new",
+            "sessions-TOTAL_FORMS": 0,
+            "sessions-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content
+    with rls.tenant_context(tenant_a.pk):
+        candidate = Candidate.objects.get()
+    assert candidate.email == "ada@example.com" and candidate.tenant_id == tenant_a.pk
+    assert audit_actions(tenant_a) == [("candidate.created", {})]
+
+
+def test_editing_a_candidate_records_fields_not_values(recruiter_client, tenant_a):
+    candidate = CandidateFactory(tenant=tenant_a, full_name="Old")
+    recruiter_client.post(
+        reverse("admin:interviews_candidate_change", args=[candidate.pk]),
+        {
+            "email": candidate.email,
+            "full_name": "New Name",
+            "external_id": candidate.external_id,
+            "status": "advanced",
+            "sessions-TOTAL_FORMS": 0,
+            "sessions-INITIAL_FORMS": 0,
+        },
+    )
+    [(action, details)] = audit_actions(tenant_a)
+    assert action == "candidate.changed"
+    assert details == {
+        "fields": ["full_name", "status"],
+        "status": {"from": "new", "to": "advanced"},
+    }
+    assert "New Name" not in str(details)
+    with rls.tenant_context(tenant_a.pk):
+        event = AuditEvent.objects.get()
+    assert event.actor == recruiter_client.user and event.request_id and event.ip == "127.0.0.1"
+
+
+def test_duplicate_email_is_refused_with_a_message(recruiter_client, tenant_a):
+    CandidateFactory(tenant=tenant_a, email="dup@example.com")
+    response = recruiter_client.post(
+        reverse("admin:interviews_candidate_add"),
+        {
+            "email": "DUP@example.com",
+            "status": "new",
+            "sessions-TOTAL_FORMS": 0,
+            "sessions-INITIAL_FORMS": 0,
+        },
+        follow=True,
+    )
+    assert "already exists" in response.content.decode()
+    with rls.tenant_context(tenant_a.pk):
+        assert Candidate.objects.count() == 1
+        assert not AuditEvent.objects.exists()
+
+
+def test_status_action_and_delete_are_audited(tenant_a):
+    client = console_client(tenant_a, Role.ADMIN)
+    first, second = CandidateFactory.create_batch(2, tenant=tenant_a)
+    changelist = reverse("admin:interviews_candidate_changelist")
+    client.post(changelist, {"action": "mark_rejected", "_selected_action": [first.pk, second.pk]})
+    client.post(reverse("admin:interviews_candidate_delete", args=[first.pk]), {"post": "yes"})
+    actions = [a for a, _ in audit_actions(tenant_a)]
+    assert actions == ["candidate.changed", "candidate.changed", "candidate.deleted"]
+
+
+def test_a_recruiter_records_a_decision(recruiter_client, tenant_a):
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    recruiter_client.post(
+        reverse("admin:interviews_interviewsession_changelist"),
+        {"action": "decide_advance", "_selected_action": [session.pk]},
+    )
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get(pk=session.pk)
+    assert session.decision == "advance" and session.decided_by == recruiter_client.user
+    assert audit_actions(tenant_a)[-1][0] == "session.decision"
+
+
+def test_templates_are_saved_with_their_questions_in_the_tenant(recruiter_client, tenant_a):
+    response = recruiter_client.post(
+        reverse("admin:interviews_interviewtemplate_add"),
+        {
+            "title": "Screen",
+            "role": "Engineer",
+            "instructions": "",
+            "is_active": "on",
+            "max_duration_minutes": 20,
+            "language": "en",
+            "voice": "marin",
+            "model": "gpt-realtime",
+            "transcription_model": "gpt-4o-transcribe",
+            "turn_detection": '{"type": "semantic_vad", "eagerness": "low"}',
+            "questions-TOTAL_FORMS": 1,
+            "questions-INITIAL_FORMS": 0,
+            "questions-0-position": 1,
+            "questions-0-text": "Why us?",
+            "questions-0-guidance": "",
+            "criteria-TOTAL_FORMS": 1,
+            "criteria-INITIAL_FORMS": 0,
+            "criteria-0-position": 1,
+            "criteria-0-name": "Clarity",
+            "criteria-0-description": "",
+            "criteria-0-weight": "2",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with rls.tenant_context(tenant_a.pk):
+        from interviews.models import InterviewTemplate
+
+        template = InterviewTemplate.objects.get()
+        assert [q.text for q in template.questions.all()] == ["Why us?"]
+        assert template.criteria.get().tenant_id == tenant_a.pk
+        assert template.created_by == recruiter_client.user
+
+
+def test_a_recruiter_cannot_point_at_another_tenants_template(recruiter_client, tenant_b):
+    theirs = TemplateFactory(tenant=tenant_b)
+    form = recruiter_client.get(reverse("admin:interviews_candidate_add")).content.decode()
+    assert str(theirs.pk) not in form

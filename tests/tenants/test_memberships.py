@@ -1,0 +1,100 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from tenants import rls
+from tenants.models import AuditEvent, Membership, Role
+from tenants.services import membership_change_role, membership_remove
+from tests.conftest import console_client
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_admin_adds_a_recruiter_by_email(tenant_a, django_user_model):
+    client = console_client(tenant_a, Role.ADMIN)
+    response = client.post(
+        reverse("admin:tenants_membership_add"), {"email": "New@Example.com", "role": "recruiter"}
+    )
+    assert response.status_code == 302
+    user = django_user_model.objects.get(email="new@example.com")
+    assert user.is_staff and not user.has_usable_password()
+    with rls.tenant_context(tenant_a.pk):
+        assert Membership.objects.get(user=user).role == "recruiter"
+        assert AuditEvent.objects.filter(action="membership.added").exists()
+
+
+def test_only_an_owner_grants_the_owner_role(tenant_a):
+    client = console_client(tenant_a, Role.ADMIN)
+    response = client.post(
+        reverse("admin:tenants_membership_add"),
+        {"email": "boss@example.com", "role": "owner"},
+        follow=True,
+    )
+    assert "Only an owner" in response.content.decode()
+    with rls.tenant_context(tenant_a.pk):
+        assert not Membership.objects.filter(user__email="boss@example.com").exists()
+
+
+def test_recruiters_and_viewers_cannot_manage_members(tenant_a):
+    for role in (Role.RECRUITER, Role.VIEWER):
+        client = console_client(tenant_a, role)
+        assert client.get(reverse("admin:tenants_membership_add")).status_code == 403
+
+
+def test_the_last_owner_stays(tenant_a):
+    owner = MembershipFactory(tenant=tenant_a, role=Role.OWNER)
+    with rls.tenant_context(tenant_a.pk):
+        with pytest.raises(ValidationError, match="at least one owner"):
+            membership_remove(membership=owner, actor=None, actor_membership=owner)
+        with pytest.raises(ValidationError, match="at least one owner"):
+            membership_change_role(
+                membership=owner, role=Role.ADMIN, actor=None, actor_membership=owner
+            )
+        second = MembershipFactory(tenant=tenant_a, role=Role.OWNER)
+        membership_remove(membership=owner, actor=None, actor_membership=second)
+        assert list(Membership.objects.all()) == [second]
+
+
+def test_a_member_of_two_tenants_switches_between_them(tenant_a, tenant_b):
+    client = console_client(tenant_a, Role.RECRUITER)
+    MembershipFactory(tenant=tenant_b, user=client.user, role=Role.VIEWER)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Acme" in page and "Globex" in page
+    client.post(reverse("tenant_switch"), {"tenant_id": str(tenant_b.pk)})
+    assert client.get(reverse("admin:index")).wsgi_request.tenant == tenant_b
+    # A tenant the user does not belong to is not selectable.
+    other = client.post(reverse("tenant_switch"), {"tenant_id": "00000000-0000-0000-0000-0"})
+    assert other.status_code == 404
+
+
+def test_owners_change_tenant_settings_with_an_audit(tenant_a):
+    client = console_client(tenant_a, Role.OWNER)
+    response = client.post(
+        reverse("admin:tenants_tenant_change", args=[tenant_a.pk]),
+        {
+            "name": "Acme Ltd",
+            "retention_days": 90,
+            "invitation_expiry_days": 7,
+            "allowed_admin_networks": '["127.0.0.0/8"]',
+            "branding": "{}",
+            "default_model": "gpt-realtime",
+            "default_voice": "marin",
+            "default_language": "en",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with rls.tenant_context(tenant_a.pk):
+        tenant_a.refresh_from_db()
+        event = AuditEvent.objects.get(action="tenant.settings_changed")
+    assert tenant_a.name == "Acme Ltd" and tenant_a.retention_days == 90
+    assert event.details == {"fields": ["allowed_admin_networks", "name", "retention_days"]}
+
+
+def test_the_console_refuses_networks_outside_the_tenants_list(tenant_a):
+    with rls.bypass_context():
+        tenant_a.allowed_admin_networks = ["10.0.0.0/8"]
+        tenant_a.save(update_fields=["allowed_admin_networks"])
+    client = console_client(tenant_a, Role.RECRUITER)
+    assert client.get(reverse("admin:index")).status_code == 403
+    assert client.get(reverse("admin:index"), REMOTE_ADDR="10.1.2.3").status_code == 200
