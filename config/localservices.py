@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-EMBEDDED_DIR = BASE_DIR / ".embedded"
+EMBEDDED_DIR = Path(os.environ.get("EMBEDDED_DIR") or BASE_DIR / ".embedded")
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 

@@ -12,9 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-EMBEDDED_DIR = BASE_DIR / ".embedded"
-
 env = environ.Env()
+EMBEDDED_DIR = Path(env.str("EMBEDDED_DIR", default=str(BASE_DIR / ".embedded")))
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:

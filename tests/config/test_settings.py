@@ -1,0 +1,60 @@
+"""Production mode refuses insecure defaults and passes Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE = Path(__file__).resolve().parents[2]
+GOOD = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "k" * 20 + "a-very-long-random-production-secret-key-0123456789",
+    "ALLOWED_HOSTS": "interviews.example.com",
+    "DEBUG": "false",
+}
+
+
+def manage(*args, **overrides):
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env.update(GOOD)
+    env.update(overrides)
+    env = {k: v for k, v in env.items() if v is not None}  # None: leave the variable unset
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE, env=env, capture_output=True, text=True
+    )
+
+
+def test_check_deploy_is_clean_in_production_mode():
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "override,reason",
+    [
+        ({"DEBUG": "true"}, "DEBUG is on"),
+        ({"SECRET_KEY": None}, "SECRET_KEY is the default"),
+        ({"SECRET_KEY": "short"}, "shorter than 50 characters"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS is empty or a wildcard"),
+    ],
+)
+def test_production_refuses_insecure_defaults(override, reason):
+    result = manage("check", **override)
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+    assert reason in result.stderr
+
+
+def test_the_database_check_flags_a_role_that_bypasses_rls():
+    admin_url = os.environ["TEST_DATABASE_ADMIN_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--database", "default"],
+        cwd=BASE,
+        env={**os.environ, "DATABASE_URL": admin_url},
+        capture_output=True,
+        text=True,
+    )
+    assert "tenants.E001" in result.stderr + result.stdout
