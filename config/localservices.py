@@ -79,7 +79,7 @@ def embedded_postgres(name: str):
     parents for it; keeping the folder inside the project keeps that change local."""
     import pgserver
 
-    EMBEDDED_DIR.mkdir(exist_ok=True)
+    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(EMBEDDED_DIR / name, cleanup_mode="stop")
     return server.get_uri(), server
 
