@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "django_celery_beat",
+    "django_ratelimit",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
     "tenants",
     "interviews",
     "invitations",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -157,8 +163,47 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+
+# Candidates sign in without a password: an emailed login code, or Google.
+ACCOUNT_ADAPTER = "invitations.adapters.CandidateAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "invitations.adapters.CandidateSocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_REQUIRED = False
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# allauth's own rate limits (login codes, signups...) need a shared cache: Redis when
+# configured (see CACHES). Defaults are allauth's.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="") or None
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        "APP": {
+            "client_id": env.str("GOOGLE_CLIENT_ID", default=""),
+            "secret": env.str("GOOGLE_CLIENT_SECRET", default=""),
+        },
+        "SCOPE": ["openid", "email", "profile"],
+        "AUTH_PARAMS": {"prompt": "select_account"},
+        "OAUTH_PKCE_ENABLED": True,
+        "EMAIL_AUTHENTICATION": True,
+    }
+}
+GOOGLE_LOGIN_ENABLED = bool(SOCIALACCOUNT_PROVIDERS["google"]["APP"]["client_id"])
 
 # --- I18N, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -184,8 +229,15 @@ if not PRODUCTION:
     warnings.filterwarnings("ignore", message="No directory at: ")
 
 # --- Email ----------------------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# EMAIL_URL (smtp+tls://user:password@host:587) selects SMTP; EMAIL_BACKEND can name any
+# backend instead, e.g. an anymail ESP ("anymail.backends.postmark.EmailBackend" with
+# ANYMAIL_API_KEY). With neither, email is printed to the console.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)  # EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS, ... as django-environ documents
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+ANYMAIL = {"API_KEY": env.str("ANYMAIL_API_KEY", default="")} if "ANYMAIL_API_KEY" in env else {}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="interviews@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -203,6 +255,18 @@ SPECTACULAR_SETTINGS = {
 # --- Requests, proxies, logging -------------------------------------------------------------
 # Header carrying the real client IP when behind a proxy (Fly.io sets Fly-Client-IP).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+RATELIMIT_IP_META_KEY = (
+    "HTTP_" + CLIENT_IP_HEADER.upper().replace("-", "_") if CLIENT_IP_HEADER else None
+)
+RATELIMIT_VIEW = "invitations.views.rate_limited"
+# Opening invitation links, per client IP (guessing tokens is hopeless, this makes it slow too).
+INVITATION_OPEN_RATE = env.str("INVITATION_OPEN_RATE", default="30/m")
+# django-ratelimit only lists django-redis as "supported"; Django's own RedisCache increments
+# atomically with INCR as well, which is all it needs.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if not REDIS_URL:
+    # Single-process local use only (manage.py without the launcher): per-process limits.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/tenant/switch/", tenant_switch, name="tenant_switch"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("accounts/", include("allauth.urls")),
     path("", include("invitations.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

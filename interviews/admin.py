@@ -1,13 +1,17 @@
 """Recruiter console pages for candidates, interview templates and sessions."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from tenants.admin import ReadOnlyInline, TenantScopedAdmin
+from tenants.models import Tenant
 
-from . import services
+from . import imports, services
 from .models import (
     Candidate,
     CandidateStatus,
@@ -59,8 +63,26 @@ def _status_action(status: str, label: str):
     return admin.action(description=f"Mark selected candidates: {label}")(action)
 
 
+class CandidateImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 CSV whose first row names the columns: email (required), name, "
+        f"external_id. Up to {imports.MAX_ROWS} rows, {imports.MAX_BYTES // (1024 * 1024)} MB.",
+    )
+    tenant = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, tenants=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenants is None:
+            del self.fields["tenant"]
+        else:
+            self.fields["tenant"].queryset = tenants
+            self.fields["tenant"].required = True
+
+
 @admin.register(Candidate)
 class CandidateAdmin(TenantScopedAdmin):
+    change_list_template = "admin/interviews/candidate/change_list.html"
     list_display = ("email", "full_name", "external_id", "status", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email", "full_name", "external_id")
@@ -80,6 +102,39 @@ class CandidateAdmin(TenantScopedAdmin):
         if not self.has_change_permission(request):
             return {k: v for k, v in actions.items() if k == "delete_selected"}
         return actions
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="interviews_candidate_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        """Bulk CSV import with a per-row report."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        tenants = Tenant.objects.all() if request.user.is_superuser else None
+        form = CandidateImportForm(request.POST or None, request.FILES or None, tenants=tenants)
+        report = None
+        status = 200
+        if request.method == "POST" and form.is_valid():
+            tenant = form.cleaned_data.get("tenant") or request.tenant
+            upload = form.cleaned_data["file"]
+            try:
+                data = upload.read(imports.MAX_BYTES + 1)
+                report = imports.candidates_import_csv(tenant=tenant, data=data, actor=request.user)
+            except imports.ImportFileError as error:
+                form.add_error("file", error)
+        if form.errors:
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import candidates",
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(
+            request, "admin/interviews/candidate/import.html", context, status=status
+        )
 
     def save_model(self, request, obj, form, change):
         if change:

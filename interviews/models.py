@@ -174,6 +174,27 @@ class RubricCriterion(TenantOwned):
         return self.name
 
 
+# --- Consent --------------------------------------------------------------------------------
+
+
+class Consent(TenantOwned):
+    """A candidate's agreement to an AI-conducted, recorded interview: the exact text they were
+    shown, its version, when and from where. No session starts without one."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="consents")
+    version = models.CharField(max_length=32)
+    text = models.TextField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-accepted_at"]
+
+    def __str__(self):
+        return f"Consent {self.version} by {self.candidate_id}"
+
+
 # --- Sessions -------------------------------------------------------------------------------
 
 
@@ -223,6 +244,7 @@ class InterviewSession(TenantOwned):
     template = models.ForeignKey(
         InterviewTemplate, on_delete=models.PROTECT, related_name="sessions"
     )
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="sessions")
     status = models.CharField(
         max_length=16, choices=SessionStatus.choices, default=SessionStatus.PENDING
     )

@@ -14,6 +14,7 @@ from .models import (
     SESSION_TRANSITIONS,
     Candidate,
     CandidateStatus,
+    Consent,
     Decision,
     InterviewSession,
     InterviewTemplate,
@@ -249,4 +250,42 @@ def session_record_decision(
         target=session,
         details={"from": previous, "to": decision, "note_changed": bool(note)},
     )
+    return session
+
+
+# --- Consent and session start --------------------------------------------------------------
+
+
+def consent_record(
+    *, candidate: Candidate, version: str, text: str, ip: str | None, user_agent: str = ""
+) -> Consent:
+    """Store what the candidate agreed to, word for word, with when and from where."""
+    return Consent.objects.create(
+        tenant_id=candidate.tenant_id,
+        candidate=candidate,
+        version=version,
+        text=text,
+        ip=ip,
+        user_agent=(user_agent or "")[:300],
+    )
+
+
+@transaction.atomic
+def session_create(
+    *, candidate: Candidate, template: InterviewTemplate, consent: Consent
+) -> InterviewSession:
+    """A new interview session in ``pending``, configured from the template. Requires the
+    candidate's consent record (which must be theirs)."""
+    require_same_tenant(candidate.tenant_id, template, consent)
+    if consent.candidate_id != candidate.pk:
+        raise ValidationError("This consent was given by another candidate.")
+    session = InterviewSession.objects.create(
+        tenant_id=candidate.tenant_id,
+        candidate=candidate,
+        template=template,
+        consent=consent,
+        model=template.model,
+        voice=template.voice,
+    )
+    session_event_record(session=session, kind="created", data={"consent": consent.version})
     return session

@@ -1,11 +1,83 @@
-"""Recruiter console page for invitations."""
+"""Console pages for invitations and accommodation requests, and the invitation features of
+the candidate list (this app extends the candidate admin, which knows nothing of it)."""
 
+from django import forms
 from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils import timezone
 
-from tenants.admin import TenantScopedAdmin
+from interviews.admin import CandidateAdmin
+from interviews.models import Candidate, InterviewTemplate
+from tenants.admin import ReadOnlyInline, TenantScopedAdmin
 
 from . import services
-from .models import InterviewInvitation, InvitationStatus
+from .models import AccommodationRequest, InterviewInvitation, InvitationStatus
+
+
+class InviteForm(forms.Form):
+    template = forms.ModelChoiceField(queryset=InterviewTemplate.objects.none())
+
+    def __init__(self, *args, templates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates
+
+
+class CandidateInvitationInline(ReadOnlyInline):
+    model = InterviewInvitation
+    fields = ("template", "status", "expires_at", "sent_at", "send_count")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "Invitations"
+
+    @admin.display(description="Status")
+    def status(self, obj):
+        return InvitationStatus(obj.status).label
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("template")
+
+
+admin.site.unregister(Candidate)
+
+
+@admin.register(Candidate)
+class CandidateWithInvitationsAdmin(CandidateAdmin):
+    inlines = [*CandidateAdmin.inlines, CandidateInvitationInline]
+    actions = ["invite", *CandidateAdmin.actions]
+
+    @admin.action(description="Invite to interview")
+    def invite(self, request, queryset):
+        templates = InterviewTemplate.objects.filter(is_active=True)
+        if not request.user.is_superuser:
+            templates = templates.filter(tenant=request.tenant)
+        form = InviteForm(request.POST if "apply" in request.POST else None, templates=templates)
+        if form.is_valid():
+            invitations = services.invitations_issue_many(
+                candidates=list(queryset),
+                template=form.cleaned_data["template"],
+                actor=request.user,
+            )
+            self.message_user(
+                request, f"{len(invitations)} invitation(s) created; emails are on their way."
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Invite to interview",
+            "candidates": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/invitations/invite.html", context)
+
+
+def _each(service, past_tense):
+    def action(modeladmin, request, queryset):
+        changed = sum(1 for invitation in queryset if service(invitation, request.user))
+        modeladmin.message_user(request, f"{changed} invitation(s) {past_tense}.")
+
+    return action
 
 
 @admin.register(InterviewInvitation)
@@ -34,7 +106,7 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
         "created_at",
     )
     fields = readonly_fields
-    actions = ["revoke"]
+    actions = ["resend", "revoke", "expire"]
 
     @admin.display(description="Status")
     def status(self, obj):
@@ -43,14 +115,49 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False  # invitations are issued from the candidate list
 
+    @admin.action(description="Resend selected invitations (new link)")
+    def resend(self, request, queryset):
+        sent = 0
+        for invitation in queryset:
+            if invitation.status in services.OPEN_STATUSES:
+                services.invitation_resend(invitation=invitation, actor=request.user)
+                sent += 1
+        self.message_user(request, f"{sent} invitation(s) queued to be sent again.")
+
     @admin.action(description="Revoke selected invitations")
     def revoke(self, request, queryset):
-        for invitation in queryset:
-            services.invitation_revoke(invitation=invitation, actor=request.user)
-        self.message_user(request, "Invitations revoked.")
+        _each(lambda i, u: services.invitation_revoke(invitation=i, actor=u), "revoked")(
+            self, request, queryset
+        )
+
+    @admin.action(description="Expire selected invitations now")
+    def expire(self, request, queryset):
+        _each(lambda i, u: services.invitation_expire(invitation=i, actor=u), "expired")(
+            self, request, queryset
+        )
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not self.has_change_permission(request):
-            actions.pop("revoke", None)
+            for name in ("resend", "revoke", "expire"):
+                actions.pop(name, None)
         return actions
+
+
+@admin.register(AccommodationRequest)
+class AccommodationRequestAdmin(TenantScopedAdmin):
+    list_display = ("candidate", "created_at", "resolved_at")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("candidate__email", "candidate__full_name", "message")
+    list_select_related = ("candidate",)
+    readonly_fields = ("candidate", "invitation", "message", "created_at", "resolved_at")
+    fields = readonly_fields
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark selected requests resolved")
+    def mark_resolved(self, request, queryset):
+        count = services.accommodation_resolve(requests=queryset, actor=request.user)
+        self.message_user(request, f"{count} request(s) marked resolved.")

@@ -85,3 +85,30 @@ class InterviewInvitation(models.Model):
         if self.sent_at:
             return InvitationStatus.SENT
         return InvitationStatus.QUEUED
+
+
+class AccommodationRequest(models.Model):
+    """A candidate asking for an alternative process or an accommodation instead of (or for)
+    the AI interview. The tenant's owners and admins are notified by email."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    invitation = models.ForeignKey(
+        InterviewInvitation, on_delete=models.CASCADE, related_name="accommodation_requests"
+    )
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.CASCADE, related_name="accommodation_requests"
+    )
+    message = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Console list: newest first within the tenant.
+            models.Index(fields=["tenant", "-created_at"], name="accommodation_tenant_idx"),
+        ]
+
+    def __str__(self):
+        return f"Request from {self.candidate}"

@@ -68,7 +68,7 @@ def operator_bypass(*, actor, reason: str, audit: bool = True) -> Iterator[None]
 @contextmanager
 def system_bypass(*, reason: str) -> Iterator[None]:
     """For jobs and commands that work across tenants (provisioning, retention). Logged."""
-    logger.info("rls bypass", extra={"reason": reason})
+    logger.debug("rls bypass", extra={"reason": reason})
     with rls.bypass_context():
         yield
 

@@ -66,3 +66,19 @@ def operator_client():
     client.force_login(user)
     client.user = user
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache_and_eager_tasks(request):
+    """Each test starts with an empty cache (rate-limit counters live there) and runs Celery
+    tasks inline, unless it is a worker test that starts a real worker."""
+    from django.core.cache import cache
+
+    from config.celery import app
+
+    cache.clear()
+    eager = "celery_worker_test" not in request.keywords
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from interviews.models import (
     Candidate,
+    Consent,
     InterviewSession,
     InterviewTemplate,
     RubricCriterion,
@@ -19,7 +20,7 @@ from interviews.models import (
     TranscriptEntry,
     VideoSegment,
 )
-from invitations.models import InterviewInvitation
+from invitations.models import AccommodationRequest, InterviewInvitation
 from invitations.services import token_hash
 from tenants import rls
 from tenants.models import AuditEvent, Membership, Role, Tenant
@@ -101,6 +102,16 @@ class CriterionFactory(BypassFactory):
     name = factory.Sequence(lambda n: f"Criterion {n}")
 
 
+class ConsentFactory(BypassFactory):
+    class Meta:
+        model = Consent
+
+    candidate = factory.SubFactory(CandidateFactory)
+    tenant = factory.SelfAttribute("candidate.tenant")
+    version = "test"
+    text = "I agree."
+
+
 class SessionFactory(BypassFactory):
     class Meta:
         model = InterviewSession
@@ -108,6 +119,11 @@ class SessionFactory(BypassFactory):
     tenant = factory.SubFactory(TenantFactory)
     candidate = factory.SubFactory(CandidateFactory, tenant=factory.SelfAttribute("..tenant"))
     template = factory.SubFactory(TemplateFactory, tenant=factory.SelfAttribute("..tenant"))
+    consent = factory.SubFactory(
+        ConsentFactory,
+        candidate=factory.SelfAttribute("..candidate"),
+        tenant=factory.SelfAttribute("..tenant"),
+    )
 
 
 class TranscriptEntryFactory(BypassFactory):
@@ -171,3 +187,13 @@ class AuditEventFactory(BypassFactory):
     tenant = factory.SubFactory(TenantFactory)
     action = "candidate.changed"
     target_repr = "someone"
+
+
+class AccommodationRequestFactory(BypassFactory):
+    class Meta:
+        model = AccommodationRequest
+
+    invitation = factory.SubFactory(InvitationFactory)
+    tenant = factory.SelfAttribute("invitation.tenant")
+    candidate = factory.SelfAttribute("invitation.candidate")
+    message = "Could I type my answers?"

@@ -4,6 +4,7 @@ from tenants.rls import append_only, rls_enable
 
 TABLES = [
     "interviews_candidate",
+    "interviews_consent",
     "interviews_interviewtemplate",
     "interviews_templatequestion",
     "interviews_rubriccriterion",

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from invitations.services import invitation_issue
+from invitations.services import invitation_deliver, invitation_issue
 from tenants import rls
 from tests.factories import CandidateFactory, InvitationFactory, TemplateFactory
 
@@ -14,7 +14,12 @@ def issue(tenant):
     candidate = CandidateFactory(tenant=tenant)
     template = TemplateFactory(tenant=tenant, role="Data engineer")
     with rls.tenant_context(tenant.pk):
-        invitation, token = invitation_issue(candidate=candidate, template=template, actor=None)
+        invitation = invitation_issue(
+            candidate=candidate, template=template, actor=None, send=False
+        )
+    token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant.pk)
+    with rls.tenant_context(tenant.pk):
+        invitation.refresh_from_db()
     return invitation, token
 
 

@@ -7,11 +7,12 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from interviews.models import Candidate, InterviewSession, InterviewTemplate
-from invitations.models import InterviewInvitation
+from invitations.models import AccommodationRequest, InterviewInvitation
 from tenants import rls
 from tenants.models import AuditEvent, Membership, Role, Tenant
 from tests.conftest import console_client
 from tests.factories import (
+    AccommodationRequestFactory,
     AuditEventFactory,
     CandidateFactory,
     InvitationFactory,
@@ -30,6 +31,7 @@ MAKERS = {
     InterviewTemplate: lambda tenant: TemplateFactory(tenant=tenant),
     InterviewSession: lambda tenant: SessionFactory(tenant=tenant),
     InterviewInvitation: lambda tenant: InvitationFactory(tenant=tenant),
+    AccommodationRequest: lambda tenant: AccommodationRequestFactory(invitation__tenant=tenant),
 }
 PROJECT_APPS = {"tenants", "interviews", "invitations"}
 ROLES = [Role.OWNER, Role.ADMIN, Role.RECRUITER, Role.VIEWER]

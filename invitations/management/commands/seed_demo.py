@@ -10,7 +10,12 @@ from django.db import transaction
 from interviews.models import Candidate, InterviewTemplate, RubricCriterion, TemplateQuestion
 from interviews.services import candidate_create, template_save
 from invitations.models import InterviewInvitation
-from invitations.services import invitation_issue, invitation_link, invitation_revoke
+from invitations.services import (
+    invitation_deliver,
+    invitation_issue,
+    invitation_link,
+    invitation_revoke,
+)
 from tenants import rls
 from tenants.models import Membership, Role, Tenant
 from tenants.services import membership_add, system_bypass, tenant_create
@@ -85,7 +90,11 @@ class Command(BaseCommand):
                 candidate=candidate, accepted_at__isnull=True, revoked_at__isnull=True
             ):
                 invitation_revoke(invitation=old, actor=owner)
-            _, token = invitation_issue(candidate=candidate, template=template, actor=owner)
+            invitation = invitation_issue(
+                candidate=candidate, template=template, actor=owner, send=False
+            )
+        # Delivered here rather than by the worker, so the link can be printed below.
+        token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant.pk)
 
         logins = [(RECRUITER_EMAIL, "recruiter"), (OWNER_EMAIL, "owner")]
         passwords = {email: self._reset_password(email) for email, _ in logins}
