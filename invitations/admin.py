@@ -4,7 +4,6 @@ the candidate list (this app extends the candidate admin, which knows nothing of
 from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from interviews.admin import CandidateAdmin
 from interviews.models import Candidate, InterviewTemplate
