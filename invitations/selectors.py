@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hmac
 
+from django.db import connection
+
+from tenants import rls
 from tenants.services import system_bypass
 
 from .models import InterviewInvitation
@@ -14,18 +17,21 @@ _RELATED = ("tenant", "template", "candidate")
 
 
 def invitation_for_token(token: str) -> InterviewInvitation | None:
-    """The invitation a link's token belongs to, in whichever tenant, or None: by the hash's
-    unique index, then a constant-time comparison of the hashes."""
+    """The invitation a link's token belongs to, in whichever tenant, or None.
+
+    One round trip to the database's ``invitation_token_lookup`` (by the hash's unique index,
+    across tenants, returning nothing but id and tenant), a constant-time comparison of the
+    hashes, and only then a read of the invitation inside its own tenant."""
     if not token or len(token) > 128:
         return None
     digest = token_hash(token)
-    with system_bypass(reason="invitation lookup by token"):
-        invitation = (
-            InterviewInvitation.objects.select_related(*_RELATED).filter(token_hash=digest).first()
-        )
-    if invitation is None or not hmac.compare_digest(invitation.token_hash, digest):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, tenant_id, token_hash FROM invitation_token_lookup(%s)", [digest])
+        row = cursor.fetchone()
+    if row is None or not hmac.compare_digest(row[2], digest):
         return None
-    return invitation
+    with rls.tenant_context(row[1]):
+        return InterviewInvitation.objects.select_related(*_RELATED).filter(pk=row[0]).first()
 
 
 def invitation_for_flow(invitation_id) -> InterviewInvitation | None:
