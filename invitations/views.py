@@ -19,7 +19,7 @@ from django_ratelimit.decorators import ratelimit
 
 from interviews.selectors import consent_for_candidate, session_for_candidate
 from interviews.services import consent_record
-from tenants import requestcontext
+from tenants import requestcontext, rls
 
 from . import services
 from .flow import FLOW_CONSENT_KEY, FLOW_INVITATION_KEY
@@ -124,13 +124,14 @@ def consent(request):
             )
             return render(request, "invitations/consent.html", context, status=400)
         text = render_to_string("invitations/consent_text.txt", context).strip()
-        record = consent_record(
-            candidate=invitation.candidate,
-            version=CONSENT_VERSION,
-            text=text,
-            ip=requestcontext.client_ip.get(),
-            user_agent=request.headers.get("User-Agent", ""),
-        )
+        with rls.tenant_context(invitation.tenant_id):
+            record = consent_record(
+                candidate=invitation.candidate,
+                version=CONSENT_VERSION,
+                text=text,
+                ip=requestcontext.client_ip.get(),
+                user_agent=request.headers.get("User-Agent", ""),
+            )
         request.session[FLOW_CONSENT_KEY] = str(record.pk)
         return redirect("interview_sign_in")
     return render(request, "invitations/consent.html", context)
