@@ -26,7 +26,9 @@ def invitation_for_token(token: str) -> InterviewInvitation | None:
         return None
     digest = token_hash(token)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, tenant_id, token_hash FROM invitation_token_lookup(%s)", [digest])
+        cursor.execute(
+            "SELECT id, tenant_id, token_hash FROM invitation_token_lookup(%s)", [digest]
+        )
         row = cursor.fetchone()
     if row is None or not hmac.compare_digest(row[2], digest):
         return None

@@ -58,3 +58,30 @@ def test_the_database_check_flags_a_role_that_bypasses_rls():
         text=True,
     )
     assert "tenants.E001" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "env,backend",
+    [
+        ({}, "django.core.mail.backends.console.EmailBackend"),
+        (
+            {"EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587"},
+            "django.core.mail.backends.smtp.EmailBackend",
+        ),
+        (
+            {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend", "ANYMAIL_API_KEY": "k"},
+            "anymail.backends.postmark.EmailBackend",
+        ),
+    ],
+)
+def test_email_backend_is_chosen_by_settings(env, backend):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS)"
+    )
+    result = manage("shell", "-c", code, DJANGO_ENV="development", DEBUG="false", **env)
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.strip().splitlines()[-1].split()
+    assert printed[0] == backend
+    if "EMAIL_URL" in env:
+        assert printed[1:] == ["smtp.example.com", "587", "True"]

@@ -40,8 +40,9 @@ def issued_link(tenant, email="ada@example.com"):
     candidate = CandidateFactory(tenant=tenant, email=email, full_name="Ada")
     template = TemplateFactory(tenant=tenant, role="Data engineer", max_duration_minutes=25)
     with rls.tenant_context(tenant.pk):
-        invitation = invitation_issue(candidate=candidate, template=template, actor=None,
-                                      send=False)
+        invitation = invitation_issue(
+            candidate=candidate, template=template, actor=None, send=False
+        )
     token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant.pk)
     return invitation, f"/i/{token}"
 
@@ -145,14 +146,10 @@ def test_google_path_links_the_account(client, tenant_a):
     }
     # Google's token endpoint, faked the way allauth's own test suite does it.
     with mock.patch.object(requests.Session, "request", return_value=token_response) as post:
-        response = client.get(
-            reverse("google_callback"), {"code": "test-code", "state": state}
-        )
+        response = client.get(reverse("google_callback"), {"code": "test-code", "state": state})
     assert post.call_args.args[:2] == ("POST", "https://oauth2.googleapis.com/token")
     assert response["Location"] == reverse("interview_sign_in")
-    assert client.get(reverse("interview_sign_in"))["Location"] == reverse(
-        "interview_device_check"
-    )
+    assert client.get(reverse("interview_sign_in"))["Location"] == reverse("interview_device_check")
     client.post(reverse("interview_start"))
     with rls.tenant_context(tenant_a.pk):
         session = InterviewSession.objects.select_related("candidate__user").get()
