@@ -1,0 +1,113 @@
+"""A candidate walks from the emailed link to a pending session in a real browser."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from interviews.models import InterviewSession
+from invitations.services import invitation_deliver, invitation_issue
+from tenants import rls
+from tests.browser.conftest import snap
+from tests.factories import CandidateFactory, TemplateFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_link_consent_code_sign_in_device_check_and_start(live_server, page, tenant_a):
+    candidate = CandidateFactory(tenant=tenant_a, email="ada@example.com", full_name="Ada")
+    template = TemplateFactory(tenant=tenant_a, role="Data engineer")
+    with rls.tenant_context(tenant_a.pk):
+        invitation = invitation_issue(
+            candidate=candidate, template=template, actor=None, send=False
+        )
+    token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant_a.pk)
+
+    page.goto(f"{live_server.url}/i/{token}")
+    assert "Your interview for Data engineer" in page.content()
+    page.get_by_role("link", name="Continue").click()
+
+    snap(page, "onboarding-consent")
+    page.get_by_role("button", name="I agree, continue").click()
+    assert page.get_by_role("alert").is_visible()  # not ticked yet
+    page.get_by_label("I have read this and agree").check()
+    page.get_by_role("button", name="I agree, continue").click()
+
+    mail.outbox.clear()
+    page.get_by_role("button", name="Email me a sign-in code").click()
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", mail.outbox[-1].body).group(1)
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name=re.compile("Sign In|Confirm", re.I)).click()
+
+    page.wait_for_url("**/interview/device-check/")
+    start = page.get_by_role("button", name="Start interview")
+    # Enabled only once the (fake) microphone delivers sound.
+    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    assert "Your microphone works" in page.locator("#device-status").inner_text()
+    assert page.locator("#camera-state").inner_text() == "Camera: on"
+    snap(page, "onboarding-device-check")
+    start.click()
+
+    page.wait_for_url("**/interview/session/**")
+    assert page.locator("#session-status").get_attribute("data-status") == "pending"
+    with rls.tenant_context(tenant_a.pk):
+        assert InterviewSession.objects.get().status == "pending"
+
+
+def signed_in_at_device_check(live_server, page, tenant):
+    """A browser already through consent and sign-in (set up with Django's test client)."""
+    from allauth.account.models import EmailAddress
+    from django.conf import settings
+    from django.test import Client
+
+    from interviews.services import consent_record
+    from invitations.flow import FLOW_CONSENT_KEY, FLOW_INVITATION_KEY
+    from tests.factories import InvitationFactory, UserFactory
+
+    user = UserFactory(email="ada@example.com")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    invitation = InvitationFactory(tenant=tenant, candidate__email="ada@example.com")
+    with rls.tenant_context(tenant.pk):
+        consent = consent_record(candidate=invitation.candidate, version="t", text="t", ip=None)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[FLOW_INVITATION_KEY] = str(invitation.pk)
+    session[FLOW_CONSENT_KEY] = str(consent.pk)
+    session.save()
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": session.session_key,
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
+def test_a_blocked_microphone_explains_what_to_do(live_server, page, tenant_a):
+    signed_in_at_device_check(live_server, page, tenant_a)
+    page.add_init_script(
+        "navigator.mediaDevices.getUserMedia = () => "
+        "Promise.reject(new DOMException('denied', 'NotAllowedError'));"
+    )
+    page.goto(f"{live_server.url}/interview/device-check/")
+    status = page.get_by_role("status")
+    page.wait_for_function(
+        "document.getElementById('device-status').textContent.includes('blocked')"
+    )
+    assert "Allow it in your browser" in status.inner_text()
+    assert page.locator("#device-help").is_visible()
+    assert page.get_by_role("button", name="Start interview").is_disabled()
+
+
+def test_the_device_check_is_keyboard_operable(live_server, page, tenant_a):
+    signed_in_at_device_check(live_server, page, tenant_a)
+    page.goto(f"{live_server.url}/interview/device-check/")
+    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    page.locator("#check-devices").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "start-interview"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/interview/session/**")
