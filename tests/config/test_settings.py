@@ -17,7 +17,8 @@ GOOD = {
 
 
 def manage(*args, **overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    dropped = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(GOOD)
     env.update(overrides)
     env = {k: v for k, v in env.items() if v is not None}  # None: leave the variable unset
