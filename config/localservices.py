@@ -251,6 +251,10 @@ def run(argv: list[str]) -> int:
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
     manage("seed_demo", env=env)
 
+    if not env.get("OPENAI_API_KEY"):
+        sim_port = env.get("SIMULATOR_PORT", "8765")
+        env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{sim_port}/v1"
+        say(f"no OPENAI_API_KEY: interviews use the local simulator on port {sim_port}")
     processes = {
         # Quiet flags: the processes' own banners and access lines are not JSON; requests are
         # logged by config.middleware, tasks through Django's logging config.
@@ -276,7 +280,16 @@ def run(argv: list[str]) -> int:
             env.get("WORKER_CONCURRENCY", "2"),
         ],
         "beat": [str(BIN / "celery"), "-A", "config", "--quiet", "beat", "--loglevel", "INFO"],
+        "realtime": [PYTHON, "manage.py", "realtime_worker"],
     }
+    if not env.get("OPENAI_API_KEY"):
+        processes["simulator"] = [
+            PYTHON,
+            "-m",
+            "interviews.realtime.simulator",
+            "--port",
+            env.get("SIMULATOR_PORT", "8765"),
+        ]
     children = {
         name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in processes.items()
     }

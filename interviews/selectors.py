@@ -25,3 +25,24 @@ def consent_for_candidate(consent_id, candidate_id) -> Consent | None:
         return None
     with system_bypass(reason="candidate consent lookup"):
         return Consent.objects.filter(pk=consent_id, candidate_id=candidate_id).first()
+
+
+def session_realtime_config(session: InterviewSession) -> dict:
+    """The server-built provider session config for this session's template (the caller has
+    set the tenant context)."""
+    from .realtime.session_config import build_session_config
+
+    template = session.template
+    return build_session_config(
+        template, list(template.questions.all()), list(template.criteria.all())
+    )
+
+
+def live_calls() -> list[tuple[str, str, str]]:
+    """(session id, tenant id, call id) of every session with a provider call that may still
+    be running - what the realtime worker attaches to, also after a restart."""
+    with system_bypass(reason="realtime worker discovery"):
+        rows = InterviewSession.objects.filter(
+            status__in=["connecting", "live"], provider_call_id__gt=""
+        ).values_list("pk", "tenant_id", "provider_call_id")
+        return [(str(s), str(t), c) for s, t, c in rows]

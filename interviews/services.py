@@ -20,6 +20,8 @@ from .models import (
     InterviewTemplate,
     SessionEvent,
     SessionStatus,
+    TranscriptEntry,
+    TranscriptSource,
 )
 
 User = get_user_model()
@@ -289,3 +291,126 @@ def session_create(
     )
     session_event_record(session=session, kind="created", data={"consent": consent.version})
     return session
+
+
+# --- Live session ---------------------------------------------------------------------------
+
+ACTIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.CONNECTING, SessionStatus.LIVE)
+CONNECTABLE_STATUSES = ACTIVE_STATUSES
+
+
+@transaction.atomic
+def session_connected(
+    *, session: InterviewSession, provider: str, call_id: str, model: str, voice: str
+) -> InterviewSession:
+    """The provider accepted the browser's offer: remember the call and move to connecting
+    (a reconnect from connecting/live moves through connecting again)."""
+    previous_call = session.provider_call_id
+    session_transition(
+        session=session,
+        to=SessionStatus.CONNECTING,
+        data={"call_id": call_id, **({"replaces": previous_call} if previous_call else {})},
+    )
+    session.provider, session.provider_call_id = provider, call_id
+    session.model, session.voice = model, voice
+    session.last_heartbeat_at = timezone.now()
+    session.save(
+        update_fields=["provider", "provider_call_id", "model", "voice", "last_heartbeat_at"]
+    )
+    return session
+
+
+@transaction.atomic
+def session_heartbeat(*, session: InterviewSession, connection_state: str = "") -> InterviewSession:
+    """The browser is still there. A connected browser makes a connecting session live."""
+    session.last_heartbeat_at = timezone.now()
+    fields = ["last_heartbeat_at"]
+    if connection_state and connection_state != session.connection_state:
+        session.connection_state = connection_state[:32]
+        fields.append("connection_state")
+    session.save(update_fields=fields)
+    if connection_state == "connected" and session.status == SessionStatus.CONNECTING:
+        session_transition(session=session, to=SessionStatus.LIVE, data={"by": "browser"})
+    return session
+
+
+@transaction.atomic
+def session_mark_live(*, session: InterviewSession, by: str) -> bool:
+    """Live once the call is up (the sideband attached or the browser connected)."""
+    current = (
+        InterviewSession.objects.select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=session.pk)
+    )
+    if current != SessionStatus.CONNECTING:
+        return False
+    session_transition(session=session, to=SessionStatus.LIVE, data={"by": by})
+    return True
+
+
+@transaction.atomic
+def session_end(
+    *, session: InterviewSession, reason: str, status: str = SessionStatus.COMPLETED
+) -> bool:
+    """End an active session (no-op if it already ended). Returns whether it ended now. The
+    caller hangs up the provider call (interviews.tasks.hangup_call)."""
+    current = (
+        InterviewSession.objects.select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=session.pk)
+    )
+    if current not in ACTIVE_STATUSES:
+        return False
+    if status == SessionStatus.COMPLETED and current != SessionStatus.LIVE:
+        status = SessionStatus.ABANDONED  # it never got going
+    session_transition(session=session, to=status, reason=reason)
+    return True
+
+
+MAX_TRANSCRIPT_TEXT = 10_000
+
+
+@transaction.atomic
+def transcript_append(
+    *,
+    session: InterviewSession,
+    speaker: str,
+    text: str,
+    item_id: str = "",
+    source: str = TranscriptSource.SERVER,
+    started_ms: int | None = None,
+    ended_ms: int | None = None,
+) -> tuple[TranscriptEntry | None, bool]:
+    """Add one utterance, in arrival order. Deduplicated by the provider's item id: the
+    browser's copy of an item the server already has is ignored, and the server's copy
+    replaces the browser's. Returns (entry, created)."""
+    text = (text or "").strip()[:MAX_TRANSCRIPT_TEXT]
+    if not text:
+        return None, False
+    # The session row lock orders concurrent appends (sideband and browser) for seq.
+    InterviewSession.objects.select_for_update().filter(pk=session.pk).exists()
+    if item_id:
+        existing = TranscriptEntry.objects.filter(session=session, provider_item_id=item_id).first()
+        if existing is not None:
+            if source == TranscriptSource.SERVER and existing.source == TranscriptSource.CLIENT:
+                existing.text, existing.source = text, TranscriptSource.SERVER
+                existing.save(update_fields=["text", "source"])
+            return existing, False
+    last = (
+        TranscriptEntry.objects.filter(session=session)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    entry = TranscriptEntry.objects.create(
+        tenant_id=session.tenant_id,
+        session=session,
+        seq=(last or 0) + 1,
+        speaker=speaker,
+        text=text,
+        provider_item_id=item_id[:128],
+        source=source,
+        started_ms=started_ms,
+        ended_ms=ended_ms,
+    )
+    return entry, True

@@ -9,5 +9,4 @@ urlpatterns = [
     path("interview/sign-in/", views.sign_in, name="interview_sign_in"),
     path("interview/device-check/", views.device_check, name="interview_device_check"),
     path("interview/start/", views.start, name="interview_start"),
-    path("interview/session/<uuid:session_id>/", views.session_page, name="interview_session"),
 ]

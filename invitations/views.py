@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from interviews.selectors import consent_for_candidate, session_for_candidate
+from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
 from tenants import requestcontext, rls
 
@@ -227,13 +226,3 @@ def start(request):
     except ValidationError as error:
         return _invalid(request, " ".join(error.messages), 403)
     return redirect("interview_session", session_id=session.pk)
-
-
-@never_cache
-@login_required
-@require_GET
-def session_page(request, session_id):
-    session = session_for_candidate(session_id, request.user)
-    if session is None:
-        raise Http404("No such interview.")
-    return render(request, "invitations/session_ready.html", {"session": session})

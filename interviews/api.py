@@ -1,0 +1,360 @@
+"""The candidate's session API, used by the interview page with its session token.
+
+Every view is scoped to the one session the token names; another session's id answers 404.
+The SDP proxy is asynchronous (adrf): while the provider answers, no thread waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from adrf.views import APIView as AsyncAPIView
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, parsers, permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants import rls
+
+from . import selectors, services, tasks
+from .models import InterviewSession, SessionStatus, Speaker, TranscriptSource
+from .realtime import provider as realtime
+from .realtime.worker import notify_new_call
+from .tokens import SessionTokenAuthentication, session_token_issue
+
+logger = logging.getLogger(__name__)
+
+MAX_SDP_BYTES = 64 * 1024
+TRANSCRIPT_GRACE = timedelta(minutes=5)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "session_not_connectable"
+    default_detail = "This interview session has ended."
+
+
+class BadGateway(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "upstream_error"
+    default_detail = "The interviewer service is unavailable. Please try again."
+
+
+class GatewayTimeout(exceptions.APIException):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_code = "upstream_timeout"
+    default_detail = "The interviewer service did not answer in time. Please try again."
+
+
+class SDPParser(parsers.BaseParser):
+    media_type = "application/sdp"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        if declared > MAX_SDP_BYTES:
+            raise PayloadTooLarge(f"An SDP offer is at most {MAX_SDP_BYTES // 1024} KB.")
+        body = stream.read(MAX_SDP_BYTES + 1) if stream is not None else b""
+        if len(body) > MAX_SDP_BYTES:
+            raise PayloadTooLarge(f"An SDP offer is at most {MAX_SDP_BYTES // 1024} KB.")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise exceptions.ParseError("The SDP offer must be UTF-8 text.") from exc
+
+
+class IsSessionOwner(permissions.BasePermission):
+    """The token's session is the one in the URL (else 404, as for a missing session)."""
+
+    def has_permission(self, request, view):
+        claims = request.auth
+        if claims is None or str(view.kwargs.get("session_id")) != claims.session_id:
+            raise exceptions.NotFound("No such interview session.")
+        return True
+
+
+class SessionAPI(APIView):
+    authentication_classes = [SessionTokenAuthentication]
+    permission_classes = [IsSessionOwner]
+
+    def load(self, request) -> InterviewSession:
+        session = (
+            InterviewSession.objects.select_related("template")
+            .filter(pk=request.auth.session_id, candidate__user_id=request.auth.user_id)
+            .first()
+        )
+        if session is None:
+            raise exceptions.NotFound("No such interview session.")
+        return session
+
+    def tenant(self, request):
+        return rls.tenant_context(request.auth.tenant_id)
+
+
+def status_payload(session: InterviewSession) -> dict:
+    max_seconds = session.template.max_duration_minutes * 60
+    remaining = None
+    if session.started_at and not session.is_terminal:
+        elapsed = (timezone.now() - session.started_at).total_seconds()
+        remaining = max(0, int(max_seconds - elapsed))
+    return {
+        "id": str(session.pk),
+        "status": session.status,
+        "end_reason": session.end_reason,
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "max_duration_seconds": max_seconds,
+        "remaining_seconds": remaining,
+        "ended": session.is_terminal,
+    }
+
+
+StatusSerializer = inline_serializer(
+    "SessionStatus",
+    {
+        "id": serializers.UUIDField(),
+        "status": serializers.ChoiceField(SessionStatus.choices),
+        "end_reason": serializers.CharField(),
+        "started_at": serializers.DateTimeField(allow_null=True),
+        "max_duration_seconds": serializers.IntegerField(),
+        "remaining_seconds": serializers.IntegerField(allow_null=True),
+        "ended": serializers.BooleanField(),
+    },
+)
+
+
+class SessionTokenRefreshView(SessionAPI):
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "SessionToken",
+            {"token": serializers.CharField(), "expires_in": serializers.IntegerField()},
+        ),
+        summary="Exchange a valid session token for a fresh one while the session is active",
+    )
+    def post(self, request, session_id):
+        with self.tenant(request):
+            session = self.load(request)
+            if session.is_terminal:
+                raise Conflict()
+        token = session_token_issue(
+            session_id=session.pk, user_id=request.auth.user_id, tenant_id=session.tenant_id
+        )
+        return Response({"token": token, "expires_in": settings.SESSION_TOKEN_TTL_SECONDS})
+
+
+class SessionStartView(SessionAPI):
+    class InputSerializer(serializers.Serializer):
+        client_info = serializers.DictField(required=False, default=dict)
+
+        def validate_client_info(self, value):
+            if len(str(value)) > 2000:
+                raise serializers.ValidationError("Too much client information.")
+            return value
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=StatusSerializer,
+        summary="The interview page opened: record the client, get the session state",
+    )
+    def post(self, request, session_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            if session.is_terminal:
+                raise Conflict()
+            session.client_info = data.validated_data["client_info"]
+            session.save(update_fields=["client_info", "updated_at"])
+            services.session_event_record(session=session, kind="page.opened", data={})
+            return Response(status_payload(session))
+
+
+class SessionHeartbeatView(SessionAPI):
+    class InputSerializer(serializers.Serializer):
+        connection_state = serializers.ChoiceField(
+            ["new", "connecting", "connected", "disconnected", "failed", "closed"],
+            required=False,
+            default="",
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=StatusSerializer,
+        summary="The page is still there (and how its connection is)",
+    )
+    def post(self, request, session_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            if not session.is_terminal:
+                services.session_heartbeat(
+                    session=session, connection_state=data.validated_data["connection_state"]
+                )
+            return Response(status_payload(session))
+
+
+class SessionEndView(SessionAPI):
+    @extend_schema(
+        request=None, responses=StatusSerializer, summary="The candidate ends the interview"
+    )
+    def post(self, request, session_id):
+        with self.tenant(request):
+            session = self.load(request)
+            if services.session_end(session=session, reason="candidate_ended"):
+                tasks.hangup_call.delay_on_commit(
+                    str(session.pk), str(session.tenant_id), session.provider_call_id
+                )
+            session.refresh_from_db()
+            return Response(status_payload(session))
+
+
+class SessionStatusView(SessionAPI):
+    @extend_schema(responses=StatusSerializer, summary="The session's state and time left")
+    def get(self, request, session_id):
+        with self.tenant(request):
+            return Response(status_payload(self.load(request)))
+
+
+class TranscriptBatchView(SessionAPI):
+    """The browser's copy of the transcript, a fallback for what the server's sideband missed."""
+
+    class EntrySerializer(serializers.Serializer):
+        item_id = serializers.CharField(max_length=128)
+        speaker = serializers.ChoiceField([Speaker.INTERVIEWER, Speaker.CANDIDATE])
+        text = serializers.CharField(max_length=services.MAX_TRANSCRIPT_TEXT)
+        started_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+        ended_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+    class InputSerializer(serializers.Serializer):
+        entries = serializers.ListField(min_length=1, max_length=50)
+
+        def validate_entries(self, value):
+            serializer = TranscriptBatchView.EntrySerializer(data=value, many=True)
+            serializer.is_valid(raise_exception=True)
+            return serializer.validated_data
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "TranscriptBatchResult",
+            {"accepted": serializers.IntegerField(), "ignored": serializers.IntegerField()},
+        ),
+        summary="Add transcript entries seen by the browser (idempotent by item id)",
+    )
+    def post(self, request, session_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            if session.is_terminal and session.ended_at < timezone.now() - TRANSCRIPT_GRACE:
+                raise Conflict("This interview ended; its transcript is closed.")
+            accepted = 0
+            for entry in data.validated_data["entries"]:
+                _, created = services.transcript_append(
+                    session=session,
+                    speaker=entry["speaker"],
+                    text=entry["text"],
+                    item_id=entry["item_id"],
+                    source=TranscriptSource.CLIENT,
+                    started_ms=entry.get("started_ms"),
+                    ended_ms=entry.get("ended_ms"),
+                )
+                accepted += created
+        total = len(data.validated_data["entries"])
+        return Response({"accepted": accepted, "ignored": total - accepted})
+
+
+# --- The SDP proxy --------------------------------------------------------------------------
+
+
+def _prepare_call(claims) -> tuple[InterviewSession, dict]:
+    with rls.tenant_context(claims.tenant_id):
+        session = (
+            InterviewSession.objects.select_related("template")
+            .filter(pk=claims.session_id, candidate__user_id=claims.user_id)
+            .first()
+        )
+        if session is None:
+            raise exceptions.NotFound("No such interview session.")
+        if session.status not in services.CONNECTABLE_STATUSES:
+            raise Conflict()
+        return session, selectors.session_realtime_config(session)
+
+
+def _record_call(session: InterviewSession, provider_name: str, call, config: dict) -> None:
+    with rls.tenant_context(session.tenant_id):
+        services.session_connected(
+            session=session,
+            provider=provider_name,
+            call_id=call.call_id,
+            model=config["model"],
+            voice=config["audio"]["output"]["voice"],
+        )
+    notify_new_call(str(session.pk))
+
+
+def _record_failure(session: InterviewSession, error: realtime.ProviderError) -> None:
+    with rls.tenant_context(session.tenant_id):
+        services.session_event_record(
+            session=session,
+            kind="provider.call_failed",
+            data={"code": error.code, "status": getattr(error, "status", None)},
+        )
+
+
+class SessionSDPView(AsyncAPIView):
+    """Browser offer in, provider answer out. The session configuration is built here, on the
+    server, from the template; the browser cannot choose it."""
+
+    authentication_classes = [SessionTokenAuthentication]
+    permission_classes = [IsSessionOwner]
+    parser_classes = [SDPParser]
+
+    @extend_schema(
+        request={"application/sdp": OpenApiTypes.STR},
+        responses={
+            (201, "application/sdp"): OpenApiResponse(OpenApiTypes.STR, "The SDP answer"),
+            400: OpenApiResponse(description="Not an SDP offer"),
+            409: OpenApiResponse(description="The session has ended"),
+            413: OpenApiResponse(description="Offer larger than 64 KB"),
+            415: OpenApiResponse(description="Not application/sdp"),
+            502: OpenApiResponse(description="The provider refused or is unreachable"),
+            504: OpenApiResponse(description="The provider did not answer in time"),
+        },
+        summary="Connect: exchange the browser's SDP offer for the provider's answer",
+    )
+    async def post(self, request, session_id):
+        offer = request.data
+        if not isinstance(offer, str) or not offer.startswith("v=0") or "m=audio" not in offer:
+            raise exceptions.ParseError("The body must be an SDP offer with an audio section.")
+        prepare = sync_to_async(_prepare_call, thread_sensitive=False)
+        session, config = await prepare(request.auth)
+        provider = realtime.get_provider()
+        try:
+            call = await provider.create_call(offer_sdp=offer, session=config)
+        except realtime.ProviderError as error:
+            logger.warning(
+                "provider refused a call",
+                extra={"code": error.code, "status": getattr(error, "status", None)},
+            )
+            await sync_to_async(_record_failure, thread_sensitive=False)(session, error)
+            if isinstance(error, realtime.UpstreamTimeout):
+                raise GatewayTimeout() from error
+            raise BadGateway(code=error.code) from error
+        await sync_to_async(_record_call, thread_sensitive=False)(
+            session, provider.name, call, config
+        )
+        return HttpResponse(call.answer_sdp, status=201, content_type="application/sdp")

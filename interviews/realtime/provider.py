@@ -1,0 +1,202 @@
+"""The realtime provider behind one small interface: create a call, attach to its sideband,
+hang up. `OpenAIRealtime` speaks OpenAI's GA Realtime API; the simulator
+(interviews.realtime.simulator) serves the same HTTP and WebSocket protocol locally, so the
+same client code runs against either - only OPENAI_BASE_URL differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import websockets
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class ProviderError(Exception):
+    """The provider could not create or manage the call."""
+
+    code = "upstream_error"
+
+
+class UpstreamRejected(ProviderError):
+    """The provider answered with an error status (its JSON error is kept, minus secrets)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"provider answered {status}: {code}")
+        self.status = status
+        self.code = code or "upstream_rejected"
+        self.message = message
+
+
+class UpstreamTimeout(ProviderError):
+    code = "upstream_timeout"
+
+
+class UpstreamUnavailable(ProviderError):
+    code = "upstream_unavailable"
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str
+    answer_sdp: str
+
+
+class Sideband(ABC):
+    """A server-side connection to a live call: every event of the call comes in, and the
+    server may send session.update, conversation.item.create and response.create."""
+
+    @abstractmethod
+    def __aiter__(self) -> AsyncIterator[dict]: ...
+
+    @abstractmethod
+    async def send(self, event: dict) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class RealtimeProvider(ABC):
+    name: str
+
+    @abstractmethod
+    async def create_call(self, *, offer_sdp: str, session: dict) -> Call: ...
+
+    @abstractmethod
+    async def attach(self, call_id: str) -> Sideband: ...
+
+    @abstractmethod
+    async def hangup(self, call_id: str) -> None: ...
+
+
+class _WebSocketSideband(Sideband):
+    def __init__(self, connection):
+        self._connection = connection
+
+    async def __aiter__(self):
+        async for message in self._connection:
+            try:
+                event = json.loads(message)
+            except (TypeError, ValueError):
+                logger.warning("sideband: ignoring a message that is not JSON")
+                continue
+            if isinstance(event, dict):
+                yield event
+
+    async def send(self, event: dict) -> None:
+        await self._connection.send(json.dumps(event))
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+
+def _error_from(response: httpx.Response) -> UpstreamRejected:
+    code, message = "upstream_rejected", ""
+    try:
+        error = response.json().get("error") or {}
+        code = str(error.get("code") or error.get("type") or code)[:64]
+        message = str(error.get("message") or "")[:300]
+    except (ValueError, AttributeError):
+        pass
+    return UpstreamRejected(response.status_code, code, message)
+
+
+class OpenAIRealtime(RealtimeProvider):
+    """OpenAI Realtime (GA): POST {base}/realtime/calls (multipart sdp + session), sideband
+    wss {base}/realtime?call_id=..., POST {base}/realtime/calls/{id}/hangup."""
+
+    name = "openai"
+
+    def __init__(self, *, base_url: str, api_key: str, timeout: float, connect_timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"}
+        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        # One pooled client per event loop: an httpx client cannot move between loops.
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                headers=self._headers,
+                timeout=self._timeout,
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            )
+            self._clients[loop] = client
+        return client
+
+    async def create_call(self, *, offer_sdp: str, session: dict) -> Call:
+        files = {
+            "sdp": (None, offer_sdp.encode(), "application/sdp"),
+            "session": (None, json.dumps(session).encode(), "application/json"),
+        }
+        try:
+            response = await self.client.post(f"{self.base_url}/realtime/calls", files=files)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout("the provider did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(
+                f"could not reach the provider: {type(exc).__name__}"
+            ) from exc
+        if response.status_code != 201:
+            raise _error_from(response)
+        location = response.headers.get("Location", "")
+        call_id = location.rstrip("/").rsplit("/", 1)[-1]
+        if not call_id or not response.text.startswith("v=0"):
+            raise UpstreamRejected(response.status_code, "bad_upstream_answer", "")
+        return Call(call_id=call_id, answer_sdp=response.text)
+
+    def sideband_url(self, call_id: str) -> str:
+        parts = urlsplit(self.base_url)
+        scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+        path = parts.path.rstrip("/") + "/realtime"
+        return urlunsplit((scheme, parts.netloc, path, f"call_id={call_id}", ""))
+
+    async def attach(self, call_id: str) -> Sideband:
+        try:
+            connection = await websockets.connect(
+                self.sideband_url(call_id),
+                additional_headers=self._headers,
+                open_timeout=self._timeout.connect,
+                max_size=2**22,
+            )
+        except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+            raise UpstreamUnavailable(f"sideband connect failed: {type(exc).__name__}") from exc
+        return _WebSocketSideband(connection)
+
+    async def hangup(self, call_id: str) -> None:
+        try:
+            response = await self.client.post(f"{self.base_url}/realtime/calls/{call_id}/hangup")
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"hangup failed: {type(exc).__name__}") from exc
+        # 404: the call is already over, which is what we wanted.
+        if response.status_code >= 400 and response.status_code != 404:
+            raise _error_from(response)
+
+
+_providers: dict[tuple, RealtimeProvider] = {}
+
+
+def get_provider() -> RealtimeProvider:
+    """The configured provider (one per settings combination, reused for connection pooling)."""
+    key = (settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.REALTIME_TIMEOUT_SECONDS)
+    if key not in _providers:
+        _providers[key] = OpenAIRealtime(
+            base_url=settings.OPENAI_BASE_URL,
+            api_key=settings.OPENAI_API_KEY or "simulator",
+            timeout=settings.REALTIME_TIMEOUT_SECONDS,
+            connect_timeout=settings.REALTIME_CONNECT_TIMEOUT_SECONDS,
+        )
+    return _providers[key]

@@ -1,0 +1,219 @@
+"""The server's own connection to each live call: the source of truth for the transcript and
+for the interviewer's tool calls, and the guard of the session configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from tenants import rls
+
+from .. import selectors, services
+from ..models import EndReason, InterviewSession, Speaker, TranscriptSource
+from .provider import ProviderError, RealtimeProvider
+from .session_config import drifted
+
+logger = logging.getLogger(__name__)
+
+HANGUP_GRACE_SECONDS = 3  # let the goodbye finish playing before hanging up
+
+
+class CallGone(Exception):
+    """The session ended or moved to another call: stop following this one."""
+
+
+class SidebandSession:
+    """Follows one provider call of one session until the session ends or changes call."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        tenant_id: str,
+        call_id: str,
+        provider: RealtimeProvider,
+        reconnect_delays=(0.5, 1, 2, 4, 8),
+    ):
+        self.session_id = session_id
+        self.tenant_id = tenant_id
+        self.call_id = call_id
+        self.provider = provider
+        self.reconnect_delays = reconnect_delays
+        self.config: dict = {}
+        self.deadline = None
+        self.ending = False
+        self.started = False
+
+    # --- database (in the worker's DB thread, inside the tenant's context) ---
+
+    def _with_session(self, fn):
+        def run():
+            with rls.tenant_context(self.tenant_id):
+                session = InterviewSession.objects.select_related("template").get(
+                    pk=self.session_id
+                )
+                return fn(session)
+
+        return sync_to_async(run)
+
+    def _load(self, session):
+        if session.status not in ("connecting", "live") or session.provider_call_id != self.call_id:
+            raise CallGone()
+        config = selectors.session_realtime_config(session)
+        start = session.started_at or session.connecting_at or timezone.now()
+        deadline = start + timedelta(minutes=session.template.max_duration_minutes)
+        return config, deadline
+
+    async def db(self, fn):
+        return await self._with_session(fn)()
+
+    async def event(self, kind: str, data: dict) -> None:
+        await self.db(lambda s: services.session_event_record(session=s, kind=kind, data=data))
+
+    # --- the loop ---
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                self.config, self.deadline = await self.db(self._load)
+            except (CallGone, InterviewSession.DoesNotExist):
+                return
+            try:
+                sideband = await self.provider.attach(self.call_id)
+            except ProviderError as exc:
+                failures += 1
+                logger.warning(
+                    "sideband attach failed", extra={"call": self.call_id, "error": str(exc)}
+                )
+                await self.event("sideband.attach_failed", {"attempt": failures})
+                if failures > len(self.reconnect_delays):
+                    return  # the heartbeat job ends the session if the browser is gone too
+                await asyncio.sleep(self.reconnect_delays[failures - 1])
+                continue
+            failures = 0
+            await self.event("sideband.attached", {"call_id": self.call_id})
+            await self.db(lambda s: services.session_mark_live(session=s, by="sideband"))
+            timer = asyncio.ensure_future(self._enforce_deadline(sideband))
+            try:
+                if not self.started:
+                    # The interviewer speaks first, once we are listening.
+                    await sideband.send({"type": "response.create"})
+                    self.started = True
+                async for event in sideband:
+                    await self.handle(event, sideband)
+            except Exception:
+                logger.exception("sideband: connection error", extra={"call": self.call_id})
+            finally:
+                timer.cancel()
+                with contextlib.suppress(Exception):
+                    await sideband.close()
+            if self.ending:
+                return
+            await self.event("sideband.dropped", {})
+            await asyncio.sleep(self.reconnect_delays[0])
+
+    async def handle(self, event: dict, sideband) -> None:
+        kind = event.get("type", "")
+        if kind == "response.output_audio_transcript.done":
+            await self._transcript(
+                Speaker.INTERVIEWER, event.get("transcript"), event.get("item_id")
+            )
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            await self._transcript(Speaker.CANDIDATE, event.get("transcript"), event.get("item_id"))
+        elif kind == "conversation.item.done":
+            item = event.get("item") or {}
+            if item.get("type") == "message" and item.get("role") == "user":
+                typed = " ".join(
+                    c.get("text", "")
+                    for c in item.get("content", [])
+                    if c.get("type") == "input_text"
+                )
+                if typed.strip():
+                    await self._transcript(Speaker.CANDIDATE, typed, item.get("id"))
+        elif kind == "response.function_call_arguments.done":
+            await self._tool(event, sideband)
+        elif kind == "session.updated":
+            changed = drifted(self.config, event.get("session") or {})
+            if changed:
+                await sideband.send({"type": "session.update", "session": self.config})
+                await self.event("session.reasserted", {"changed": changed})
+        elif kind == "error":
+            error = event.get("error") or {}
+            await self.event(
+                "provider.error",
+                {"code": error.get("code"), "message": str(error.get("message"))[:300]},
+            )
+
+    async def _transcript(self, speaker, text, item_id) -> None:
+        if not text:
+            return
+        await self.db(
+            lambda s: services.transcript_append(
+                session=s,
+                speaker=speaker,
+                text=text,
+                item_id=item_id or "",
+                source=TranscriptSource.SERVER,
+            )
+        )
+
+    async def _tool(self, event: dict, sideband) -> None:
+        name, call_id = event.get("name"), event.get("call_id")
+        try:
+            arguments = json.loads(event.get("arguments") or "{}")
+        except ValueError:
+            arguments = {}
+        if name == "record_assessment":
+            await self.event(
+                "assessment",
+                {
+                    "criterion": str(arguments.get("criterion", ""))[:120],
+                    "score": arguments.get("score"),
+                    "evidence": str(arguments.get("evidence", ""))[:2000],
+                },
+            )
+            output = {"recorded": True}
+        elif name == "end_interview":
+            output = {"ended": True}
+        else:
+            output = {"error": f"unknown tool {name!r}"}
+        await self.event("tool.called", {"name": name, "call_id": call_id})
+        await sideband.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "function_call_output",
+                    "call_id": call_id,
+                    "output": json.dumps(output),
+                },
+            }
+        )
+        if name == "end_interview":
+            await self.end(EndReason.INTERVIEW_COMPLETE, grace=HANGUP_GRACE_SECONDS)
+        else:
+            await sideband.send({"type": "response.create"})
+
+    async def _enforce_deadline(self, sideband) -> None:
+        delay = (self.deadline - timezone.now()).total_seconds() if self.deadline else None
+        if delay is None:
+            return
+        await asyncio.sleep(max(delay, 0))
+        await self.end(EndReason.MAX_DURATION)
+
+    async def end(self, reason: str, grace: float = 0) -> None:
+        """End the session gracefully and hang up the call."""
+        self.ending = True
+        ended = await self.db(lambda s: services.session_end(session=s, reason=reason))
+        if ended and grace:
+            await asyncio.sleep(grace)
+        try:
+            await self.provider.hangup(self.call_id)
+        except ProviderError as exc:
+            logger.warning("hangup failed", extra={"call": self.call_id, "error": str(exc)})

@@ -1,0 +1,535 @@
+"""A local stand-in for OpenAI Realtime that speaks the same protocol:
+
+- ``POST /v1/realtime/calls`` (multipart: ``sdp`` + ``session``) -> ``201``, SDP answer,
+  ``Location: /v1/realtime/calls/rtc_...``; JSON ``{"error": {...}}`` otherwise.
+- ``GET /v1/realtime?call_id=...`` (WebSocket, bearer key): the call's sideband.
+- ``POST /v1/realtime/calls/{id}/hangup``.
+
+Each call is a real WebRTC peer (aiortc): it opens the browser's ``oai-events`` data channel,
+"speaks" the questions found in the session's instructions (transcript events, and a tone on
+the audio track while speaking), detects the candidate's turns from the energy of the incoming
+audio (or takes a typed answer sent over the data channel), records an assessment per rubric
+topic and calls ``end_interview`` after the last question. Every event goes to the data
+channel and to every sideband connection, with GA event names.
+
+Run it alone: ``python -m interviews.realtime.simulator --port 8765``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import struct
+import time
+from array import array
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from av import AudioFrame
+
+logger = logging.getLogger("interviews.simulator")
+
+SAMPLE_RATE = 48000
+FRAME_SAMPLES = 960  # 20 ms
+MAX_SDP_BYTES = 64 * 1024
+
+
+@dataclass
+class Timing:
+    """How the simulated interviewer paces itself (environment-tunable for tests/demos)."""
+
+    greeting_delay: float = float(os.environ.get("SIMULATOR_GREETING_DELAY", "0.8"))
+    seconds_per_word: float = float(os.environ.get("SIMULATOR_SECONDS_PER_WORD", "0.12"))
+    max_speech: float = float(os.environ.get("SIMULATOR_MAX_SPEECH", "3.0"))
+    speech_threshold: float = float(os.environ.get("SIMULATOR_SPEECH_THRESHOLD", "300"))
+    silence_ms: int = int(os.environ.get("SIMULATOR_SILENCE_MS", "800"))
+    max_turn_ms: int = int(os.environ.get("SIMULATOR_MAX_TURN_MS", "6000"))
+    answer_timeout: float = float(os.environ.get("SIMULATOR_ANSWER_TIMEOUT", "60"))
+    tool_timeout: float = float(os.environ.get("SIMULATOR_TOOL_TIMEOUT", "10"))
+
+
+def _tone_frame_bytes() -> bytes:
+    return b"".join(
+        struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / SAMPLE_RATE)))
+        for i in range(FRAME_SAMPLES)
+    )
+
+
+_TONE = _tone_frame_bytes()
+_SILENCE = bytes(FRAME_SAMPLES * 2)
+
+
+class InterviewerVoice(MediaStreamTrack):
+    """The interviewer's audio: a tone while it speaks, silence otherwise, in real time."""
+
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self.speaking = False
+        self._pts = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(_TONE if self.speaking else _SILENCE)
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._pts += FRAME_SAMPLES
+        return frame
+
+
+def _rms(frame: AudioFrame) -> float:
+    samples = array("h", bytes(frame.planes[0]))
+    if not samples:
+        return 0.0
+    return math.sqrt(sum(s * s for s in samples) / len(samples))
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def _questions(instructions: str) -> list[str]:
+    block = instructions.split("Questions:", 1)[-1]
+    block = re.split(r"\n\s*\n", block.strip(), maxsplit=1)[0]
+    return [m.group(1).strip() for m in re.finditer(r"^\s*\d+\.\s+(.+)$", block, re.M)]
+
+
+def _topics(instructions: str) -> list[str]:
+    if "Topics" not in instructions:
+        return []
+    block = instructions.split("Topics", 1)[1].split("\n", 1)[-1]
+    block = re.split(r"\n\s*\n", block.strip(), maxsplit=1)[0]
+    return [m.group(1).strip() for m in re.finditer(r"^\s*-\s+([^:\n]+)", block, re.M)]
+
+
+@dataclass
+class Answer:
+    text: str
+    item_id: str
+
+
+@dataclass
+class SimulatedCall:
+    id: str
+    session: dict
+    timing: Timing
+    pc: RTCPeerConnection = field(
+        default_factory=lambda: RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    )
+    voice: InterviewerVoice = field(default_factory=InterviewerVoice)
+    channel: object = None
+    sidebands: set = field(default_factory=set)
+    answers: asyncio.Queue = field(default_factory=asyncio.Queue)
+    tool_outputs: dict = field(default_factory=dict)
+    channel_open: asyncio.Event = field(default_factory=asyncio.Event)
+    response_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    started_at: float = field(default_factory=time.monotonic)
+    tasks: list = field(default_factory=list)
+
+    # --- events out ---
+
+    async def emit(self, event: dict) -> None:
+        event = {"event_id": _new_id("event"), **event}
+        text = json.dumps(event)
+        if self.channel is not None and getattr(self.channel, "readyState", "") == "open":
+            with contextlib.suppress(Exception):
+                self.channel.send(text)
+        for ws in list(self.sidebands):
+            try:
+                await ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                self.sidebands.discard(ws)
+
+    # --- events in (from the data channel or a sideband) ---
+
+    async def receive(self, event: dict, source: str) -> None:
+        kind = event.get("type")
+        if kind == "session.update":
+            update = event.get("session") or {}
+            self.session = {**self.session, **update}
+            await self.emit({"type": "session.updated", "session": self.session})
+        elif kind == "conversation.item.create":
+            item = event.get("item") or {}
+            if item.get("type") == "function_call_output":
+                future = self.tool_outputs.get(item.get("call_id"))
+                if future is not None and not future.done():
+                    future.set_result(item.get("output", ""))
+            elif item.get("type") == "message" and item.get("role") == "user":
+                text = " ".join(
+                    c.get("text", "")
+                    for c in item.get("content", [])
+                    if c.get("type") == "input_text"
+                ).strip()
+                if text:
+                    item_id = item.get("id") or _new_id("item")
+                    done = {
+                        "id": item_id,
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": text}],
+                    }
+                    await self.emit({"type": "conversation.item.added", "item": done})
+                    await self.emit({"type": "conversation.item.done", "item": done})
+                    await self.answers.put(Answer(text, item_id))
+        elif kind == "response.create":
+            # Like the real service, the interviewer begins when asked to respond; later
+            # response.create calls (after tool outputs) need nothing more here.
+            self.response_requested.set()
+        else:
+            logger.debug("simulator: ignoring %s from %s", kind, source)
+
+    # --- the interviewer ---
+
+    async def speak(self, text: str) -> None:
+        response_id, item_id = _new_id("resp"), _new_id("item")
+        await self.emit(
+            {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}}
+        )
+        await self.emit({"type": "output_audio_buffer.started", "response_id": response_id})
+        self.voice.speaking = True
+        words = text.split()
+        per_word = min(self.timing.seconds_per_word, self.timing.max_speech / max(len(words), 1))
+        spoken = []
+        for word in words:
+            spoken.append(word)
+            await self.emit(
+                {
+                    "type": "response.output_audio_transcript.delta",
+                    "response_id": response_id,
+                    "item_id": item_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": word + " ",
+                }
+            )
+            await asyncio.sleep(per_word)
+        self.voice.speaking = False
+        await self.emit(
+            {
+                "type": "response.output_audio_transcript.done",
+                "response_id": response_id,
+                "item_id": item_id,
+                "output_index": 0,
+                "content_index": 0,
+                "transcript": text,
+            }
+        )
+        await self.emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
+        await self.emit(
+            {"type": "response.done", "response": {"id": response_id, "status": "completed"}}
+        )
+
+    async def call_tool(self, name: str, arguments: dict) -> str | None:
+        response_id, call_id = _new_id("resp"), _new_id("call")
+        future = asyncio.get_running_loop().create_future()
+        self.tool_outputs[call_id] = future
+        await self.emit(
+            {
+                "type": "response.function_call_arguments.done",
+                "response_id": response_id,
+                "item_id": _new_id("item"),
+                "output_index": 0,
+                "call_id": call_id,
+                "name": name,
+                "arguments": json.dumps(arguments),
+            }
+        )
+        try:
+            return await asyncio.wait_for(future, self.timing.tool_timeout)
+        except TimeoutError:
+            return None
+
+    async def hear(self, track) -> None:
+        """Turn detection from the energy of the candidate's audio."""
+        speaking_since = last_loud = None
+        item_id = None
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:  # the track ended with the call
+                return
+            now_ms = (time.monotonic() - self.started_at) * 1000
+            loud = _rms(frame) >= self.timing.speech_threshold
+            if loud:
+                last_loud = now_ms
+                if speaking_since is None:
+                    speaking_since, item_id = now_ms, _new_id("item")
+                    await self.emit(
+                        {
+                            "type": "input_audio_buffer.speech_started",
+                            "audio_start_ms": int(now_ms),
+                            "item_id": item_id,
+                        }
+                    )
+            if speaking_since is not None and (
+                now_ms - last_loud >= self.timing.silence_ms
+                or now_ms - speaking_since >= self.timing.max_turn_ms
+            ):
+                seconds = (last_loud - speaking_since) / 1000
+                await self.emit(
+                    {
+                        "type": "input_audio_buffer.speech_stopped",
+                        "audio_end_ms": int(now_ms),
+                        "item_id": item_id,
+                    }
+                )
+                await self.emit({"type": "input_audio_buffer.committed", "item_id": item_id})
+                transcript = f"(simulated answer: {seconds:.1f} seconds of speech)"
+                await self.emit(
+                    {
+                        "type": "conversation.item.input_audio_transcription.completed",
+                        "item_id": item_id,
+                        "content_index": 0,
+                        "transcript": transcript,
+                    }
+                )
+                await self.answers.put(Answer(transcript, item_id))
+                speaking_since = last_loud = None
+
+    async def run(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.channel_open.wait(), 15)
+        await self.emit({"type": "session.created", "session": self.session})
+        # The server's sideband starts the interview with response.create once attached; if
+        # nobody asks within a while, begin anyway (as a candidate's "hello?" would).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.response_requested.wait(), 10)
+        await asyncio.sleep(self.timing.greeting_delay)
+        instructions = self.session.get("instructions", "")
+        questions = _questions(instructions) or ["Tell me about yourself."]
+        for number, question in enumerate(questions):
+            opening = "Hello, thank you for joining. " if number == 0 else "Thank you. "
+            await self.speak(opening + question)
+            self._drain_answers()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.answers.get(), self.timing.answer_timeout)
+        for topic in _topics(instructions):
+            await self.call_tool(
+                "record_assessment",
+                {
+                    "criterion": topic,
+                    "score": 3,
+                    "evidence": "Simulated assessment: the simulator does not understand speech.",
+                },
+            )
+        await self.speak(
+            "That was my last question. Thank you for your time; a person at "
+            "the company will review your interview."
+        )
+        await self.call_tool("end_interview", {"reason": "completed"})
+
+    def _drain_answers(self) -> None:
+        # Sound while the interviewer was still talking does not answer the new question.
+        while not self.answers.empty():
+            self.answers.get_nowait()
+
+    async def close(self) -> None:
+        if self.ended.is_set():
+            return
+        self.ended.set()
+        for task in self.tasks:
+            task.cancel()
+        for ws in list(self.sidebands):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        await self.pc.close()
+
+
+def _error(status: int, code: str, message: str, kind: str = "invalid_request_error"):
+    return web.json_response(
+        {"error": {"type": kind, "code": code, "message": message, "param": None}},
+        status=status,
+    )
+
+
+def _authorized(request: web.Request) -> bool:
+    header = request.headers.get("Authorization", "")
+    return header.startswith("Bearer ") and len(header) > len("Bearer ")
+
+
+class Simulator:
+    def __init__(self, timing: Timing | None = None):
+        self.timing = timing or Timing()
+        self.calls: dict[str, SimulatedCall] = {}
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_SDP_BYTES * 4)
+        app.add_routes(
+            [
+                web.post("/v1/realtime/calls", self.create_call),
+                web.post("/v1/realtime/calls/{call_id}/hangup", self.hangup),
+                web.get("/v1/realtime", self.sideband),
+            ]
+        )
+        app.on_shutdown.append(self._shutdown)
+        return app
+
+    async def _shutdown(self, app) -> None:
+        for call in list(self.calls.values()):
+            await call.close()
+
+    async def create_call(self, request: web.Request) -> web.StreamResponse:
+        if not _authorized(request):
+            return _error(401, "invalid_api_key", "Missing bearer API key.", "authentication_error")
+        if not request.content_type.startswith("multipart/"):
+            return _error(400, "invalid_content_type", "Expected multipart/form-data.")
+        parts = {}
+        reader = await request.multipart()
+        async for part in reader:
+            parts[part.name] = (await part.read(decode=False)).decode("utf-8", "replace")
+        offer, session_json = parts.get("sdp", ""), parts.get("session")
+        if not offer.startswith("v=0"):
+            return _error(400, "invalid_offer", "The sdp part must be an SDP offer.")
+        if session_json is None:
+            return _error(400, "missing_session", "The session part is required.")
+        try:
+            session = json.loads(session_json)
+        except ValueError:
+            return _error(400, "invalid_json", "The session part must be JSON.")
+        if session.get("type") != "realtime" or not session.get("model"):
+            return _error(400, "invalid_session", "session.type must be realtime, with a model.")
+
+        call = SimulatedCall(id=_new_id("rtc"), session=session, timing=self.timing)
+        call.session.setdefault("id", _new_id("sess"))
+
+        @call.pc.on("datachannel")
+        def on_datachannel(channel):
+            if channel.label != "oai-events":
+                return
+            call.channel = channel
+
+            @channel.on("message")
+            def on_message(message):
+                with contextlib.suppress(ValueError):
+                    event = json.loads(message)
+                    if isinstance(event, dict):
+                        call.tasks.append(asyncio.ensure_future(call.receive(event, "datachannel")))
+
+            if channel.readyState == "open":
+                call.channel_open.set()
+            channel.on("open", call.channel_open.set)
+
+        @call.pc.on("track")
+        def on_track(track):
+            if track.kind == "audio":
+                call.tasks.append(asyncio.ensure_future(call.hear(track)))
+
+        @call.pc.on("connectionstatechange")
+        async def on_state():
+            if call.pc.connectionState in {"failed", "closed"}:
+                await self._end(call)
+
+        try:
+            await call.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            call.pc.addTrack(call.voice)
+            await call.pc.setLocalDescription(await call.pc.createAnswer())
+        except Exception as exc:  # aiortc rejects SDP it cannot use
+            await call.pc.close()
+            return _error(400, "invalid_offer", f"Could not use the offer: {exc}")
+        self.calls[call.id] = call
+        call.tasks.append(asyncio.ensure_future(self._run(call)))
+        return web.Response(
+            status=201,
+            text=call.pc.localDescription.sdp,
+            content_type="application/sdp",
+            headers={"Location": f"/v1/realtime/calls/{call.id}"},
+        )
+
+    async def _run(self, call: SimulatedCall) -> None:
+        try:
+            await call.run()
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("simulator: interview script failed")
+            await call.emit(
+                {
+                    "type": "error",
+                    "error": {
+                        "type": "server_error",
+                        "code": "simulator_error",
+                        "message": "The simulator failed.",
+                    },
+                }
+            )
+
+    async def _end(self, call: SimulatedCall) -> None:
+        self.calls.pop(call.id, None)
+        await call.close()
+
+    async def hangup(self, request: web.Request) -> web.StreamResponse:
+        if not _authorized(request):
+            return _error(401, "invalid_api_key", "Missing bearer API key.", "authentication_error")
+        call = self.calls.get(request.match_info["call_id"])
+        if call is None:
+            return _error(404, "call_not_found", "No such call.")
+        await self._end(call)
+        return web.Response(status=200)
+
+    async def sideband(self, request: web.Request) -> web.StreamResponse:
+        if not _authorized(request):
+            return _error(401, "invalid_api_key", "Missing bearer API key.", "authentication_error")
+        call = self.calls.get(request.query.get("call_id", ""))
+        if call is None:
+            return _error(404, "call_not_found", "No such call.")
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        call.sidebands.add(ws)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    with contextlib.suppress(ValueError):
+                        event = json.loads(message.data)
+                        if isinstance(event, dict):
+                            await call.receive(event, "sideband")
+        finally:
+            call.sidebands.discard(ws)
+        return ws
+
+
+async def serve(host: str, port: int, timing: Timing | None = None) -> web.AppRunner:
+    runner = web.AppRunner(Simulator(timing).app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO,
+        format='{"level": "%(levelname)s", "logger": "%(name)s", "message": "%(message)s"}',
+    )
+
+    async def forever():
+        await serve(args.host, args.port)
+        logger.info("simulator listening on %s:%s", args.host, args.port)
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(forever())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The realtime worker: attaches a SidebandSession to every live call, and re-attaches after a
+restart (calls are found in the database, not in memory).
+
+Runs as its own process (`manage.py realtime_worker`, Fly process group `realtime`) so that
+web machines stay stateless and can be replaced at any time without dropping a sideband. With
+several workers, a Redis lock per call makes sure exactly one follows it; the SDP proxy
+publishes new calls on a Redis channel so they are picked up at once, and a poll catches
+anything missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from .. import selectors
+from .provider import get_provider
+from .sideband import SidebandSession
+
+logger = logging.getLogger(__name__)
+
+ATTACH_CHANNEL = "realtime:attach"
+LOCK_PREFIX = "realtime:lock:"
+LOCK_TTL_MS = 15_000
+
+
+def notify_new_call(session_id: str) -> None:
+    """Tell the realtime workers about a new call now rather than at their next poll."""
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+        client.publish(ATTACH_CHANNEL, session_id)
+        client.close()
+    except redis.RedisError:
+        logger.warning("could not notify the realtime workers; they will poll")
+
+
+class RealtimeWorker:
+    def __init__(self, *, poll_seconds: float = 2.0):
+        self.poll_seconds = poll_seconds
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.redis = None
+        self.wake = asyncio.Event()
+
+    async def _claim(self, call_id: str) -> bool:
+        if self.redis is None:
+            return True
+        return bool(
+            await self.redis.set(LOCK_PREFIX + call_id, self.identity, nx=True, px=LOCK_TTL_MS)
+        )
+
+    async def _keep_claims(self) -> None:
+        while True:
+            await asyncio.sleep(LOCK_TTL_MS / 3000)
+            for call_id in list(self.tasks):
+                if await self.redis.get(LOCK_PREFIX + call_id) == self.identity.encode():
+                    await self.redis.pexpire(LOCK_PREFIX + call_id, LOCK_TTL_MS)
+
+    async def _listen(self) -> None:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(ATTACH_CHANNEL)
+        async for message in pubsub.listen():
+            if message.get("type") == "message":
+                self.wake.set()
+
+    async def _follow(self, session_id, tenant_id, call_id) -> None:
+        try:
+            await SidebandSession(
+                session_id=session_id, tenant_id=tenant_id, call_id=call_id, provider=get_provider()
+            ).run()
+        except Exception:
+            logger.exception("sideband session crashed", extra={"call": call_id})
+        finally:
+            self.tasks.pop(call_id, None)
+            if self.redis is not None:
+                with contextlib.suppress(Exception):
+                    await self.redis.delete(LOCK_PREFIX + call_id)
+
+    async def scan(self) -> None:
+        for session_id, tenant_id, call_id in await sync_to_async(selectors.live_calls)():
+            if call_id in self.tasks or not await self._claim(call_id):
+                continue
+            logger.info("attaching sideband", extra={"call": call_id, "session": session_id})
+            self.tasks[call_id] = asyncio.ensure_future(
+                self._follow(session_id, tenant_id, call_id)
+            )
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        helpers = []
+        if settings.REDIS_URL:
+            import redis.asyncio as aioredis
+
+            self.redis = aioredis.Redis.from_url(settings.REDIS_URL)
+            helpers = [
+                asyncio.ensure_future(self._keep_claims()),
+                asyncio.ensure_future(self._listen()),
+            ]
+        try:
+            while not stop.is_set():
+                try:
+                    await self.scan()
+                except Exception:
+                    logger.exception("realtime worker: scan failed")
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+        finally:
+            for task in [*helpers, *self.tasks.values()]:
+                task.cancel()
+            if self.redis is not None:
+                await self.redis.aclose()

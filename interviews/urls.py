@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("interview/session/<uuid:session_id>/", views.session_page, name="interview_session"),
+    path("interview/session/<uuid:session_id>/done/", views.session_done, name="interview_done"),
+]
+
+api_urlpatterns = [
+    path("<uuid:session_id>/token/", api.SessionTokenRefreshView.as_view(), name="session_token"),
+    path("<uuid:session_id>/start/", api.SessionStartView.as_view(), name="session_start"),
+    path(
+        "<uuid:session_id>/heartbeat/", api.SessionHeartbeatView.as_view(), name="session_heartbeat"
+    ),
+    path("<uuid:session_id>/end/", api.SessionEndView.as_view(), name="session_end"),
+    path("<uuid:session_id>/status/", api.SessionStatusView.as_view(), name="session_status"),
+    path("<uuid:session_id>/sdp/", api.SessionSDPView.as_view(), name="session_sdp"),
+    path(
+        "<uuid:session_id>/transcript/",
+        api.TranscriptBatchView.as_view(),
+        name="session_transcript",
+    ),
+]

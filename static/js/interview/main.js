@@ -1,0 +1,295 @@
+// The interview page: connects, shows captions and who is speaking, keeps time, reconnects
+// with backoff, offers mute, typed answers and ending, and keeps the server informed.
+
+import { ApiError, SessionApi } from "./api.js";
+import { Connection } from "./connection.js";
+
+const $ = (id) => document.getElementById(id);
+const config = JSON.parse($("interview-config").textContent);
+const api = new SessionApi(config);
+
+const RECONNECT_DELAYS = [1000, 2000, 4000, 8000, 15000];
+const HEARTBEAT_MS = 10000;
+const TRANSCRIPT_FLUSH_MS = 5000;
+
+let connection = null;
+let microphone = null;
+let reconnectAttempt = 0;
+let finished = false;
+let deadline = null;
+let pendingTranscript = [];
+const seenItems = new Set();
+const interviewerDrafts = new Map();
+
+// --- what the candidate sees --------------------------------------------------------------
+
+function setState(state, message) {
+  $("interview").dataset.state = state;
+  if (message) $("status").textContent = message;
+  const live = state === "live";
+  $("mute").disabled = !live;
+  $("end").disabled = !(live || state === "connecting" || state === "reconnecting");
+  $("typed").disabled = !live;
+  $("send-typed").disabled = !live;
+}
+
+function showError(message, { retry = false } = {}) {
+  $("error-text").textContent = message;
+  $("error").hidden = false;
+  $("retry").hidden = !retry;
+}
+
+function clearError() {
+  $("error").hidden = true;
+}
+
+function addCaption(speaker, text) {
+  const item = document.createElement("li");
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = speaker === "interviewer" ? "Interviewer:" : "You:";
+  item.append(who, document.createTextNode(text));
+  $("captions").append(item);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+function setSpeaking(who, active) {
+  $(`speaker-${who}`).dataset.active = String(active);
+  const anyone = ["interviewer", "candidate"].find((w) => $(`speaker-${w}`).dataset.active === "true");
+  $("speaking").textContent = anyone === "interviewer" ? "The interviewer is speaking." : anyone ? "You are speaking." : "";
+}
+
+function startTimer(remainingSeconds) {
+  deadline = Date.now() + remainingSeconds * 1000;
+}
+
+function tickTimer() {
+  const seconds = deadline ? Math.max(0, Math.round((deadline - Date.now()) / 1000)) : config.maxDurationSeconds;
+  const text = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  $("timer").textContent = text;
+  $("timer").parentElement.setAttribute("aria-label", `Time left: ${text}`);
+}
+
+// --- transcript (the browser's copy is a fallback for the server's) -----------------------
+
+function remember(speaker, itemId, text) {
+  if (!itemId || !text || seenItems.has(itemId)) return;
+  seenItems.add(itemId);
+  addCaption(speaker, text);
+  pendingTranscript.push({ item_id: itemId, speaker, text });
+}
+
+async function flushTranscript() {
+  if (!pendingTranscript.length) return;
+  const batch = pendingTranscript.splice(0, 50);
+  try {
+    await api.transcript(batch);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status < 500)) pendingTranscript.unshift(...batch);
+  }
+}
+
+// --- provider events from the data channel ------------------------------------------------
+
+function onProviderEvent(event) {
+  switch (event.type) {
+    case "response.output_audio_transcript.delta": {
+      const draft = (interviewerDrafts.get(event.item_id) || "") + event.delta;
+      interviewerDrafts.set(event.item_id, draft);
+      $("caption-live").textContent = draft;
+      break;
+    }
+    case "response.output_audio_transcript.done":
+      interviewerDrafts.delete(event.item_id);
+      $("caption-live").textContent = "";
+      remember("interviewer", event.item_id, event.transcript);
+      break;
+    case "conversation.item.input_audio_transcription.completed":
+      remember("candidate", event.item_id, event.transcript);
+      break;
+    case "output_audio_buffer.started":
+      setSpeaking("interviewer", true);
+      break;
+    case "output_audio_buffer.stopped":
+    case "response.done":
+      setSpeaking("interviewer", false);
+      break;
+    case "input_audio_buffer.speech_started":
+      setSpeaking("candidate", true);
+      break;
+    case "input_audio_buffer.speech_stopped":
+      setSpeaking("candidate", false);
+      break;
+    case "error":
+      console.warn("interviewer service error", event.error);
+      break;
+  }
+}
+
+// --- connecting and reconnecting ----------------------------------------------------------
+
+async function connect() {
+  clearError();
+  setState(reconnectAttempt ? "reconnecting" : "connecting", reconnectAttempt ? "Reconnecting..." : "Connecting to your interviewer...");
+  connection = new Connection({ api, microphone, audioElement: $("interviewer-audio") });
+  connection.addEventListener("provider-event", (e) => onProviderEvent(e.detail));
+  connection.addEventListener("open", () => {
+    reconnectAttempt = 0;
+    setState("live", "Connected. The interviewer will speak first.");
+    api.heartbeat("connected").then(applyStatus).catch(() => {});
+  });
+  connection.addEventListener("lost", onLost);
+  try {
+    await connection.open();
+  } catch (error) {
+    await onConnectError(error);
+  }
+}
+
+async function onConnectError(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 409) return finish();
+    if (error.status === 401) {
+      setState("error");
+      return showError("Your session has expired. Reload the page to continue.");
+    }
+    if (error.status === 502 || error.status === 504) {
+      return scheduleReconnect("The interviewer service is not available right now.");
+    }
+  }
+  scheduleReconnect("Could not connect.");
+}
+
+async function onLost() {
+  if (finished) return;
+  setSpeaking("interviewer", false);
+  setSpeaking("candidate", false);
+  // The interviewer may have ended the interview: that closes the connection too.
+  try {
+    const status = await api.status();
+    if (status.ended) return finish();
+  } catch (_) {
+    /* offline: try to reconnect */
+  }
+  scheduleReconnect("The connection dropped.");
+}
+
+function scheduleReconnect(reason) {
+  if (finished) return;
+  connection?.close();
+  if (reconnectAttempt >= RECONNECT_DELAYS.length) {
+    setState("error");
+    showError(`${reason} Check your internet connection and try again.`, { retry: true });
+    return;
+  }
+  const delay = RECONNECT_DELAYS[reconnectAttempt++];
+  setState("reconnecting", `${reason} Reconnecting in ${Math.round(delay / 1000)} s...`);
+  setTimeout(connect, delay);
+}
+
+// --- status from the server ---------------------------------------------------------------
+
+function applyStatus(status) {
+  if (status.ended) return finish();
+  if (status.remaining_seconds !== null && status.remaining_seconds !== undefined) {
+    startTimer(status.remaining_seconds);
+  }
+}
+
+async function heartbeat() {
+  if (finished) return;
+  try {
+    applyStatus(await api.heartbeat(connection ? connection.state : "new"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      showError("Your session has expired. Reload the page to continue.");
+    }
+  }
+}
+
+async function finish() {
+  if (finished) return;
+  finished = true;
+  setState("ended", "The interview has ended.");
+  connection?.close();
+  microphone?.getTracks().forEach((track) => track.stop());
+  await flushTranscript();
+  api.stop();
+  window.location.assign(config.doneUrl);
+}
+
+// --- controls -----------------------------------------------------------------------------
+
+$("mute").addEventListener("click", () => {
+  const muted = $("mute").getAttribute("aria-pressed") !== "true";
+  microphone.getAudioTracks().forEach((track) => (track.enabled = !muted));
+  $("mute").setAttribute("aria-pressed", String(muted));
+  $("mute").textContent = muted ? "Unmute microphone" : "Mute microphone";
+  $("status").textContent = muted ? "Your microphone is muted." : "Your microphone is on.";
+});
+
+$("end").addEventListener("click", () => $("confirm-end").showModal());
+$("confirm-end").addEventListener("close", async () => {
+  if ($("confirm-end").returnValue !== "end") return;
+  try {
+    await api.end();
+  } finally {
+    finish();
+  }
+});
+
+$("type-answer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("typed").value.trim();
+  if (!text) return;
+  const itemId = "item_typed_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
+  const sent = connection.send({
+    type: "conversation.item.create",
+    item: { id: itemId, type: "message", role: "user", content: [{ type: "input_text", text }] },
+  });
+  if (sent) {
+    connection.send({ type: "response.create" });
+    remember("candidate", itemId, text);
+    $("typed").value = "";
+    $("status").textContent = "Your answer was sent.";
+  } else {
+    $("status").textContent = "Not connected; your answer was not sent.";
+  }
+});
+
+$("retry").addEventListener("click", () => {
+  reconnectAttempt = 0;
+  connect();
+});
+
+// --- start --------------------------------------------------------------------------------
+
+async function main() {
+  tickTimer();
+  setInterval(tickTimer, 1000);
+  try {
+    applyStatus(await api.start({ userAgent: navigator.userAgent, language: navigator.language }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) return finish();
+    setState("error");
+    return showError("This interview could not be loaded. Reload the page, or open the link in your invitation again.");
+  }
+  if (finished) return;
+  try {
+    microphone = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+  } catch (error) {
+    setState("error");
+    const denied = error.name === "NotAllowedError" || error.name === "SecurityError";
+    return showError(
+      denied
+        ? "Microphone access is blocked. Allow it in your browser's address bar, then reload the page."
+        : "No working microphone was found. Connect one, then reload the page.",
+    );
+  }
+  setInterval(heartbeat, HEARTBEAT_MS);
+  setInterval(flushTranscript, TRANSCRIPT_FLUSH_MS);
+  window.addEventListener("pagehide", () => flushTranscript());
+  await connect();
+}
+
+main();

@@ -1,0 +1,151 @@
+"""The simulator speaks the provider's protocol: a real WebRTC call with the oai-events
+channel, GA events to both the channel and the sideband, turns from audio energy, typed
+answers, tool calls and hang-up - driven here by the production client (OpenAIRealtime)."""
+
+import asyncio
+import json
+
+import pytest
+
+from interviews.realtime.provider import OpenAIRealtime
+from tests.support.realtime import Peer, serve_simulator
+
+SESSION = {
+    "type": "realtime",
+    "model": "gpt-realtime",
+    "instructions": "Intro.\n\nQuestions:\n1. Why this role?\n2. A hard bug?\n\n"
+    "Topics you are assessing (privately):\n- Clarity: explains well\n\nBye.",
+    "audio": {"output": {"voice": "marin"}},
+}
+
+
+@pytest.fixture
+def simulator():
+    served, sim = serve_simulator()
+    yield served
+    served.close()
+
+
+def client(served):
+    return OpenAIRealtime(
+        base_url=served.base_url, api_key="sk-test", timeout=10, connect_timeout=5
+    )
+
+
+def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
+    async def scenario():
+        provider, peer = client(simulator), Peer()
+        call = await provider.create_call(offer_sdp=await peer.offer(), session=SESSION)
+        assert call.call_id.startswith("rtc_") and call.answer_sdp.startswith("v=0")
+        await peer.answer(call.answer_sdp)
+        await asyncio.wait_for(peer.opened.wait(), 10)
+
+        sideband = await provider.attach(call.call_id)
+        seen, tools = [], []
+
+        async def read():
+            async for event in sideband:
+                seen.append(event)
+                if event["type"] == "response.function_call_arguments.done":
+                    tools.append((event["name"], json.loads(event["arguments"])))
+                    await sideband.send(
+                        {
+                            "type": "conversation.item.create",
+                            "item": {
+                                "type": "function_call_output",
+                                "call_id": event["call_id"],
+                                "output": "{}",
+                            },
+                        }
+                    )
+                    await sideband.send({"type": "response.create"})
+
+        reader = asyncio.ensure_future(read())
+        await sideband.send({"type": "response.create"})
+        first = await peer.wait_for("response.output_audio_transcript.done")
+        assert "Why this role?" in first["transcript"]
+
+        peer.voice.speaking = True  # the candidate answers by voice
+        await peer.wait_for("input_audio_buffer.speech_started")
+        await asyncio.sleep(0.4)
+        peer.voice.speaking = False
+        answer = await peer.wait_for("conversation.item.input_audio_transcription.completed")
+        assert "seconds of speech" in answer["transcript"]
+
+        second = await peer.wait_for("response.output_audio_transcript.done", 2)
+        assert "A hard bug?" in second["transcript"]
+        peer.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "I typed this."}],
+                },
+            }
+        )
+        await peer.wait_for("conversation.item.done")
+
+        await peer.wait_for("response.function_call_arguments.done", 2, timeout=20)
+        await asyncio.sleep(0.2)
+        assert tools == [
+            (
+                "record_assessment",
+                {"criterion": "Clarity", "score": 3, "evidence": tools[0][1]["evidence"]},
+            ),
+            ("end_interview", {"reason": "completed"}),
+        ]
+        # The sideband saw the same events as the data channel.
+        assert {e["type"] for e in seen} >= {
+            "response.output_audio_transcript.done",
+            "conversation.item.input_audio_transcription.completed",
+            "conversation.item.done",
+        }
+        await provider.hangup(call.call_id)
+        await asyncio.wait_for(reader, 5)  # the sideband closes with the call
+        await peer.close()
+
+    asyncio.run(scenario())
+
+
+def test_session_update_is_echoed_to_everyone(simulator):
+    async def scenario():
+        provider, peer = client(simulator), Peer()
+        call = await provider.create_call(offer_sdp=await peer.offer(), session=SESSION)
+        await peer.answer(call.answer_sdp)
+        await asyncio.wait_for(peer.opened.wait(), 10)
+        peer.send({"type": "session.update", "session": {"instructions": "Be nice."}})
+        updated = await peer.wait_for("session.updated")
+        assert updated["session"]["instructions"] == "Be nice."
+        await provider.hangup(call.call_id)
+        await peer.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "files,code",
+    [
+        ({"sdp": "not sdp", "session": json.dumps(SESSION)}, "invalid_offer"),
+        ({"sdp": "v=0\r\n"}, "missing_session"),
+        ({"sdp": "v=0\r\n", "session": "{"}, "invalid_json"),
+    ],
+)
+def test_bad_calls_get_json_errors(simulator, files, code):
+    import httpx
+
+    response = httpx.post(
+        simulator.base_url + "/realtime/calls",
+        headers={"Authorization": "Bearer k"},
+        files={k: (None, v) for k, v in files.items()},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+
+
+def test_the_key_is_required(simulator):
+    import httpx
+
+    response = httpx.post(simulator.base_url + "/realtime/calls", files={"sdp": (None, "v=0\r\n")})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"

@@ -1,0 +1,209 @@
+"""Local servers and peers for the realtime tests: the simulator and a scriptable fake of the
+provider's HTTP API, each on its own event loop thread, and a Python WebRTC peer that plays
+the browser."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import json
+import threading
+import time
+
+from aiohttp import web
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from av import AudioFrame
+
+from interviews.realtime.simulator import FRAME_SAMPLES, SAMPLE_RATE, Simulator, Timing
+
+FAST = Timing(
+    greeting_delay=0.1,
+    seconds_per_word=0.01,
+    max_speech=0.3,
+    speech_threshold=300,
+    silence_ms=300,
+    max_turn_ms=1200,
+    answer_timeout=15,
+    tool_timeout=5,
+)
+
+
+class LoopThread:
+    """An asyncio loop in a daemon thread, for servers the tests talk to."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine, timeout=30):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class Served:
+    def __init__(self, app: web.Application):
+        self.thread = LoopThread()
+        self.runner = web.AppRunner(app, access_log=None)
+
+        async def start():
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            return site._server.sockets[0].getsockname()[1]
+
+        self.port = self.thread.run(start())
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.thread.run(self.runner.cleanup(), timeout=10)
+        self.thread.stop()
+
+
+def serve_simulator(timing: Timing = FAST) -> tuple[Served, Simulator]:
+    simulator = Simulator(timing)
+    return Served(simulator.app()), simulator
+
+
+class FakeUpstream:
+    """The provider's HTTP API as a test double that records what it received. `mode` picks
+    the answer: "ok" (201 after `delay`), an int status with a JSON error, or "hang"."""
+
+    ANSWER = (
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    )
+
+    def __init__(self, mode="ok", delay=0.0):
+        self.mode, self.delay = mode, delay
+        self.requests: list[dict] = []
+        self.hangups: list[str] = []
+        app = web.Application()
+        app.add_routes(
+            [
+                web.post("/v1/realtime/calls", self.calls),
+                web.post("/v1/realtime/calls/{call_id}/hangup", self.hangup),
+            ]
+        )
+        self.served = Served(app)
+        self.base_url = self.served.base_url
+
+    async def calls(self, request):
+        parts = {}
+        async for part in await request.multipart():
+            parts[part.name] = {
+                "content_type": part.headers.get("Content-Type"),
+                "body": await part.read(decode=False),
+            }
+        self.requests.append({"headers": dict(request.headers), "parts": parts})
+        if self.mode == "hang":
+            await asyncio.sleep(60)
+        await asyncio.sleep(self.delay)
+        if isinstance(self.mode, int):
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "bad_thing",
+                        "message": "Incorrect API key provided: sk-***",
+                    }
+                },
+                status=self.mode,
+            )
+        call_id = f"rtc_{len(self.requests):04d}"
+        return web.Response(
+            status=201,
+            text=self.ANSWER,
+            content_type="application/sdp",
+            headers={"Location": f"/v1/realtime/calls/{call_id}"},
+        )
+
+    async def hangup(self, request):
+        self.hangups.append(request.match_info["call_id"])
+        return web.Response(status=200)
+
+    def close(self):
+        self.served.close()
+
+
+class Voice(MediaStreamTrack):
+    """The candidate's microphone: silence, or a loud tone while `speaking`."""
+
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self.speaking = False
+        self._pts = 0
+        self._start = None
+
+    async def recv(self):
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        level = 8000 if self.speaking else 0
+        frame.planes[0].update(
+            b"".join(
+                int(level * (1 if (i // 24) % 2 else -1)).to_bytes(2, "little", signed=True)
+                for i in range(FRAME_SAMPLES)
+            )
+        )
+        frame.sample_rate, frame.pts = SAMPLE_RATE, self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._pts += FRAME_SAMPLES
+        return frame
+
+
+class Peer:
+    """A browser stand-in: microphone track, the oai-events channel, and the events it saw."""
+
+    def __init__(self):
+        self.pc = RTCPeerConnection()
+        self.voice = Voice()
+        self.pc.addTrack(self.voice)
+        self.channel = self.pc.createDataChannel("oai-events")
+        self.events: list[dict] = []
+        self.opened = asyncio.Event()
+        self.channel.on("open", self.opened.set)
+        self.channel.on("message", lambda m: self.events.append(json.loads(m)))
+
+        @self.pc.on("track")
+        def on_track(track):
+            async def drain():
+                with contextlib.suppress(Exception):
+                    while True:
+                        await track.recv()
+
+            asyncio.ensure_future(drain())
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    def send(self, event: dict) -> None:
+        self.channel.send(json.dumps(event))
+
+    def types(self) -> list[str]:
+        return [e.get("type") for e in self.events]
+
+    async def wait_for(self, kind: str, count: int = 1, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            matches = [e for e in self.events if e.get("type") == kind]
+            if len(matches) >= count:
+                return matches[count - 1]
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"no {kind} #{count}; saw {self.types()}")
+
+    async def close(self):
+        await self.pc.close()
