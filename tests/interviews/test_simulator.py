@@ -21,7 +21,7 @@ SESSION = {
 
 @pytest.fixture
 def simulator():
-    served, sim = serve_simulator()
+    served, _simulator = serve_simulator()
     yield served
     served.close()
 

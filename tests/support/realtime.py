@@ -170,6 +170,7 @@ class Peer:
         self.pc.addTrack(self.voice)
         self.channel = self.pc.createDataChannel("oai-events")
         self.events: list[dict] = []
+        self.tasks: list = []
         self.opened = asyncio.Event()
         self.channel.on("open", self.opened.set)
         self.channel.on("message", lambda m: self.events.append(json.loads(m)))
@@ -181,7 +182,7 @@ class Peer:
                     while True:
                         await track.recv()
 
-            asyncio.ensure_future(drain())
+            self.tasks.append(asyncio.ensure_future(drain()))
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
