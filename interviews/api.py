@@ -80,7 +80,9 @@ class IsSessionOwner(permissions.BasePermission):
 
     def has_permission(self, request, view):
         claims = request.auth
-        if claims is None or str(view.kwargs.get("session_id")) != claims.session_id:
+        if claims is None:
+            raise exceptions.NotAuthenticated("A session token is required.")
+        if str(view.kwargs.get("session_id")) != claims.session_id:
             raise exceptions.NotFound("No such interview session.")
         return True
 
