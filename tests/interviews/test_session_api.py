@@ -1,0 +1,191 @@
+"""The candidate's session API (besides the SDP proxy), the interview page and the stale-session
+job."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from interviews.models import InterviewSession, TranscriptEntry
+from interviews.services import transcript_append
+from interviews.tasks import expire_stale_sessions
+from interviews.tokens import session_token_issue
+from tenants import rls
+from tests.factories import SessionFactory, UserFactory
+from tests.support.realtime import FakeUpstream
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def session(tenant_a):
+    user = UserFactory(email="ada@example.com")
+    return SessionFactory(tenant=tenant_a, candidate__user=user, template__max_duration_minutes=20)
+
+
+def api(session, action, data=None, method="post"):
+    token = session_token_issue(session_id=session.pk, user_id=session.candidate.user_id,
+                                tenant_id=session.tenant_id)
+    call = getattr(Client(), method)
+    kwargs = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if method == "post":
+        kwargs.update(data=data or {}, content_type="application/json")
+    return call(f"/api/candidate/sessions/{session.pk}/{action}/", **kwargs)
+
+
+def stored(session):
+    with rls.tenant_context(session.tenant_id):
+        return InterviewSession.objects.get(pk=session.pk)
+
+
+def set_status(session, **fields):
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(**fields)
+
+
+def test_start_records_the_client_and_reports_the_state(session):
+    response = api(session, "start", {"client_info": {"userAgent": "Chromium"}})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "pending" and body["max_duration_seconds"] == 1200
+    assert body["remaining_seconds"] is None and body["ended"] is False
+    assert stored(session).client_info == {"userAgent": "Chromium"}
+
+
+def test_a_connected_heartbeat_makes_a_connecting_session_live(session):
+    set_status(session, status="connecting")
+    response = api(session, "heartbeat", {"connection_state": "connected"})
+    assert response.json()["status"] == "live"
+    assert 1190 <= response.json()["remaining_seconds"] <= 1200
+    session = stored(session)
+    assert session.last_heartbeat_at is not None and session.connection_state == "connected"
+
+
+def test_heartbeat_rejects_unknown_states(session):
+    response = api(session, "heartbeat", {"connection_state": "exploded"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_the_candidate_ends_a_live_session_and_the_call_is_hung_up(
+    session, settings, django_capture_on_commit_callbacks
+):
+    upstream = FakeUpstream()
+    settings.OPENAI_BASE_URL = upstream.base_url
+    set_status(session, status="live", started_at=timezone.now(), provider_call_id="rtc_42")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api(session, "end")
+    finally:
+        upstream.close()
+    assert response.json()["status"] == "completed" and response.json()["ended"]
+    assert stored(session).end_reason == "candidate_ended"
+    assert upstream.hangups == ["rtc_42"]
+    # Ending twice is harmless.
+    assert api(session, "end").json()["status"] == "completed"
+
+
+def test_ending_before_connecting_abandons(session):
+    assert api(session, "end").json()["status"] == "abandoned"
+
+
+def test_status_and_token_refresh(session):
+    assert api(session, "status", method="get").json()["status"] == "pending"
+    token = api(session, "token").json()["token"]
+    response = Client().get(f"/api/candidate/sessions/{session.pk}/status/",
+                            HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    set_status(session, status="completed")
+    assert api(session, "token").status_code == 409
+
+
+def test_another_candidates_session_is_404(session, tenant_a):
+    other = SessionFactory(tenant=tenant_a)
+    token = session_token_issue(session_id=session.pk, user_id=session.candidate.user_id,
+                                tenant_id=session.tenant_id)
+    response = Client().get(f"/api/candidate/sessions/{other.pk}/status/",
+                            HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 404
+
+
+def transcript(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(TranscriptEntry.objects.filter(session=session).order_by("seq")
+                    .values_list("seq", "speaker", "text", "source", "provider_item_id"))
+
+
+def test_the_browsers_transcript_fills_gaps_but_never_overrides_the_server(session):
+    set_status(session, status="live")
+    with rls.tenant_context(session.tenant_id):
+        transcript_append(session=session, speaker="interviewer", text="Why us?",
+                          item_id="item_1")
+    entries = [
+        {"item_id": "item_1", "speaker": "interviewer", "text": "Why ass?"},
+        {"item_id": "item_2", "speaker": "candidate", "text": "Because."},
+    ]
+    assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 1,
+                                                                      "ignored": 1}
+    assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 0,
+                                                                      "ignored": 2}
+    # The server's later capture of item_2 replaces the browser's copy, keeping its place.
+    with rls.tenant_context(session.tenant_id):
+        transcript_append(session=session, speaker="candidate", text="Because I like it.",
+                          item_id="item_2")
+    assert transcript(session) == [
+        (1, "interviewer", "Why us?", "server", "item_1"),
+        (2, "candidate", "Because I like it.", "server", "item_2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"entries": []},
+        {"entries": [{"item_id": "x", "speaker": "system", "text": "hi"}]},
+        {"entries": [{"item_id": "x", "speaker": "candidate", "text": "a" * 10_001}]},
+        {"entries": [{"item_id": f"i{n}", "speaker": "candidate", "text": "a"}
+                     for n in range(51)]},
+        {"entries": "nope"},
+    ],
+)
+def test_bad_transcript_batches_are_refused_whole(session, payload):
+    response = api(session, "transcript", payload)
+    assert response.status_code == 400
+    assert transcript(session) == []
+
+
+def test_stale_sessions_are_abandoned(session, tenant_a, settings):
+    old = timezone.now() - timedelta(seconds=settings.SESSION_HEARTBEAT_TIMEOUT_SECONDS + 5)
+    set_status(session, status="live", last_heartbeat_at=old, started_at=old)
+    fresh = SessionFactory(tenant=tenant_a, status="live", last_heartbeat_at=timezone.now())
+    forgotten = SessionFactory(tenant=tenant_a)
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=forgotten.pk).update(
+            created_at=timezone.now() - timedelta(hours=settings.SESSION_PENDING_TTL_HOURS + 1)
+        )
+    assert expire_stale_sessions() == 2
+    assert (stored(session).status, stored(session).end_reason) == ("abandoned", "no_heartbeat")
+    assert stored(forgotten).end_reason == "expired"
+    assert stored(fresh).status == "live"
+
+
+def test_the_interview_page_carries_a_token_for_its_session_only(session):
+    client = Client()
+    client.force_login(session.candidate.user)
+    page = client.get(f"/interview/session/{session.pk}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'id="interview-config"' in body and str(session.pk) in body
+    other = Client()
+    other.force_login(UserFactory())
+    assert other.get(f"/interview/session/{session.pk}/").status_code == 404
+
+
+def test_an_ended_session_shows_the_completion_page(session):
+    set_status(session, status="completed")
+    client = Client()
+    client.force_login(session.candidate.user)
+    response = client.get(f"/interview/session/{session.pk}/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/interview/session/{session.pk}/done/"
+    assert "What happens next" in response.content.decode()
