@@ -14,15 +14,18 @@ from tests.factories import CandidateFactory, TemplateFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_link_consent_code_sign_in_device_check_and_start(live_server, page, tenant_a):
-    candidate = CandidateFactory(tenant=tenant_a, email="ada@example.com", full_name="Ada")
-    template = TemplateFactory(tenant=tenant_a, role="Data engineer")
-    with rls.tenant_context(tenant_a.pk):
+def invite(tenant, **template_fields):
+    candidate = CandidateFactory(tenant=tenant, email="ada@example.com", full_name="Ada")
+    template = TemplateFactory(tenant=tenant, role="Data engineer", **template_fields)
+    with rls.tenant_context(tenant.pk):
         invitation = invitation_issue(
             candidate=candidate, template=template, actor=None, send=False
         )
-    token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant_a.pk)
+    return template, invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant.pk)
 
+
+def walk_onboarding(page, live_server, token):
+    """From the emailed link to the interview page, as a candidate would."""
     page.goto(f"{live_server.url}/i/{token}")
     assert "Your interview for Data engineer" in page.content()
     page.get_by_role("link", name="Continue").click()
@@ -47,11 +50,14 @@ def test_link_consent_code_sign_in_device_check_and_start(live_server, page, ten
     assert page.locator("#camera-state").inner_text() == "Camera: on"
     snap(page, "onboarding-device-check")
     start.click()
-
     page.wait_for_url("**/interview/session/**")
-    assert page.locator("#session-status").get_attribute("data-status") == "pending"
+
+
+def test_link_consent_code_sign_in_device_check_and_start(live_server, page, tenant_a):
+    _, token = invite(tenant_a)
+    walk_onboarding(page, live_server, token)
     with rls.tenant_context(tenant_a.pk):
-        assert InterviewSession.objects.get().status == "pending"
+        assert InterviewSession.objects.get().status in {"pending", "connecting", "live"}
 
 
 def signed_in_at_device_check(live_server, page, tenant):

@@ -37,8 +37,12 @@ def upstream(settings):
 @pytest.fixture
 def session(tenant_a):
     user = UserFactory(email="ada@example.com")
-    session = SessionFactory(tenant=tenant_a, candidate__user=user, template__voice="cedar",
-                             template__max_duration_minutes=20)
+    session = SessionFactory(
+        tenant=tenant_a,
+        candidate__user=user,
+        template__voice="cedar",
+        template__max_duration_minutes=20,
+    )
     QuestionFactory(template=session.template, tenant=tenant_a, text="Why us?", position=1)
     QuestionFactory(template=session.template, tenant=tenant_a, text="A hard bug?", position=2)
     CriterionFactory(template=session.template, tenant=tenant_a, name="Debugging")
@@ -46,8 +50,9 @@ def session(tenant_a):
 
 
 def token_for(session):
-    return session_token_issue(session_id=session.pk, user_id=session.candidate.user_id,
-                               tenant_id=session.tenant_id)
+    return session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
 
 
 def post_offer(session, body=OFFER, content_type="application/sdp", token=None, url_id=None):
@@ -82,8 +87,10 @@ def test_the_offer_goes_upstream_with_the_servers_config(upstream, session):
     assert "Debugging" in config["instructions"]
     assert config["audio"]["output"]["voice"] == "cedar"
     assert config["audio"]["input"]["transcription"]["model"]
-    assert config["audio"]["input"]["turn_detection"] == {"type": "semantic_vad",
-                                                         "eagerness": "low"}
+    assert config["audio"]["input"]["turn_detection"] == {
+        "type": "semantic_vad",
+        "eagerness": "low",
+    }
     assert {tool["name"] for tool in config["tools"]} == TOOL_NAMES
 
     session = stored(session)
@@ -132,8 +139,9 @@ def test_an_unreachable_upstream_is_502(upstream, session, settings):
         (OFFER + "a=x\r\n" * 14000, "application/sdp", 413, "payload_too_large"),
     ],
 )
-def test_bad_input_is_refused_before_going_upstream(upstream, session, body, content_type,
-                                                    status, code):
+def test_bad_input_is_refused_before_going_upstream(
+    upstream, session, body, content_type, status, code
+):
     response = post_offer(session, body=body, content_type=content_type)
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
@@ -153,8 +161,9 @@ def test_the_token_opens_only_its_own_session(upstream, session, tenant_a):
     other = SessionFactory(tenant=tenant_a)
     assert post_offer(session, url_id=other.pk).status_code == 404
     assert post_offer(session, token="garbage").status_code == 401
-    response = Client().post(f"/api/candidate/sessions/{session.pk}/sdp/", data=OFFER,
-                             content_type="application/sdp")
+    response = Client().post(
+        f"/api/candidate/sessions/{session.pk}/sdp/", data=OFFER, content_type="application/sdp"
+    )
     assert response.status_code == 401
     assert upstream.requests == []
 

@@ -25,8 +25,9 @@ def session(tenant_a):
 
 
 def api(session, action, data=None, method="post"):
-    token = session_token_issue(session_id=session.pk, user_id=session.candidate.user_id,
-                                tenant_id=session.tenant_id)
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
     call = getattr(Client(), method)
     kwargs = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     if method == "post":
@@ -93,8 +94,9 @@ def test_ending_before_connecting_abandons(session):
 def test_status_and_token_refresh(session):
     assert api(session, "status", method="get").json()["status"] == "pending"
     token = api(session, "token").json()["token"]
-    response = Client().get(f"/api/candidate/sessions/{session.pk}/status/",
-                            HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = Client().get(
+        f"/api/candidate/sessions/{session.pk}/status/", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
     assert response.status_code == 200
     set_status(session, status="completed")
     assert api(session, "token").status_code == 409
@@ -102,36 +104,39 @@ def test_status_and_token_refresh(session):
 
 def test_another_candidates_session_is_404(session, tenant_a):
     other = SessionFactory(tenant=tenant_a)
-    token = session_token_issue(session_id=session.pk, user_id=session.candidate.user_id,
-                                tenant_id=session.tenant_id)
-    response = Client().get(f"/api/candidate/sessions/{other.pk}/status/",
-                            HTTP_AUTHORIZATION=f"Bearer {token}")
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
+    response = Client().get(
+        f"/api/candidate/sessions/{other.pk}/status/", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
     assert response.status_code == 404
 
 
 def transcript(session):
     with rls.tenant_context(session.tenant_id):
-        return list(TranscriptEntry.objects.filter(session=session).order_by("seq")
-                    .values_list("seq", "speaker", "text", "source", "provider_item_id"))
+        return list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("seq", "speaker", "text", "source", "provider_item_id")
+        )
 
 
 def test_the_browsers_transcript_fills_gaps_but_never_overrides_the_server(session):
     set_status(session, status="live")
     with rls.tenant_context(session.tenant_id):
-        transcript_append(session=session, speaker="interviewer", text="Why us?",
-                          item_id="item_1")
+        transcript_append(session=session, speaker="interviewer", text="Why us?", item_id="item_1")
     entries = [
         {"item_id": "item_1", "speaker": "interviewer", "text": "Why ass?"},
         {"item_id": "item_2", "speaker": "candidate", "text": "Because."},
     ]
-    assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 1,
-                                                                      "ignored": 1}
-    assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 0,
-                                                                      "ignored": 2}
+    assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 1, "ignored": 1}
+    assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 0, "ignored": 2}
     # The server's later capture of item_2 replaces the browser's copy, keeping its place.
     with rls.tenant_context(session.tenant_id):
-        transcript_append(session=session, speaker="candidate", text="Because I like it.",
-                          item_id="item_2")
+        transcript_append(
+            session=session, speaker="candidate", text="Because I like it.", item_id="item_2"
+        )
     assert transcript(session) == [
         (1, "interviewer", "Why us?", "server", "item_1"),
         (2, "candidate", "Because I like it.", "server", "item_2"),
@@ -144,8 +149,7 @@ def test_the_browsers_transcript_fills_gaps_but_never_overrides_the_server(sessi
         {"entries": []},
         {"entries": [{"item_id": "x", "speaker": "system", "text": "hi"}]},
         {"entries": [{"item_id": "x", "speaker": "candidate", "text": "a" * 10_001}]},
-        {"entries": [{"item_id": f"i{n}", "speaker": "candidate", "text": "a"}
-                     for n in range(51)]},
+        {"entries": [{"item_id": f"i{n}", "speaker": "candidate", "text": "a"} for n in range(51)]},
         {"entries": "nope"},
     ],
 )

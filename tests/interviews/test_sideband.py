@@ -42,11 +42,15 @@ def session(tenant_a):
 
 
 def offer_through_proxy(session, sdp: str):
-    token = session_token_issue(session_id=session.pk, user_id=session.candidate.user_id,
-                                tenant_id=session.tenant_id)
-    response = Client().post(f"/api/candidate/sessions/{session.pk}/sdp/", data=sdp,
-                             content_type="application/sdp",
-                             HTTP_AUTHORIZATION=f"Bearer {token}")
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
+    response = Client().post(
+        f"/api/candidate/sessions/{session.pk}/sdp/",
+        data=sdp,
+        content_type="application/sdp",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
     assert response.status_code == 201, response.content
     return response.content.decode()
 
@@ -58,22 +62,31 @@ def load(session):
 
 def timeline(session):
     with rls.tenant_context(session.tenant_id):
-        return list(SessionEvent.objects.filter(session_id=session.pk).order_by("created_at")
-                    .values_list("kind", "data"))
+        return list(
+            SessionEvent.objects.filter(session_id=session.pk)
+            .order_by("created_at")
+            .values_list("kind", "data")
+        )
 
 
 async def connect(session) -> tuple[Peer, str]:
     peer = Peer()
     answer = await sync_to_async(offer_through_proxy, thread_sensitive=False)(
-        session, await peer.offer())
+        session, await peer.offer()
+    )
     await peer.answer(answer)
     await asyncio.wait_for(peer.opened.wait(), 10)
     return peer, (await sync_to_async(load)(session)).provider_call_id
 
 
 def follower(session, call_id):
-    return SidebandSession(session_id=str(session.pk), tenant_id=str(session.tenant_id),
-                           call_id=call_id, provider=get_provider(), reconnect_delays=(0.1, 0.2))
+    return SidebandSession(
+        session_id=str(session.pk),
+        tenant_id=str(session.tenant_id),
+        call_id=call_id,
+        provider=get_provider(),
+        reconnect_delays=(0.1, 0.2),
+    )
 
 
 def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, session):
@@ -85,9 +98,16 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
         await asyncio.sleep(0.5)
         peer.voice.speaking = False
         await peer.wait_for("response.output_audio_transcript.done", 2)  # question 2
-        peer.send({"type": "conversation.item.create", "item": {
-            "type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": "I would rather type."}]}})
+        peer.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "I would rather type."}],
+                },
+            }
+        )
         await asyncio.wait_for(task, 30)  # ends when the interviewer ends the interview
         await peer.close()
 
@@ -95,11 +115,17 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
     session = load(session)
     assert (session.status, session.end_reason) == ("completed", "interview_complete")
     with rls.tenant_context(session.tenant_id):
-        rows = list(TranscriptEntry.objects.filter(session=session).order_by("seq")
-                    .values_list("seq", "speaker", "source", "text"))
+        rows = list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("seq", "speaker", "source", "text")
+        )
     assert [r[:3] for r in rows] == [
-        (1, "interviewer", "server"), (2, "candidate", "server"),
-        (3, "interviewer", "server"), (4, "candidate", "server"), (5, "interviewer", "server"),
+        (1, "interviewer", "server"),
+        (2, "candidate", "server"),
+        (3, "interviewer", "server"),
+        (4, "candidate", "server"),
+        (5, "interviewer", "server"),
     ]
     assert "Why us?" in rows[0][3] and "seconds of speech" in rows[1][3]
     assert rows[3][3] == "I would rather type."
@@ -108,7 +134,9 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
     [assessment] = [data for kind, data in timeline(session) if kind == "assessment"]
     assert assessment["criterion"] == "Debugging" and assessment["score"] == 3
     assert [d["name"] for k, d in timeline(session) if k == "tool.called"] == [
-        "record_assessment", "end_interview"]
+        "record_assessment",
+        "end_interview",
+    ]
 
 
 def test_a_changed_session_is_put_back(simulator, session):
@@ -158,10 +186,12 @@ def test_a_dropped_sideband_reconnects(simulator, session):
 def test_the_time_limit_hangs_up(simulator, session):
     async def scenario():
         peer, call_id = await connect(session)
+
         def started_long_ago():
             with rls.bypass_context():
                 InterviewSession.objects.filter(pk=session.pk).update(
-                    status="live", started_at=timezone.now() - timedelta(hours=2))
+                    status="live", started_at=timezone.now() - timedelta(hours=2)
+                )
 
         await sync_to_async(started_long_ago)()
         await asyncio.wait_for(follower(session, call_id).run(), 15)

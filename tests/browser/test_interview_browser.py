@@ -1,0 +1,76 @@
+"""The whole candidate journey in Chromium against the simulator: invitation, consent, sign-in,
+device check, a spoken interview over WebRTC through our SDP proxy, completion - with the
+server's sideband writing the transcript."""
+
+import pytest
+
+from interviews.models import InterviewSession, TranscriptEntry
+from interviews.realtime.worker import RealtimeWorker
+from tenants import rls
+from tests.browser.conftest import snap
+from tests.browser.test_onboarding_browser import invite, walk_onboarding
+from tests.factories import CriterionFactory, QuestionFactory
+from tests.support.realtime import LoopThread, serve_simulator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+KEY = "sk-proj-" + "e2eSecretKey0123456789abcdefXYZ" * 2
+
+
+@pytest.fixture
+def realtime(settings):
+    served, _ = serve_simulator()
+    settings.OPENAI_BASE_URL = served.base_url
+    settings.OPENAI_API_KEY = KEY
+    worker_thread = LoopThread()
+    worker = RealtimeWorker(poll_seconds=0.2)
+    future = __import__("asyncio").run_coroutine_threadsafe(worker.run(), worker_thread.loop)
+    yield
+    future.cancel()
+    worker_thread.stop()
+    served.close()
+
+
+def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtime, caplog):
+    template, token = invite(tenant_a)
+    QuestionFactory(template=template, tenant=tenant_a, position=1, text="Why this role?")
+    QuestionFactory(template=template, tenant=tenant_a, position=2, text="A bug you fixed?")
+    CriterionFactory(template=template, tenant=tenant_a, name="Clarity")
+
+    responses = []
+    page.on("response", lambda response: responses.append(response))
+    walk_onboarding(page, live_server, token)
+
+    page.wait_for_function(
+        "document.getElementById('interview').dataset.state === 'live'", timeout=20000
+    )
+    page.locator("#captions li").first.wait_for(timeout=20000)
+    snap(page, "interview-live")
+    assert "Why this role?" in page.locator("#captions").inner_text()
+    assert page.get_by_role("button", name="Mute microphone").is_enabled()
+
+    page.wait_for_url("**/done/", timeout=60000)
+    snap(page, "interview-done")
+    assert "What happens next" in page.content()
+
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get()
+        rows = list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("speaker", "source", "text")
+        )
+    assert (session.status, session.end_reason) == ("completed", "interview_complete")
+    speakers = [speaker for speaker, _, _ in rows]
+    assert speakers.count("interviewer") >= 3 and speakers.count("candidate") >= 2
+    assert {source for _, source, _ in rows} == {"server"}
+    assert "Why this role?" in rows[0][2]
+
+    seen = [page.content()]
+    for response in responses:
+        try:
+            seen.append(response.text())
+        except Exception:  # bodies of redirects and closed pages are not kept
+            continue
+    assert not any(KEY in text for text in seen)
+    assert KEY not in caplog.text
