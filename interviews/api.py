@@ -157,7 +157,7 @@ class SessionTokenRefreshView(SessionAPI):
 
 
 class SessionStartView(SessionAPI):
-    class InputSerializer(serializers.Serializer):
+    class StartInputSerializer(serializers.Serializer):
         client_info = serializers.DictField(required=False, default=dict)
 
         def validate_client_info(self, value):
@@ -166,12 +166,12 @@ class SessionStartView(SessionAPI):
             return value
 
     @extend_schema(
-        request=InputSerializer,
+        request=StartInputSerializer,
         responses=StatusSerializer,
         summary="The interview page opened: record the client, get the session state",
     )
     def post(self, request, session_id):
-        data = self.InputSerializer(data=request.data)
+        data = self.StartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with self.tenant(request):
             session = self.load(request)
@@ -184,7 +184,7 @@ class SessionStartView(SessionAPI):
 
 
 class SessionHeartbeatView(SessionAPI):
-    class InputSerializer(serializers.Serializer):
+    class HeartbeatInputSerializer(serializers.Serializer):
         connection_state = serializers.ChoiceField(
             ["new", "connecting", "connected", "disconnected", "failed", "closed"],
             required=False,
@@ -192,12 +192,12 @@ class SessionHeartbeatView(SessionAPI):
         )
 
     @extend_schema(
-        request=InputSerializer,
+        request=HeartbeatInputSerializer,
         responses=StatusSerializer,
         summary="The page is still there (and how its connection is)",
     )
     def post(self, request, session_id):
-        data = self.InputSerializer(data=request.data)
+        data = self.HeartbeatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with self.tenant(request):
             session = self.load(request)
@@ -233,23 +233,23 @@ class SessionStatusView(SessionAPI):
 class TranscriptBatchView(SessionAPI):
     """The browser's copy of the transcript, a fallback for what the server's sideband missed."""
 
-    class EntrySerializer(serializers.Serializer):
+    class TranscriptEntryInputSerializer(serializers.Serializer):
         item_id = serializers.CharField(max_length=128)
         speaker = serializers.ChoiceField([Speaker.INTERVIEWER, Speaker.CANDIDATE])
         text = serializers.CharField(max_length=services.MAX_TRANSCRIPT_TEXT)
         started_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
         ended_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
-    class InputSerializer(serializers.Serializer):
+    class TranscriptBatchInputSerializer(serializers.Serializer):
         entries = serializers.ListField(min_length=1, max_length=50)
 
         def validate_entries(self, value):
-            serializer = TranscriptBatchView.EntrySerializer(data=value, many=True)
+            serializer = TranscriptBatchView.TranscriptEntryInputSerializer(data=value, many=True)
             serializer.is_valid(raise_exception=True)
             return serializer.validated_data
 
     @extend_schema(
-        request=InputSerializer,
+        request=TranscriptBatchInputSerializer,
         responses=inline_serializer(
             "TranscriptBatchResult",
             {"accepted": serializers.IntegerField(), "ignored": serializers.IntegerField()},
@@ -257,7 +257,7 @@ class TranscriptBatchView(SessionAPI):
         summary="Add transcript entries seen by the browser (idempotent by item id)",
     )
     def post(self, request, session_id):
-        data = self.InputSerializer(data=request.data)
+        data = self.TranscriptBatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with self.tenant(request):
             session = self.load(request)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 SALT = "interviews.session-token.v1"
@@ -70,3 +71,17 @@ class SessionTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class SessionTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the session token in the OpenAPI schema."""
+
+    target_class = SessionTokenAuthentication
+    name = "SessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The short-lived token the interview page was given for its session.",
+        }
