@@ -5,7 +5,6 @@ no external service (see config/localservices.py for the embedded PostgreSQL and
 production mode (DJANGO_ENV=production) refuses to start with an insecure default.
 """
 
-import warnings
 from pathlib import Path
 
 import environ
@@ -48,7 +47,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -67,7 +65,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -217,16 +214,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = not PRODUCTION
-if not PRODUCTION:
-    # Outside production WhiteNoise serves straight from the finders; STATIC_ROOT is only
-    # filled by `collectstatic` in the image build, so its absence is expected here.
-    warnings.filterwarnings("ignore", message="No directory at: ")
+# Static files: in production Fly serves the collected files itself ([[statics]] in fly.toml),
+# so no request for them reaches Python. Elsewhere the ASGI app serves them from the finders
+# (config/asgi.py). Keeping this out of the middleware keeps every middleware asynchronous.
+SERVE_STATIC = env.bool("SERVE_STATIC", default=not PRODUCTION)
 
 # --- Email ----------------------------------------------------------------------------------
 # EMAIL_URL (smtp+tls://user:password@host:587) selects SMTP; EMAIL_BACKEND can name any

@@ -2,6 +2,7 @@
 
 from contextlib import ExitStack
 
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpResponseForbidden
 
@@ -21,18 +22,39 @@ class TenantMiddleware:
     response is done, so a pooled connection never carries them into the next request.
     """
 
+    sync_capable = True
+    async_capable = True
+
     def __init__(self, get_response):
         self.get_response = get_response
         self.prefixes = tuple(settings.CONSOLE_PATH_PREFIXES)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
     def __call__(self, request):
+        if self.is_async:
+            return self.__acall__(request)
+        return self._call(request, self.get_response)
+
+    async def __acall__(self, request):
+        if not request.path_info.startswith(self.prefixes):
+            # Everything outside the console (candidate pages, the API) passes straight on,
+            # without a thread hop: the SDP proxy stays fully asynchronous.
+            request.tenant, request.membership, request.memberships = None, None, []
+            return await self.get_response(request)
+        # The console's views are synchronous; its tenant settings must be made on their
+        # database connection, so the whole console request runs on one thread.
+        return await sync_to_async(self._call)(request, async_to_sync(self.get_response))
+
+    def _call(self, request, get_response):
         request.tenant = None
         request.membership = None
         request.memberships = []
         user = getattr(request, "user", None)
         is_console = request.path_info.startswith(self.prefixes)
         if not (is_console and user is not None and user.is_authenticated and user.is_staff):
-            return self.get_response(request)
+            return get_response(request)
 
         try:
             with ExitStack() as stack:
@@ -65,6 +87,6 @@ class TenantMiddleware:
                         request.membership = membership
                         request.tenant = membership.tenant
                         stack.enter_context(rls.tenant_context(membership.tenant_id))
-                return self.get_response(request)
+                return get_response(request)
         finally:
             rls.reset()

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -42,7 +43,13 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL", "DJANGO_ENV"}
     }
-    env.update(EMBEDDED_DIR=str(embedded_dir), PORT=str(port), WORKER_CONCURRENCY="1")
+    env.pop("OPENAI_API_KEY", None)
+    env.update(
+        EMBEDDED_DIR=str(embedded_dir),
+        PORT=str(port),
+        WORKER_CONCURRENCY="1",
+        SIMULATOR_PORT=str(free_port()),
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "config.localservices", "run"],
         cwd=BASE,
@@ -72,6 +79,14 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         assert status == 200 and "Senior backend engineer" in body
         assert re.search(r"recruiter login: recruiter@demo.example / \S+", text)
         assert embedded_dir.joinpath("pg", "PG_VERSION").exists()
+        # Without an API key the simulator serves the provider's protocol for interviews.
+        assert "interviews use the local simulator" in text
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{env['SIMULATOR_PORT']}/v1/realtime/calls", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310 (local URL)
+        assert refused.value.code == 401  # it wants a key, as the real service does
     finally:
         process.send_signal(signal.SIGINT)
         try:

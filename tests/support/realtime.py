@@ -91,6 +91,11 @@ class FakeUpstream:
         )
         self.served = Served(app)
         self.base_url = self.served.base_url
+        self.released = self.served.thread.run(self._event())
+
+    @staticmethod
+    async def _event():
+        return asyncio.Event()
 
     async def calls(self, request):
         parts = {}
@@ -101,7 +106,8 @@ class FakeUpstream:
             }
         self.requests.append({"headers": dict(request.headers), "parts": parts})
         if self.mode == "hang":
-            await asyncio.sleep(60)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), 30)
         await asyncio.sleep(self.delay)
         if isinstance(self.mode, int):
             return web.json_response(
@@ -127,6 +133,7 @@ class FakeUpstream:
         return web.Response(status=200)
 
     def close(self):
+        self.served.thread.loop.call_soon_threadsafe(self.released.set)
         self.served.close()
 
 
