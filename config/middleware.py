@@ -61,6 +61,7 @@ class RequestIdMiddleware:
 
     def _finish(self, request, response, started):
         response[REQUEST_ID_HEADER] = request.request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         logger.info(
             "request",
             extra={

@@ -75,6 +75,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The candidate session API (bearer session tokens) is served by a leaner middleware stack,
+# see config/asgi.py.
+CANDIDATE_API_PREFIX = "/api/candidate/"
+CANDIDATE_API_MIDDLEWARE = ["config.middleware.RequestIdMiddleware"]
+
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
 

@@ -30,16 +30,22 @@ LOCK_PREFIX = "realtime:lock:"
 LOCK_TTL_MS = 15_000
 
 
+_publishers: dict[str, object] = {}
+
+
 def notify_new_call(session_id: str) -> None:
     """Tell the realtime workers about a new call now rather than at their next poll."""
     if not settings.REDIS_URL:
         return
     import redis
 
+    client = _publishers.get(settings.REDIS_URL)
+    if client is None:  # one pooled client per process (thread-safe in redis-py)
+        client = _publishers[settings.REDIS_URL] = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
         client.publish(ATTACH_CHANNEL, session_id)
-        client.close()
     except redis.RedisError:
         logger.warning("could not notify the realtime workers; they will poll")
 
