@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import aiohttp
 import websockets
 from django.conf import settings
 
@@ -100,15 +100,15 @@ class _WebSocketSideband(Sideband):
         await self._connection.close()
 
 
-def _error_from(response: httpx.Response) -> UpstreamRejected:
+def _error_from(status: int, body: bytes) -> UpstreamRejected:
     code, message = "upstream_rejected", ""
     try:
-        error = response.json().get("error") or {}
+        error = json.loads(body).get("error") or {}
         code = str(error.get("code") or error.get("type") or code)[:64]
         message = str(error.get("message") or "")[:300]
     except (ValueError, AttributeError):
         pass
-    return UpstreamRejected(response.status_code, code, message)
+    return UpstreamRejected(status, code, message)
 
 
 class OpenAIRealtime(RealtimeProvider):
@@ -120,43 +120,54 @@ class OpenAIRealtime(RealtimeProvider):
     def __init__(self, *, base_url: str, api_key: str, timeout: float, connect_timeout: float):
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"}
-        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self._connect_timeout = connect_timeout
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        # One pooled client per event loop: an httpx client cannot move between loops.
+    def client(self) -> aiohttp.ClientSession:
+        # One pooled HTTP client per event loop (a client cannot move between loops). aiohttp
+        # rather than httpx: its connection pool stays cheap with hundreds of calls in flight.
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
-        if client is None or client.is_closed:
-            client = httpx.AsyncClient(
+        if client is None or client.closed:
+            client = aiohttp.ClientSession(
                 headers=self._headers,
                 timeout=self._timeout,
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=1000),
             )
             self._clients[loop] = client
         return client
 
-    async def create_call(self, *, offer_sdp: str, session: dict) -> Call:
-        files = {
-            "sdp": (None, offer_sdp.encode(), "application/sdp"),
-            "session": (None, json.dumps(session).encode(), "application/json"),
-        }
+    async def _post(self, url: str, data=None) -> tuple[int, dict, bytes]:
         try:
-            response = await self.client.post(f"{self.base_url}/realtime/calls", files=files)
-        except httpx.TimeoutException as exc:
+            async with self.client.post(url, data=data) as response:
+                return response.status, dict(response.headers), await response.read()
+        except TimeoutError as exc:
             raise UpstreamTimeout("the provider did not answer in time") from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(
                 f"could not reach the provider: {type(exc).__name__}"
             ) from exc
-        if response.status_code != 201:
-            raise _error_from(response)
-        location = response.headers.get("Location", "")
-        call_id = location.rstrip("/").rsplit("/", 1)[-1]
-        if not call_id or not response.text.startswith("v=0"):
-            raise UpstreamRejected(response.status_code, "bad_upstream_answer", "")
-        return Call(call_id=call_id, answer_sdp=response.text)
+
+    async def create_call(self, *, offer_sdp: str, session: dict) -> Call:
+        # Two plain form fields (no filename), the offer byte for byte, as `curl -F
+        # "sdp=<offer.sdp;type=application/sdp"` sends them.
+        form = aiohttp.MultipartWriter("form-data")
+        for name, payload, content_type in (
+            ("sdp", offer_sdp.encode(), "application/sdp"),
+            ("session", json.dumps(session).encode(), "application/json"),
+        ):
+            part = form.append(payload, {"Content-Type": content_type})
+            part.set_content_disposition("form-data", name=name)
+        status, headers, body = await self._post(f"{self.base_url}/realtime/calls", form)
+        if status != 201:
+            raise _error_from(status, body)
+        call_id = headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
+        answer = body.decode("utf-8", "replace")
+        if not call_id or not answer.startswith("v=0"):
+            raise UpstreamRejected(status, "bad_upstream_answer", "")
+        return Call(call_id=call_id, answer_sdp=answer)
 
     def sideband_url(self, call_id: str) -> str:
         parts = urlsplit(self.base_url)
@@ -169,7 +180,7 @@ class OpenAIRealtime(RealtimeProvider):
             connection = await websockets.connect(
                 self.sideband_url(call_id),
                 additional_headers=self._headers,
-                open_timeout=self._timeout.connect,
+                open_timeout=self._connect_timeout,
                 max_size=2**22,
             )
         except (OSError, websockets.WebSocketException, TimeoutError) as exc:
@@ -177,13 +188,10 @@ class OpenAIRealtime(RealtimeProvider):
         return _WebSocketSideband(connection)
 
     async def hangup(self, call_id: str) -> None:
-        try:
-            response = await self.client.post(f"{self.base_url}/realtime/calls/{call_id}/hangup")
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"hangup failed: {type(exc).__name__}") from exc
+        status, _, body = await self._post(f"{self.base_url}/realtime/calls/{call_id}/hangup")
         # 404: the call is already over, which is what we wanted.
-        if response.status_code >= 400 and response.status_code != 404:
-            raise _error_from(response)
+        if status >= 400 and status != 404:
+            raise _error_from(status, body)
 
 
 _providers: dict[tuple, RealtimeProvider] = {}

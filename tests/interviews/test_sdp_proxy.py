@@ -80,6 +80,7 @@ def test_the_offer_goes_upstream_with_the_servers_config(upstream, session):
     parts = request["parts"]
     assert parts["sdp"]["body"] == OFFER.encode()  # byte for byte, CRLF kept
     assert parts["sdp"]["content_type"] == "application/sdp"
+    assert parts["sdp"]["filename"] is None and parts["session"]["filename"] is None
     assert parts["session"]["content_type"] == "application/json"
     config = json.loads(parts["session"]["body"])
     assert config["type"] == "realtime" and config["model"] == "gpt-realtime"

@@ -102,6 +102,7 @@ class FakeUpstream:
         async for part in await request.multipart():
             parts[part.name] = {
                 "content_type": part.headers.get("Content-Type"),
+                "filename": part.filename,
                 "body": await part.read(decode=False),
             }
         self.requests.append({"headers": dict(request.headers), "parts": parts})
