@@ -330,7 +330,8 @@ def session_heartbeat(*, session: InterviewSession, connection_state: str = "") 
         fields.append("connection_state")
     session.save(update_fields=fields)
     if connection_state == "connected" and session.status == SessionStatus.CONNECTING:
-        session_transition(session=session, to=SessionStatus.LIVE, data={"by": "browser"})
+        # The sideband may have made it live meanwhile; session_mark_live checks under lock.
+        session_mark_live(session=session, by="browser")
     return session
 
 

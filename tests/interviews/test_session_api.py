@@ -63,6 +63,26 @@ def test_a_connected_heartbeat_makes_a_connecting_session_live(session):
     assert session.last_heartbeat_at is not None and session.connection_state == "connected"
 
 
+def test_a_connected_heartbeat_racing_the_sideband_is_harmless(session):
+    set_status(session, status="connecting")
+    stale = stored(session)  # what the heartbeat view loaded...
+    set_status(session, status="live")  # ...before the sideband made it live
+    from interviews.services import session_heartbeat
+
+    with rls.tenant_context(session.tenant_id):
+        session_heartbeat(session=stale, connection_state="connected")
+    assert stored(session).status == "live"
+
+
+def test_an_illegal_transition_reaching_the_api_is_a_409_not_a_500(rf):
+    from config.api import exception_handler
+    from interviews.services import IllegalTransition
+
+    response = exception_handler(IllegalTransition("completed", "live"), {})
+    assert response.status_code == 409
+    assert response.data["error"]["code"] == "illegal_transition"
+
+
 def test_heartbeat_rejects_unknown_states(session):
     response = api(session, "heartbeat", {"connection_state": "exploded"})
     assert response.status_code == 400
