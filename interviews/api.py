@@ -285,8 +285,8 @@ class TranscriptBatchView(SessionAPI):
 def _prepare_call(claims) -> tuple[InterviewSession, dict]:
     with rls.tenant_context(claims.tenant_id):
         session = (
-            InterviewSession.objects.select_related("template")
-            .filter(pk=claims.session_id, candidate__user_id=claims.user_id)
+            InterviewSession.objects.filter(pk=claims.session_id, candidate__user_id=claims.user_id)
+            .select_related("template")
             .first()
         )
         if session is None:

@@ -245,6 +245,10 @@ class InterviewSession(TenantOwned):
         InterviewTemplate, on_delete=models.PROTECT, related_name="sessions"
     )
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="sessions")
+    # The provider session configuration, built from the template when the session is created:
+    # the interview runs (and reconnects) with the template as it was when the candidate
+    # started, and the sideband guards exactly this.
+    realtime_config = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=16, choices=SessionStatus.choices, default=SessionStatus.PENDING
     )

@@ -27,15 +27,19 @@ def consent_for_candidate(consent_id, candidate_id) -> Consent | None:
         return Consent.objects.filter(pk=consent_id, candidate_id=candidate_id).first()
 
 
-def session_realtime_config(session: InterviewSession) -> dict:
-    """The server-built provider session config for this session's template (the caller has
-    set the tenant context)."""
+def template_realtime_config(template) -> dict:
+    """The provider session configuration for ``template`` (the caller has set the tenant
+    context)."""
     from .realtime.session_config import build_session_config
 
-    template = session.template
     return build_session_config(
         template, list(template.questions.all()), list(template.criteria.all())
     )
+
+
+def session_realtime_config(session: InterviewSession) -> dict:
+    """The configuration the session was created with (built now for older sessions)."""
+    return session.realtime_config or template_realtime_config(session.template)
 
 
 def live_calls() -> list[tuple[str, str, str]]:

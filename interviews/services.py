@@ -23,6 +23,7 @@ from .models import (
     TranscriptEntry,
     TranscriptSource,
 )
+from .selectors import template_realtime_config
 
 User = get_user_model()
 
@@ -194,9 +195,11 @@ def session_transition(
     reason: str = "",
     data: dict | None = None,
     at=None,
+    also_save: list[str] | None = None,
 ) -> InterviewSession:
     """The one way a session changes status. Locks the row, checks the state machine
     (``SESSION_TRANSITIONS``), stamps the matching timestamp and records a SessionEvent.
+    ``also_save`` names other fields the caller changed, written in the same update.
     Raises IllegalTransition for a move the machine does not allow."""
     at = at or timezone.now()
     current = (
@@ -207,7 +210,7 @@ def session_transition(
     if not session_can_transition(current, to):
         raise IllegalTransition(current, to)
     session.status = to
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", *(also_save or [])]
     stamp = _STATUS_TIMESTAMP.get(to)
     if stamp and (getattr(session, stamp) is None or to == SessionStatus.CONNECTING):
         setattr(session, stamp, at)
@@ -288,6 +291,7 @@ def session_create(
         consent=consent,
         model=template.model,
         voice=template.voice,
+        realtime_config=template_realtime_config(template),
     )
     session_event_record(session=session, kind="created", data={"consent": consent.version})
     return session
@@ -306,18 +310,15 @@ def session_connected(
     """The provider accepted the browser's offer: remember the call and move to connecting
     (a reconnect from connecting/live moves through connecting again)."""
     previous_call = session.provider_call_id
-    session_transition(
-        session=session,
-        to=SessionStatus.CONNECTING,
-        data={"call_id": call_id, **({"replaces": previous_call} if previous_call else {})},
-    )
     session.provider, session.provider_call_id = provider, call_id
     session.model, session.voice = model, voice
     session.last_heartbeat_at = timezone.now()
-    session.save(
-        update_fields=["provider", "provider_call_id", "model", "voice", "last_heartbeat_at"]
+    return session_transition(
+        session=session,
+        to=SessionStatus.CONNECTING,
+        data={"call_id": call_id, **({"replaces": previous_call} if previous_call else {})},
+        also_save=["provider", "provider_call_id", "model", "voice", "last_heartbeat_at"],
     )
-    return session
 
 
 @transaction.atomic

@@ -213,3 +213,20 @@ def test_an_ended_session_shows_the_completion_page(session):
     response = client.get(f"/interview/session/{session.pk}/", follow=True)
     assert response.redirect_chain[-1][0] == f"/interview/session/{session.pk}/done/"
     assert "What happens next" in response.content.decode()
+
+
+def test_a_session_keeps_the_configuration_it_started_with(tenant_a):
+    from interviews.selectors import session_realtime_config
+    from interviews.services import session_create
+    from tests.factories import CandidateFactory, ConsentFactory, QuestionFactory, TemplateFactory
+
+    template = TemplateFactory(tenant=tenant_a)
+    QuestionFactory(template=template, tenant=tenant_a, text="Before?", position=1)
+    candidate = CandidateFactory(tenant=tenant_a)
+    consent = ConsentFactory(candidate=candidate, tenant=tenant_a)
+    with rls.tenant_context(tenant_a.pk):
+        session = session_create(candidate=candidate, template=template, consent=consent)
+    QuestionFactory(template=template, tenant=tenant_a, text="Added later?", position=2)
+    with rls.tenant_context(tenant_a.pk):
+        config = session_realtime_config(InterviewSession.objects.get(pk=session.pk))
+    assert "Before?" in config["instructions"] and "Added later?" not in config["instructions"]
