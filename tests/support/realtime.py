@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import json
 import threading
 import time
 
 from aiohttp import web
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
-from av import AudioFrame
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from interviews.realtime.simulator import FRAME_SAMPLES, SAMPLE_RATE, Simulator, Timing
+from interviews.realtime.simulator import InterviewerVoice, Simulator, Timing
 
 FAST = Timing(
     greeting_delay=0.1,
@@ -138,35 +136,9 @@ class FakeUpstream:
         self.served.close()
 
 
-class Voice(MediaStreamTrack):
-    """The candidate's microphone: silence, or a loud tone while `speaking`."""
-
-    kind = "audio"
-
-    def __init__(self):
-        super().__init__()
-        self.speaking = False
-        self._pts = 0
-        self._start = None
-
-    async def recv(self):
-        if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        level = 8000 if self.speaking else 0
-        frame.planes[0].update(
-            b"".join(
-                int(level * (1 if (i // 24) % 2 else -1)).to_bytes(2, "little", signed=True)
-                for i in range(FRAME_SAMPLES)
-            )
-        )
-        frame.sample_rate, frame.pts = SAMPLE_RATE, self._pts
-        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self._pts += FRAME_SAMPLES
-        return frame
+class Voice(InterviewerVoice):
+    """The candidate's microphone: silence, or a loud tone while `speaking` (the simulator's
+    own voice track serves)."""
 
 
 class Peer:
