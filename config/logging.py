@@ -1,12 +1,29 @@
 import logging
+import re
 
 from tenants import requestcontext
 
+# URLs that carry a secret: the invitation link's token must exist only in the email.
+_SECRET_URL = re.compile(r"/i/[A-Za-z0-9_\-]{8,}")
+_REDACTED = "/i/<token>"
+
+
+def redact(text: str) -> str:
+    return _SECRET_URL.sub(_REDACTED, text)
+
 
 class RequestContextFilter(logging.Filter):
-    """Adds the current request id to every log record (empty outside a request)."""
+    """Adds the current request id to every log record (empty outside a request) and takes
+    secrets in URLs out of the message, its arguments and the extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
             record.request_id = requestcontext.request_id.get()
+        record.msg = redact(str(record.msg)) if isinstance(record.msg, str) else record.msg
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        for name in ("path", "request"):
+            value = getattr(record, name, None)
+            if value is not None:
+                setattr(record, name, redact(value if isinstance(value, str) else repr(value)))
         return True

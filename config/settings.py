@@ -118,7 +118,10 @@ DATABASES = {
         engine="django.db.backends.postgresql",
     )
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# 0: under ASGI each request's synchronous work runs on a thread of its own, so a connection
+# kept open after the request would outlive its thread (Django's advice for ASGI). The
+# long-lived worker threads (SDP proxy, realtime worker) keep theirs: tenants.dbthreads.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -60,7 +60,9 @@ def _status_action(status: str, label: str):
         modeladmin.message_user(request, f"{changed} candidate(s) marked {label.lower()}.")
 
     action.__name__ = f"mark_{status}"
-    return admin.action(description=f"Mark selected candidates: {label}")(action)
+    return admin.action(description=f"Mark selected candidates: {label}", permissions=["change"])(
+        action
+    )
 
 
 class CandidateImportForm(forms.Form):
@@ -96,12 +98,6 @@ class CandidateAdmin(TenantScopedAdmin):
         _status_action(CandidateStatus.REJECTED, "Rejected"),
         _status_action(CandidateStatus.WITHDRAWN, "Withdrawn"),
     ]
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not self.has_change_permission(request):
-            return {k: v for k, v in actions.items() if k == "delete_selected"}
-        return actions
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.import_view)
@@ -303,7 +299,7 @@ def _decision_action(decision: str, label: str):
         modeladmin.message_user(request, f"Decision recorded: {label}.")
 
     action.__name__ = f"decide_{decision}"
-    return admin.action(description=f"Decide: {label}")(action)
+    return admin.action(description=f"Decide: {label}", permissions=["change"])(action)
 
 
 @admin.register(InterviewSession)

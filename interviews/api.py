@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import rls
+from tenants.dbthreads import recover_connection
 
 from . import selectors, services, tasks
 from .models import InterviewSession, SessionStatus, Speaker, TranscriptSource
@@ -282,6 +283,7 @@ class TranscriptBatchView(SessionAPI):
 # --- The SDP proxy --------------------------------------------------------------------------
 
 
+@recover_connection
 def _prepare_call(claims) -> tuple[InterviewSession, dict]:
     with rls.tenant_context(claims.tenant_id):
         session = (
@@ -296,18 +298,25 @@ def _prepare_call(claims) -> tuple[InterviewSession, dict]:
         return session, selectors.session_realtime_config(session)
 
 
+@recover_connection
 def _record_call(session: InterviewSession, provider_name: str, call, config: dict) -> None:
     with rls.tenant_context(session.tenant_id):
-        services.session_connected(
-            session=session,
-            provider=provider_name,
-            call_id=call.call_id,
-            model=config["model"],
-            voice=config["audio"]["output"]["voice"],
-        )
+        try:
+            services.session_connected(
+                session=session,
+                provider=provider_name,
+                call_id=call.call_id,
+                model=config["model"],
+                voice=config["audio"]["output"]["voice"],
+            )
+        except services.IllegalTransition as error:
+            # The session ended while the provider was answering: end the new call too.
+            tasks.hangup_call.delay(str(session.pk), str(session.tenant_id), call.call_id)
+            raise Conflict() from error
     notify_new_call(str(session.pk))
 
 
+@recover_connection
 def _record_failure(session: InterviewSession, error: realtime.ProviderError) -> None:
     with rls.tenant_context(session.tenant_id):
         services.session_event_record(

@@ -106,7 +106,12 @@ def candidate_update(*, candidate: Candidate, actor, changes: dict) -> Candidate
     candidate.full_clean(exclude=["tenant", "user"])
     if not changes:
         return candidate
-    candidate.save(update_fields=[*changes, "updated_at"])
+    fields = [*changes, "updated_at"]
+    if "email" in changes and candidate.user_id:
+        # The account proved the old address, not the new one: it must sign in again.
+        candidate.user = None
+        fields.append("user")
+    candidate.save(update_fields=fields)
     details: dict = {"fields": sorted(changes)}
     if "status" in changes:
         details["status"] = {"from": previous_status, "to": candidate.status}
@@ -313,12 +318,18 @@ def session_connected(
     session.provider, session.provider_call_id = provider, call_id
     session.model, session.voice = model, voice
     session.last_heartbeat_at = timezone.now()
-    return session_transition(
+    session_transition(
         session=session,
         to=SessionStatus.CONNECTING,
         data={"call_id": call_id, **({"replaces": previous_call} if previous_call else {})},
         also_save=["provider", "provider_call_id", "model", "voice", "last_heartbeat_at"],
     )
+    if previous_call and previous_call != call_id:
+        # A reconnect replaces the call: the old one must not go on talking.
+        from . import tasks  # tasks wrap services; imported here to avoid a cycle
+
+        tasks.hangup_call.delay_on_commit(str(session.pk), str(session.tenant_id), previous_call)
+    return session
 
 
 @transaction.atomic
@@ -395,8 +406,10 @@ def transcript_append(
         existing = TranscriptEntry.objects.filter(session=session, provider_item_id=item_id).first()
         if existing is not None:
             if source == TranscriptSource.SERVER and existing.source == TranscriptSource.CLIENT:
-                existing.text, existing.source = text, TranscriptSource.SERVER
-                existing.save(update_fields=["text", "source"])
+                # The server's account wins entirely: who spoke as well as what was said.
+                existing.text, existing.source, existing.speaker = text, source, speaker
+                existing.started_ms, existing.ended_ms = started_ms, ended_ms
+                existing.save(update_fields=["text", "source", "speaker", "started_ms", "ended_ms"])
             return existing, False
     last = (
         TranscriptEntry.objects.filter(session=session)

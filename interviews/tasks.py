@@ -18,11 +18,19 @@ from .realtime.provider import ProviderError, get_provider
 logger = logging.getLogger(__name__)
 
 
+async def _hangup(call_id: str) -> None:
+    provider = get_provider()
+    try:
+        await provider.hangup(call_id)
+    finally:
+        await provider.aclose()  # this loop ends with the call to async_to_sync
+
+
 @shared_task(autoretry_for=(ProviderError,), retry_backoff=5, max_retries=5)
 def hangup_call(session_id: str, tenant_id: str, call_id: str) -> None:
-    """Hang up the provider call of a session that ended."""
+    """Hang up a provider call (its session ended, or a reconnect replaced it)."""
     if call_id:
-        async_to_sync(get_provider().hangup)(call_id)
+        async_to_sync(_hangup)(call_id)
 
 
 @shared_task

@@ -44,7 +44,7 @@ class CandidateWithInvitationsAdmin(CandidateAdmin):
     inlines = [*CandidateAdmin.inlines, CandidateInvitationInline]
     actions = ["invite", *CandidateAdmin.actions]
 
-    @admin.action(description="Invite to interview")
+    @admin.action(description="Invite to interview", permissions=["change"])
     def invite(self, request, queryset):
         templates = InterviewTemplate.objects.filter(is_active=True)
         if not request.user.is_superuser:
@@ -114,7 +114,7 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False  # invitations are issued from the candidate list
 
-    @admin.action(description="Resend selected invitations (new link)")
+    @admin.action(description="Resend selected invitations (new link)", permissions=["change"])
     def resend(self, request, queryset):
         sent = 0
         for invitation in queryset:
@@ -123,24 +123,17 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
                 sent += 1
         self.message_user(request, f"{sent} invitation(s) queued to be sent again.")
 
-    @admin.action(description="Revoke selected invitations")
+    @admin.action(description="Revoke selected invitations", permissions=["change"])
     def revoke(self, request, queryset):
         _each(lambda i, u: services.invitation_revoke(invitation=i, actor=u), "revoked")(
             self, request, queryset
         )
 
-    @admin.action(description="Expire selected invitations now")
+    @admin.action(description="Expire selected invitations now", permissions=["change"])
     def expire(self, request, queryset):
         _each(lambda i, u: services.invitation_expire(invitation=i, actor=u), "expired")(
             self, request, queryset
         )
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not self.has_change_permission(request):
-            for name in ("resend", "revoke", "expire"):
-                actions.pop(name, None)
-        return actions
 
 
 @admin.register(AccommodationRequest)
@@ -156,7 +149,7 @@ class AccommodationRequestAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Mark selected requests resolved")
+    @admin.action(description="Mark selected requests resolved", permissions=["change"])
     def mark_resolved(self, request, queryset):
         count = services.accommodation_resolve(requests=queryset, actor=request.user)
         self.message_user(request, f"{count} request(s) marked resolved.")

@@ -9,4 +9,5 @@ urlpatterns = [
     path("interview/sign-in/", views.sign_in, name="interview_sign_in"),
     path("interview/device-check/", views.device_check, name="interview_device_check"),
     path("interview/start/", views.start, name="interview_start"),
+    path("interview/signed-out/", views.signed_out, name="interview_signed_out"),
 ]

@@ -181,7 +181,7 @@ def sign_in(request):
         return render(
             request,
             "invitations/wrong_account.html",
-            {"invitation": invitation, "next": reverse("interview_sign_in")},
+            {"invitation": invitation, "next": reverse("interview_signed_out")},
             status=403,
         )
     return redirect("interview_device_check")
@@ -226,3 +226,11 @@ def start(request):
     except ValidationError as error:
         return _invalid(request, " ".join(error.messages), 403)
     return redirect("interview_session", session_id=session.pk)
+
+
+@never_cache
+@require_GET
+def signed_out(request):
+    """After signing out of the wrong account (which ends the browser session, and with it
+    the onboarding progress): how to carry on."""
+    return render(request, "invitations/signed_out.html")

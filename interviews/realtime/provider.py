@@ -78,6 +78,9 @@ class RealtimeProvider(ABC):
     @abstractmethod
     async def hangup(self, call_id: str) -> None: ...
 
+    async def aclose(self) -> None:  # noqa: B027 (optional: providers without resources)
+        """Release what the provider holds for the running event loop."""
+
 
 class _WebSocketSideband(Sideband):
     def __init__(self, connection):
@@ -186,6 +189,12 @@ class OpenAIRealtime(RealtimeProvider):
         except (OSError, websockets.WebSocketException, TimeoutError) as exc:
             raise UpstreamUnavailable(f"sideband connect failed: {type(exc).__name__}") from exc
         return _WebSocketSideband(connection)
+
+    async def aclose(self) -> None:
+        """Close this event loop's HTTP client (for callers whose loop is about to end)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
     async def hangup(self, call_id: str) -> None:
         status, _, body = await self._post(f"{self.base_url}/realtime/calls/{call_id}/hangup")

@@ -99,14 +99,19 @@ def build_session_config(template: InterviewTemplate, questions, criteria) -> di
 
 
 # What the sideband compares to notice that someone else changed the session.
-GUARDED_KEYS = ("instructions", "tools", "output_modalities")
+GUARDED_KEYS = ("instructions", "tools", "tool_choice", "output_modalities", "truncation")
 
 
 def drifted(expected: dict, actual: dict) -> list[str]:
     """Which guarded parts of the session differ between the server's config and what the
-    provider reports in session.updated."""
+    provider reports in session.updated: the top-level keys above, the voice, and the input
+    settings (transcription, turn detection) the server's transcript depends on."""
     changed = [key for key in GUARDED_KEYS if key in actual and actual[key] != expected.get(key)]
-    voice = (actual.get("audio") or {}).get("output", {}).get("voice")
-    if voice and voice != expected["audio"]["output"]["voice"]:
+    audio, wanted = actual.get("audio") or {}, expected["audio"]
+    voice = (audio.get("output") or {}).get("voice")
+    if voice and voice != wanted["output"]["voice"]:
         changed.append("voice")
+    for key in ("transcription", "turn_detection"):
+        if key in (audio.get("input") or {}) and audio["input"][key] != wanted["input"][key]:
+            changed.append(f"audio.input.{key}")
     return changed

@@ -13,9 +13,10 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from tenants import rls
+from tenants.dbthreads import recover_connection
 
 from .. import selectors, services
-from ..models import EndReason, InterviewSession, Speaker, TranscriptSource
+from ..models import EndReason, InterviewSession, SessionEvent, Speaker, TranscriptSource
 from .provider import ProviderError, RealtimeProvider
 from .session_config import drifted
 
@@ -53,6 +54,7 @@ class SidebandSession:
     # --- database (in the worker's DB thread, inside the tenant's context) ---
 
     def _with_session(self, fn):
+        @recover_connection
         def run():
             with rls.tenant_context(self.tenant_id):
                 session = InterviewSession.objects.select_related("template").get(
@@ -68,7 +70,12 @@ class SidebandSession:
         config = selectors.session_realtime_config(session)
         start = session.started_at or session.connecting_at or timezone.now()
         deadline = start + timedelta(minutes=session.template.max_duration_minutes)
-        return config, deadline
+        # Only the first follower of a call starts the interviewer; one that re-attaches (a
+        # dropped socket, a restarted worker) must not make it start over.
+        started = SessionEvent.objects.filter(
+            session=session, kind="sideband.attached", data__call_id=self.call_id
+        ).exists()
+        return config, deadline, started
 
     async def db(self, fn):
         return await self._with_session(fn)()
@@ -82,7 +89,8 @@ class SidebandSession:
         failures = 0
         while True:
             try:
-                self.config, self.deadline = await self.db(self._load)
+                self.config, self.deadline, started = await self.db(self._load)
+                self.started = self.started or started
             except (CallGone, InterviewSession.DoesNotExist):
                 return
             try:
@@ -208,9 +216,16 @@ class SidebandSession:
         await self.end(EndReason.MAX_DURATION)
 
     async def end(self, reason: str, grace: float = 0) -> None:
-        """End the session gracefully and hang up the call."""
+        """End the session gracefully and hang up the call. A call the session has already
+        replaced (the browser reconnected) is only hung up: it does not end the session."""
         self.ending = True
-        ended = await self.db(lambda s: services.session_end(session=s, reason=reason))
+
+        def end_if_current(session):
+            if session.provider_call_id != self.call_id:
+                return False
+            return services.session_end(session=session, reason=reason)
+
+        ended = await self.db(end_if_current)
         if ended and grace:
             await asyncio.sleep(grace)
         try:

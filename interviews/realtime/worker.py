@@ -19,6 +19,8 @@ import socket
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from tenants.dbthreads import recover_connection
+
 from .. import selectors
 from .provider import get_provider
 from .sideband import SidebandSession
@@ -28,6 +30,15 @@ logger = logging.getLogger(__name__)
 ATTACH_CHANNEL = "realtime:attach"
 LOCK_PREFIX = "realtime:lock:"
 LOCK_TTL_MS = 15_000
+# Extend or release a call's lock only while this worker still holds it.
+_EXTEND = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+)
+_RELEASE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('del', KEYS[1]) else return 0 end"
+)
 
 
 _publishers: dict[str, object] = {}
@@ -66,18 +77,33 @@ class RealtimeWorker:
         )
 
     async def _keep_claims(self) -> None:
+        extend = self.redis.register_script(_EXTEND)
         while True:
             await asyncio.sleep(LOCK_TTL_MS / 3000)
-            for call_id in list(self.tasks):
-                if await self.redis.get(LOCK_PREFIX + call_id) == self.identity.encode():
-                    await self.redis.pexpire(LOCK_PREFIX + call_id, LOCK_TTL_MS)
+            for call_id, task in list(self.tasks.items()):
+                try:
+                    held = await extend(
+                        keys=[LOCK_PREFIX + call_id], args=[self.identity, LOCK_TTL_MS]
+                    )
+                except Exception:  # Redis unavailable: keep trying, the next round may work
+                    logger.warning("could not extend a call lock", extra={"call": call_id})
+                    continue
+                if not held:
+                    # Another worker took the call over (our lock lapsed): let it have it.
+                    logger.warning("lost a call lock", extra={"call": call_id})
+                    task.cancel()
 
     async def _listen(self) -> None:
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(ATTACH_CHANNEL)
-        async for message in pubsub.listen():
-            if message.get("type") == "message":
-                self.wake.set()
+        while True:  # the poll covers any gap while Redis is away
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(ATTACH_CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.wake.set()
+            except Exception:
+                logger.warning("attach notifications interrupted; retrying")
+                await asyncio.sleep(1)
 
     async def _follow(self, session_id, tenant_id, call_id) -> None:
         try:
@@ -90,10 +116,11 @@ class RealtimeWorker:
             self.tasks.pop(call_id, None)
             if self.redis is not None:
                 with contextlib.suppress(Exception):
-                    await self.redis.delete(LOCK_PREFIX + call_id)
+                    await self.redis.eval(_RELEASE, 1, LOCK_PREFIX + call_id, self.identity)
 
     async def scan(self) -> None:
-        for session_id, tenant_id, call_id in await sync_to_async(selectors.live_calls)():
+        live = await sync_to_async(recover_connection(selectors.live_calls))()
+        for session_id, tenant_id, call_id in live:
             if call_id in self.tasks or not await self._claim(call_id):
                 continue
             logger.info("attaching sideband", extra={"call": call_id, "session": session_id})

@@ -67,3 +67,20 @@ def test_the_api_schema_is_served(client, django_user_model):
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"openapi" in response.content
+
+
+def test_invitation_tokens_never_reach_the_request_log(client):
+    root = logging.getLogger()
+    configured = root.handlers[0]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(configured.formatter)
+    for log_filter in configured.filters:
+        handler.addFilter(log_filter)
+    root.addHandler(handler)
+    try:
+        client.get("/i/SecretTokenValue1234567890abcdefghijklmnopq")  # 404 is logged too
+    finally:
+        root.removeHandler(handler)
+    assert "SecretTokenValue" not in stream.getvalue()
+    assert '"path": "/i/<token>"' in stream.getvalue()

@@ -142,3 +142,23 @@ def test_a_recruiter_cannot_point_at_another_tenants_template(recruiter_client, 
     theirs = TemplateFactory(tenant=tenant_b)
     form = recruiter_client.get(reverse("admin:interviews_candidate_add")).content.decode()
     assert str(theirs.pk) not in form
+
+
+def test_changing_a_candidates_email_unlinks_their_account(recruiter_client, tenant_a):
+    from tests.factories import UserFactory
+
+    candidate = CandidateFactory(tenant=tenant_a, user=UserFactory())
+    recruiter_client.post(
+        reverse("admin:interviews_candidate_change", args=[candidate.pk]),
+        {
+            "email": "new-address@example.com",
+            "full_name": candidate.full_name,
+            "external_id": candidate.external_id,
+            "status": "new",
+            "sessions-TOTAL_FORMS": 0,
+            "sessions-INITIAL_FORMS": 0,
+        },
+    )
+    with rls.tenant_context(tenant_a.pk):
+        candidate.refresh_from_db()
+    assert candidate.email == "new-address@example.com" and candidate.user is None

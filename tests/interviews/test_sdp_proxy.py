@@ -99,10 +99,11 @@ def test_the_offer_goes_upstream_with_the_servers_config(upstream, session):
     assert session.voice == "cedar"
 
 
-def test_a_reconnect_moves_to_the_new_call(upstream, session):
+def test_a_reconnect_moves_to_the_new_call_and_hangs_up_the_old(upstream, session):
     assert post_offer(session).status_code == 201
     assert post_offer(session).status_code == 201
     assert stored(session).provider_call_id == "rtc_0002"
+    assert upstream.hangups == ["rtc_0001"]
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 429, 500])

@@ -148,6 +148,7 @@ def test_the_browsers_transcript_fills_gaps_but_never_overrides_the_server(sessi
         transcript_append(session=session, speaker="interviewer", text="Why us?", item_id="item_1")
     entries = [
         {"item_id": "item_1", "speaker": "interviewer", "text": "Why ass?"},
+        # The browser claims an item as the candidate's; the server knows it was not.
         {"item_id": "item_2", "speaker": "candidate", "text": "Because."},
     ]
     assert api(session, "transcript", {"entries": entries}).json() == {"accepted": 1, "ignored": 1}

@@ -149,3 +149,29 @@ def test_the_key_is_required(simulator):
     response = httpx.post(simulator.base_url + "/realtime/calls", files={"sdp": (None, "v=0\r\n")})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_the_guard_notices_every_change_that_matters():
+    from interviews.realtime.session_config import drifted
+
+    expected = {
+        "instructions": "x",
+        "tools": [1],
+        "tool_choice": "auto",
+        "output_modalities": ["audio"],
+        "truncation": "auto",
+        "audio": {
+            "input": {"transcription": {"model": "m"}, "turn_detection": {"type": "t"}},
+            "output": {"voice": "marin"},
+        },
+    }
+    assert drifted(expected, expected) == []
+    changed = {
+        **expected,
+        "tool_choice": "none",
+        "audio": {
+            "input": {"transcription": None, "turn_detection": {"type": "t"}},
+            "output": {"voice": "ash"},
+        },
+    }
+    assert drifted(expected, changed) == ["tool_choice", "voice", "audio.input.transcription"]

@@ -169,6 +169,8 @@ def test_a_different_signed_in_account_is_told_clearly(client, tenant_a):
     assert page.status_code == 403
     body = page.content.decode()
     assert "someone@else.example" in body and "ada@example.com" in body
+    assert 'value="/interview/signed-out/"' in body
+    assert "The link still works" in client.get("/interview/signed-out/").content.decode()
     assert client.post(reverse("interview_start"))["Location"] == reverse("interview_sign_in")
 
 

@@ -148,3 +148,21 @@ def test_an_operator_sees_every_tenant_and_is_audited(operator_client, tenant_a,
         assert AuditEvent.objects.filter(
             action="operator.bypass", actor=operator_client.user
         ).exists()
+
+
+def test_viewers_see_no_actions_that_change_anything(tenant_a):
+    from tests.factories import SessionFactory
+
+    viewer = console_client(tenant_a, Role.VIEWER)
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    changelist = reverse("admin:interviews_interviewsession_changelist")
+    page = viewer.get(changelist).content.decode()
+    assert "decide_advance" not in page
+    viewer.post(changelist, {"action": "decide_advance", "_selected_action": [session.pk]})
+    request = AccommodationRequestFactory(invitation__tenant=tenant_a)
+    viewer.post(
+        reverse("admin:invitations_accommodationrequest_changelist"),
+        {"action": "mark_resolved", "_selected_action": [request.pk]},
+    )
+    assert snapshot(session)["decision"] == ""
+    assert snapshot(request)["resolved_at"] is None
