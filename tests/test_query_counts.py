@@ -8,6 +8,7 @@ from django.urls import reverse
 from tenants.models import Role
 from tests.conftest import console_client
 from tests.factories import (
+    AccommodationRequestFactory,
     AuditEventFactory,
     CandidateFactory,
     InvitationFactory,
@@ -45,7 +46,13 @@ FILLERS = {
     "invitations_interviewinvitation": _invitations,
     "tenants_membership": lambda t, n: MembershipFactory.create_batch(n, tenant=t),
     "tenants_auditevent": lambda t, n: AuditEventFactory.create_batch(n, tenant=t),
+    "invitations_accommodationrequest": lambda t, n: _accommodation_requests(t, n),
 }
+
+
+def _accommodation_requests(tenant, n):
+    invitation = InvitationFactory(tenant=tenant)
+    AccommodationRequestFactory.create_batch(n, invitation=invitation)
 
 
 def count_queries(client, url):
@@ -65,3 +72,13 @@ def test_changelist_queries_do_not_grow_with_rows(changelist, tenant_a, tenant_b
     FILLERS[changelist](tenant_a, 195)
     with_200 = count_queries(client, url)
     assert with_200 <= with_5, f"{with_5} queries for 5 rows, {with_200} for 200"
+
+
+def test_the_operators_tenant_list_does_not_grow_with_tenants(operator_client):
+    from tests.factories import TenantFactory
+
+    url = reverse("admin:tenants_tenant_changelist")
+    TenantFactory.create_batch(5)
+    with_5 = count_queries(operator_client, url)
+    TenantFactory.create_batch(195)
+    assert count_queries(operator_client, url) <= with_5
