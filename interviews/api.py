@@ -262,7 +262,8 @@ class TranscriptBatchView(SessionAPI):
         data.is_valid(raise_exception=True)
         with self.tenant(request):
             session = self.load(request)
-            if session.is_terminal and session.ended_at < timezone.now() - TRANSCRIPT_GRACE:
+            closed_at = timezone.now() - TRANSCRIPT_GRACE
+            if session.is_terminal and (session.ended_at or closed_at) <= closed_at:
                 raise Conflict("This interview ended; its transcript is closed.")
             accepted = 0
             for entry in data.validated_data["entries"]:

@@ -193,7 +193,8 @@ class TenantAdmin(TenantScopedAdmin):
         return ("slug", "status")
 
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        # Tenants are provisioned with `manage.py create_tenant`, which creates the owner too.
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
@@ -203,30 +204,12 @@ class TenantAdmin(TenantScopedAdmin):
         return request.user.is_superuser or bool(membership and membership.can_manage)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            # Operators create tenants with `manage.py create_tenant` (which also creates the
-            # owner); the admin form does the same with the operator as actor.
-            obj.save()
-            services.audit_record(
-                action="tenant.created", tenant=obj, actor=request.user, target=obj
-            )
-            return
-        changed = {
-            f: form.cleaned_data[f]
-            for f in form.changed_data
-            if f in services.TENANT_EDITABLE_FIELDS
-        }
-        services.tenant_update_settings(tenant=obj, actor=request.user, changes=changed)
-        other = [f for f in form.changed_data if f not in services.TENANT_EDITABLE_FIELDS]
-        if other and request.user.is_superuser:
-            obj.save(update_fields=[*other, "updated_at"])
-            services.audit_record(
-                action="tenant.changed",
-                tenant=obj,
-                actor=request.user,
-                target=obj,
-                details={"fields": sorted(other)},
-            )
+        services.tenant_update_settings(
+            tenant=obj,
+            actor=request.user,
+            changes={f: form.cleaned_data[f] for f in form.changed_data},
+            operator=request.user.is_superuser,
+        )
 
 
 # --- Memberships ----------------------------------------------------------------------------

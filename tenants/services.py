@@ -125,10 +125,17 @@ def validate_networks(networks) -> list[str]:
     return cleaned
 
 
+OPERATOR_ONLY_FIELDS = ("slug", "status")
+
+
 @transaction.atomic
-def tenant_update_settings(*, tenant: Tenant, actor, changes: dict) -> Tenant:
-    """Apply settings changes an owner/admin made to their tenant."""
-    unknown = set(changes) - set(TENANT_EDITABLE_FIELDS)
+def tenant_update_settings(
+    *, tenant: Tenant, actor, changes: dict, operator: bool = False
+) -> Tenant:
+    """Apply settings changes an owner/admin made to their tenant (a platform operator may
+    also change its slug and status)."""
+    allowed = set(TENANT_EDITABLE_FIELDS) | (set(OPERATOR_ONLY_FIELDS) if operator else set())
+    unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
     if "allowed_admin_networks" in changes:

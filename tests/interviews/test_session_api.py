@@ -231,3 +231,12 @@ def test_a_session_keeps_the_configuration_it_started_with(tenant_a):
     with rls.tenant_context(tenant_a.pk):
         config = session_realtime_config(InterviewSession.objects.get(pk=session.pk))
     assert "Before?" in config["instructions"] and "Added later?" not in config["instructions"]
+
+
+def test_the_transcript_closes_five_minutes_after_the_end(session):
+    set_status(session, status="completed", ended_at=timezone.now() - timedelta(minutes=6))
+    entry = {"item_id": "late", "speaker": "candidate", "text": "Too late."}
+    response = api(session, "transcript", {"entries": [entry]})
+    assert response.status_code == 409
+    set_status(session, ended_at=timezone.now())
+    assert api(session, "transcript", {"entries": [entry]}).json() == {"accepted": 1, "ignored": 0}

@@ -98,3 +98,34 @@ def test_the_console_refuses_networks_outside_the_tenants_list(tenant_a):
     client = console_client(tenant_a, Role.RECRUITER)
     assert client.get(reverse("admin:index")).status_code == 403
     assert client.get(reverse("admin:index"), REMOTE_ADDR="10.1.2.3").status_code == 200
+
+
+def test_an_operator_suspends_a_tenant_through_the_service(operator_client, tenant_a):
+    response = operator_client.post(
+        reverse("admin:tenants_tenant_change", args=[tenant_a.pk]),
+        {
+            "name": tenant_a.name,
+            "slug": tenant_a.slug,
+            "status": "suspended",
+            "retention_days": 180,
+            "invitation_expiry_days": 7,
+            "allowed_admin_networks": "[]",
+            "branding": "{}",
+            "default_model": "gpt-realtime",
+            "default_voice": "marin",
+            "default_language": "en",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with rls.bypass_context():
+        tenant_a.refresh_from_db()
+        event = AuditEvent.objects.get(action="tenant.settings_changed")
+    assert tenant_a.status == "suspended" and event.details == {"fields": ["status"]}
+    assert operator_client.get(reverse("admin:tenants_tenant_add")).status_code == 403
+
+
+def test_owners_cannot_change_slug_or_status(tenant_a):
+    from tenants.services import tenant_update_settings
+
+    with rls.tenant_context(tenant_a.pk), pytest.raises(ValidationError, match="Not editable"):
+        tenant_update_settings(tenant=tenant_a, actor=None, changes={"status": "suspended"})
