@@ -123,6 +123,10 @@ DATABASES = {
 # long-lived worker threads (SDP proxy, realtime worker) keep theirs: tenants.dbthreads.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The asynchronous connections of the SDP proxy (tenants/asyncdb.py), per web process: each
+# offer holds one for a single round trip, twice, so a few serve hundreds of offers at once.
+DATABASE_ASYNC_POOL_SIZE = env.int("DATABASE_ASYNC_POOL_SIZE", default=8)
+DATABASE_ASYNC_POOL_TIMEOUT_SECONDS = env.float("DATABASE_ASYNC_POOL_TIMEOUT_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery ----------------------------------------------------

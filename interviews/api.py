@@ -6,9 +6,11 @@ The SDP proxy is asynchronous (adrf): while the provider answers, no thread wait
 
 from __future__ import annotations
 
+import inspect
 import logging
 from datetime import timedelta
 
+import psycopg
 from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,10 +26,9 @@ from rest_framework.views import APIView
 from tenants import rls
 from tenants.dbthreads import recover_connection
 
-from . import selectors, services, tasks
+from . import connect, selectors, services, tasks
 from .models import InterviewSession, SessionStatus, Speaker, TranscriptSource
 from .realtime import provider as realtime
-from .realtime.worker import notify_new_call
 from .tokens import SessionTokenAuthentication, session_token_issue
 
 logger = logging.getLogger(__name__)
@@ -284,42 +286,52 @@ class TranscriptBatchView(SessionAPI):
 # --- The SDP proxy --------------------------------------------------------------------------
 
 
-@recover_connection
-def _prepare_call(claims) -> tuple[InterviewSession, dict]:
-    with rls.tenant_context(claims.tenant_id):
-        session = (
-            InterviewSession.objects.filter(pk=claims.session_id, candidate__user_id=claims.user_id)
-            .select_related("template")
-            .first()
-        )
-        if session is None:
-            raise exceptions.NotFound("No such interview session.")
-        if session.status not in services.CONNECTABLE_STATUSES:
-            raise Conflict()
-        return session, selectors.session_realtime_config(session)
+class EventLoopAPIView(AsyncAPIView):
+    """An adrf view whose DRF checks run on the event loop. adrf hands ``initial``
+    (authentication, permissions, throttles, content negotiation) to a worker thread in case
+    they touch the database; a view whose checks do not (the session token is verified by its
+    signature, the permission compares ids) saves that thread hand-over on every request."""
 
-
-@recover_connection
-def _record_call(session: InterviewSession, provider_name: str, call, config: dict) -> None:
-    with rls.tenant_context(session.tenant_id):
+    async def async_dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
         try:
-            services.session_connected(
-                session=session,
-                provider=provider_name,
-                call_id=call.call_id,
-                model=config["model"],
-                voice=config["audio"]["output"]["voice"],
+            self.initial(request, *args, **kwargs)
+            method = request.method.lower()
+            handler = (
+                getattr(self, method, self.http_method_not_allowed)
+                if method in self.http_method_names
+                else self.http_method_not_allowed
             )
-        except services.IllegalTransition as error:
-            # The session ended while the provider was answering: end the new call too.
-            tasks.hangup_call.delay(str(session.pk), str(session.tenant_id), call.call_id)
-            raise Conflict() from error
-    notify_new_call(str(session.pk))
+            response = handler(request, *args, **kwargs)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = "The service is busy. Please try again in a moment."
 
 
 @recover_connection
-def _record_failure(session: InterviewSession, error: realtime.ProviderError) -> None:
-    with rls.tenant_context(session.tenant_id):
+def _stored_config(target: connect.ConnectTarget) -> dict:
+    # Sessions created before configurations were kept with them: build it from the template.
+    with rls.tenant_context(target.tenant_id):
+        session = InterviewSession.objects.select_related("template").get(pk=target.session_id)
+        return selectors.session_realtime_config(session)
+
+
+@recover_connection
+def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError) -> None:
+    with rls.tenant_context(target.tenant_id):
+        session = InterviewSession.objects.get(pk=target.session_id)
         services.session_event_record(
             session=session,
             kind="provider.call_failed",
@@ -327,7 +339,11 @@ def _record_failure(session: InterviewSession, error: realtime.ProviderError) ->
         )
 
 
-class SessionSDPView(AsyncAPIView):
+def _hang_up_later(target: connect.ConnectTarget, call_id: str) -> None:
+    tasks.hangup_call.delay(target.session_id, target.tenant_id, call_id)
+
+
+class SessionSDPView(EventLoopAPIView):
     """Browser offer in, provider answer out. The session configuration is built here, on the
     server, from the template; the browser cannot choose it."""
 
@@ -352,8 +368,20 @@ class SessionSDPView(AsyncAPIView):
         offer = request.data
         if not isinstance(offer, str) or not offer.startswith("v=0") or "m=audio" not in offer:
             raise exceptions.ParseError("The body must be an SDP offer with an audio section.")
-        prepare = sync_to_async(_prepare_call, thread_sensitive=False)
-        session, config = await prepare(request.auth)
+        claims = request.auth
+        try:
+            target = await connect.session_connect_target(
+                session_id=claims.session_id, user_id=claims.user_id, tenant_id=claims.tenant_id
+            )
+        except connect.SessionNotFound as error:
+            raise exceptions.NotFound("No such interview session.") from error
+        except services.IllegalTransition as error:
+            raise Conflict() from error
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise DatabaseUnavailable() from error
+        config = target.config or await sync_to_async(_stored_config, thread_sensitive=False)(
+            target
+        )
         provider = realtime.get_provider()
         try:
             call = await provider.create_call(offer_sdp=offer, session=config)
@@ -362,11 +390,26 @@ class SessionSDPView(AsyncAPIView):
                 "provider refused a call",
                 extra={"code": error.code, "status": getattr(error, "status", None)},
             )
-            await sync_to_async(_record_failure, thread_sensitive=False)(session, error)
+            await sync_to_async(_record_failure, thread_sensitive=False)(target, error)
             if isinstance(error, realtime.UpstreamTimeout):
                 raise GatewayTimeout() from error
             raise BadGateway(code=error.code) from error
-        await sync_to_async(_record_call, thread_sensitive=False)(
-            session, provider.name, call, config
-        )
+        try:
+            replaced = await connect.session_connect(
+                target,
+                provider=provider.name,
+                call_id=call.call_id,
+                model=config["model"],
+                voice=config["audio"]["output"]["voice"],
+            )
+        except (services.IllegalTransition, psycopg.Error, PoolTimeout) as error:
+            # The session ended while the provider was answering (or the call cannot be
+            # recorded): the new call must not go on talking.
+            await sync_to_async(_hang_up_later, thread_sensitive=False)(target, call.call_id)
+            if isinstance(error, services.IllegalTransition):
+                raise Conflict() from error
+            logger.exception("could not record a new call", extra={"call": call.call_id})
+            raise DatabaseUnavailable() from error
+        if replaced:  # a reconnect: the old call must not go on talking either
+            await sync_to_async(_hang_up_later, thread_sensitive=False)(target, replaced)
         return HttpResponse(call.answer_sdp, status=201, content_type="application/sdp")

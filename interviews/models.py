@@ -209,8 +209,10 @@ class SessionStatus(models.TextChoices):
 
 S = SessionStatus
 #: The session state machine: every status change goes through services.session_transition,
-#: which consults this table. connecting -> connecting is a reconnect (a new offer for the
-#: same session); live -> connecting is the browser re-negotiating after ICE failed.
+#: which consults this table - except the SDP proxy's move to connecting, which
+#: interviews.connect applies from this same table in one SQL statement (it must not wait on a
+#: thread). connecting -> connecting is a reconnect (a new offer for the same session);
+#: live -> connecting is the browser re-negotiating after ICE failed.
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.CONNECTING, S.ABANDONED, S.FAILED}),
     S.CONNECTING: frozenset({S.CONNECTING, S.LIVE, S.ABANDONED, S.FAILED}),

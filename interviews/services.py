@@ -305,31 +305,6 @@ def session_create(
 # --- Live session ---------------------------------------------------------------------------
 
 ACTIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.CONNECTING, SessionStatus.LIVE)
-CONNECTABLE_STATUSES = ACTIVE_STATUSES
-
-
-@transaction.atomic
-def session_connected(
-    *, session: InterviewSession, provider: str, call_id: str, model: str, voice: str
-) -> InterviewSession:
-    """The provider accepted the browser's offer: remember the call and move to connecting
-    (a reconnect from connecting/live moves through connecting again)."""
-    previous_call = session.provider_call_id
-    session.provider, session.provider_call_id = provider, call_id
-    session.model, session.voice = model, voice
-    session.last_heartbeat_at = timezone.now()
-    session_transition(
-        session=session,
-        to=SessionStatus.CONNECTING,
-        data={"call_id": call_id, **({"replaces": previous_call} if previous_call else {})},
-        also_save=["provider", "provider_call_id", "model", "voice", "last_heartbeat_at"],
-    )
-    if previous_call and previous_call != call_id:
-        # A reconnect replaces the call: the old one must not go on talking.
-        from . import tasks  # tasks wrap services; imported here to avoid a cycle
-
-        tasks.hangup_call.delay_on_commit(str(session.pk), str(session.tenant_id), previous_call)
-    return session
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ restart (calls are found in the database, not in memory).
 Runs as its own process (`manage.py realtime_worker`, Fly process group `realtime`) so that
 web machines stay stateless and can be replaced at any time without dropping a sideband. With
 several workers, a Redis lock per call makes sure exactly one follows it; the SDP proxy
-publishes new calls on a Redis channel so they are picked up at once, and a poll catches
+notifies new calls on a PostgreSQL channel so they are picked up at once, and a poll catches
 anything missed.
 """
 
@@ -16,9 +16,11 @@ import logging
 import os
 import socket
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from tenants import asyncdb
 from tenants.dbthreads import recover_connection
 
 from .. import selectors
@@ -27,7 +29,9 @@ from .sideband import SidebandSession
 
 logger = logging.getLogger(__name__)
 
-ATTACH_CHANNEL = "realtime:attach"
+# PostgreSQL notification channel: the SDP proxy notifies it in the transaction that records a
+# new call, so a worker hears of the call exactly when the call can be read.
+ATTACH_CHANNEL = "realtime_attach"
 LOCK_PREFIX = "realtime:lock:"
 LOCK_TTL_MS = 15_000
 # Extend or release a call's lock only while this worker still holds it.
@@ -39,26 +43,6 @@ _RELEASE = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('del', KEYS[1]) else return 0 end"
 )
-
-
-_publishers: dict[str, object] = {}
-
-
-def notify_new_call(session_id: str) -> None:
-    """Tell the realtime workers about a new call now rather than at their next poll."""
-    if not settings.REDIS_URL:
-        return
-    import redis
-
-    client = _publishers.get(settings.REDIS_URL)
-    if client is None:  # one pooled client per process (thread-safe in redis-py)
-        client = _publishers[settings.REDIS_URL] = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
-        )
-    try:
-        client.publish(ATTACH_CHANNEL, session_id)
-    except redis.RedisError:
-        logger.warning("could not notify the realtime workers; they will poll")
 
 
 class RealtimeWorker:
@@ -94,15 +78,18 @@ class RealtimeWorker:
                     task.cancel()
 
     async def _listen(self) -> None:
-        while True:  # the poll covers any gap while Redis is away
+        while True:  # the poll covers any gap while the database is away
             try:
-                pubsub = self.redis.pubsub()
-                await pubsub.subscribe(ATTACH_CHANNEL)
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                connection = await psycopg.AsyncConnection.connect(
+                    asyncdb.conninfo(), autocommit=True
+                )
+                async with connection:
+                    await connection.execute(f"LISTEN {ATTACH_CHANNEL}")
+                    self.wake.set()  # anything notified before we listened
+                    async for _ in connection.notifies():
                         self.wake.set()
-            except Exception:
-                logger.warning("attach notifications interrupted; retrying")
+            except psycopg.Error:
+                logger.warning("new-call notifications interrupted; retrying")
                 await asyncio.sleep(1)
 
     async def _follow(self, session_id, tenant_id, call_id) -> None:
@@ -130,15 +117,12 @@ class RealtimeWorker:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        helpers = []
+        helpers = [asyncio.ensure_future(self._listen())]
         if settings.REDIS_URL:
             import redis.asyncio as aioredis
 
             self.redis = aioredis.Redis.from_url(settings.REDIS_URL)
-            helpers = [
-                asyncio.ensure_future(self._keep_claims()),
-                asyncio.ensure_future(self._listen()),
-            ]
+            helpers.append(asyncio.ensure_future(self._keep_claims()))
         try:
             while not stop.is_set():
                 try:

@@ -1,0 +1,94 @@
+"""Asynchronous database access for request paths that must hold no thread while they wait
+(the SDP proxy, many offers at once). Django's ORM is synchronous: each call from async code is
+a hand-over to a worker thread, and under a burst of offers those threads and the GIL they
+contend for become the bottleneck. Here statements go straight to PostgreSQL on psycopg's
+asynchronous connections instead.
+
+The same database wall applies as everywhere else: connections are made as the application
+role (``DATABASE_URL``, subject to row-level security), and every statement runs in a
+transaction with ``app.tenant_id`` set transaction-locally (``set_config(..., true)``), so
+nothing carries over to the connection's next user. Setting the tenant and the statement go to
+the server as one query string - one round trip, one implicit transaction that commits at its
+end or rolls back entirely - with the values bound on the client as Django itself does
+(psycopg's client-side binding).
+
+There is one pool per event loop (a connection pool belongs to the loop that opened it). Under
+daphne that is one pool per web process; a context that runs each request on a fresh loop
+(Django's test client) gets a pool per request, dropped when its loop closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from psycopg import AsyncClientCursor
+from psycopg import conninfo as pg_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from . import rls
+
+_SET_TENANT = "SELECT set_config(%(_rls_name)s, %(_rls_tenant)s, true); "
+_NOTIFY = "; SELECT pg_notify(%(_notify_channel)s, %(_notify_payload)s)"
+# Django's own connection parameters, minus those that only Django's connections understand.
+_DJANGO_ONLY = ("context", "cursor_factory", "prepare_threshold")
+
+_pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
+
+
+def conninfo() -> str:
+    """libpq connection string of the application role (Django's ``default`` database)."""
+    params = connections["default"].get_connection_params()
+    for name in _DJANGO_ONLY:
+        params.pop(name, None)
+    return pg_conninfo.make_conninfo(**params)
+
+
+async def _pool() -> AsyncConnectionPool:
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        for other in [other for other in _pools if other.is_closed()]:
+            del _pools[other]  # its connections are closed as the pool is collected
+        pool = _pools[loop] = AsyncConnectionPool(
+            conninfo(),
+            min_size=1,
+            max_size=settings.DATABASE_ASYNC_POOL_SIZE,
+            timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS,
+            kwargs={"autocommit": True},
+            # A connection the server dropped while it sat in the pool (a restart, a failover)
+            # is replaced before use rather than failing the request.
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+            name="async-app",
+        )
+        await pool.open()
+    return pool
+
+
+async def tenant_fetch(
+    tenant_id, sql: str, params: dict, *, notify: tuple[str, str] | None = None
+) -> list[tuple[Any, ...]]:
+    """Run one statement (named ``%(...)s`` parameters) as tenant ``tenant_id`` in a
+    transaction of its own and return its rows. ``notify=(channel, payload)`` also sends a
+    PostgreSQL notification, delivered when - and only if - the transaction commits. Raises
+    psycopg errors (``psycopg_pool.PoolTimeout`` when no connection is free)."""
+    query = _SET_TENANT + sql + (_NOTIFY if notify else "")
+    values = {**params, "_rls_name": rls.TENANT, "_rls_tenant": str(tenant_id)}
+    if notify:
+        values["_notify_channel"], values["_notify_payload"] = notify
+    pool = await _pool()
+    async with pool.connection() as connection:
+        cursor = AsyncClientCursor(connection)
+        await cursor.execute(query, values)
+        cursor.nextset()  # past set_config, to the statement's own rows
+        return await cursor.fetchall()
+
+
+async def close() -> None:
+    """Close this event loop's pool (for callers whose loop is about to end)."""
+    pool = _pools.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
