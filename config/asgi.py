@@ -13,8 +13,10 @@ if settings.SERVE_STATIC:
 
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
+from asgiref.sync import iscoroutinefunction  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
+from django.urls import Resolver404, resolve  # noqa: E402
 
 
 class CandidateAPIHandler(ASGIHandler):
@@ -26,6 +28,25 @@ class CandidateAPIHandler(ASGIHandler):
     def load_middleware(self, is_async=False):
         with override_settings(MIDDLEWARE=settings.CANDIDATE_API_MIDDLEWARE):
             super().load_middleware(is_async)
+
+    async def __call__(self, scope, receive, send):
+        # Django gives every request a thread of its own for thread-sensitive sync code, made
+        # and joined per request. An asynchronous view here (the SDP proxy) runs none: it
+        # reaches the database through tenants.asyncdb or explicit thread hand-overs. Under a
+        # burst of offers those per-request threads cost more CPU than the view itself; the
+        # few thread-sensitive calls left (Django's request signals) use the process's shared
+        # sync thread instead. Synchronous views keep Django's per-request thread.
+        if scope["type"] == "http" and _is_async_view(scope["path"]):
+            await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def _is_async_view(path: str) -> bool:
+    try:
+        return iscoroutinefunction(resolve(path).func)
+    except Resolver404:
+        return False
 
 
 candidate_api_app = CandidateAPIHandler()

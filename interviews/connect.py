@@ -5,6 +5,8 @@ offer holds no thread and almost no database time while hundreds are in flight.
 
 The move to ``connecting`` applies the state machine table (``SESSION_TRANSITIONS``) in SQL,
 under the row lock, and records the same timeline event as ``services.session_transition``.
+It is safe to repeat (tenants.asyncdb may send it twice): a call already recorded is not
+recorded again.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def _statements() -> tuple[str, str]:
                 provider_call_id = %(call)s, model = %(model)s, voice = %(voice)s
             FROM previous
             WHERE s.id = previous.id AND previous.status = ANY(%(from)s)
+                AND previous.provider_call_id <> %(call)s
             RETURNING previous.status, previous.provider_call_id
         ), recorded AS (
             INSERT INTO {event} (id, tenant_id, session_id, kind, data, created_at)
@@ -73,7 +76,8 @@ def _statements() -> tuple[str, str]:
                    %(now)s
             FROM moved
         )
-        SELECT previous.status, previous.provider_call_id, EXISTS (SELECT FROM moved)
+        SELECT previous.status, previous.provider_call_id,
+               EXISTS (SELECT FROM moved) OR previous.provider_call_id = %(call)s
         FROM previous
     """  # noqa: S608 (table names from the models, values bound)
     return find, connect
@@ -125,7 +129,7 @@ async def session_connect(
     )
     if not rows:
         raise IllegalTransition("missing", SessionStatus.CONNECTING)
-    previous_status, previous_call, moved = rows[0]
-    if not moved:
+    previous_status, previous_call, recorded = rows[0]
+    if not recorded:
         raise IllegalTransition(previous_status, SessionStatus.CONNECTING)
     return previous_call if previous_call != call_id else ""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connections
 from psycopg import AsyncClientCursor
@@ -34,6 +35,10 @@ _SET_TENANT = "SELECT set_config(%(_rls_name)s, %(_rls_tenant)s, true); "
 _NOTIFY = "; SELECT pg_notify(%(_notify_channel)s, %(_notify_payload)s)"
 # Django's own connection parameters, minus those that only Django's connections understand.
 _DJANGO_ONLY = ("context", "cursor_factory", "prepare_threshold")
+
+# A statement that failed on a broken pooled connection is sent once more; statements passed
+# here must therefore be safe to repeat (the outcome of the first is unknown).
+_ATTEMPTS = 2
 
 _pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
 
@@ -58,9 +63,6 @@ async def _pool() -> AsyncConnectionPool:
             max_size=settings.DATABASE_ASYNC_POOL_SIZE,
             timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS,
             kwargs={"autocommit": True},
-            # A connection the server dropped while it sat in the pool (a restart, a failover)
-            # is replaced before use rather than failing the request.
-            check=AsyncConnectionPool.check_connection,
             open=False,
             name="async-app",
         )
@@ -73,18 +75,28 @@ async def tenant_fetch(
 ) -> list[tuple[Any, ...]]:
     """Run one statement (named ``%(...)s`` parameters) as tenant ``tenant_id`` in a
     transaction of its own and return its rows. ``notify=(channel, payload)`` also sends a
-    PostgreSQL notification, delivered when - and only if - the transaction commits. Raises
-    psycopg errors (``psycopg_pool.PoolTimeout`` when no connection is free)."""
+    PostgreSQL notification, delivered when - and only if - the transaction commits. The
+    statement may be sent twice (see _ATTEMPTS), so it must be safe to repeat. Raises psycopg
+    errors (``psycopg_pool.PoolTimeout`` when no connection is free)."""
     query = _SET_TENANT + sql + (_NOTIFY if notify else "")
     values = {**params, "_rls_name": rls.TENANT, "_rls_tenant": str(tenant_id)}
     if notify:
         values["_notify_channel"], values["_notify_payload"] = notify
     pool = await _pool()
-    async with pool.connection() as connection:
-        cursor = AsyncClientCursor(connection)
-        await cursor.execute(query, values)
-        cursor.nextset()  # past set_config, to the statement's own rows
-        return await cursor.fetchall()
+    for attempt in range(1, _ATTEMPTS + 1):
+        async with pool.connection() as connection:
+            try:
+                cursor = AsyncClientCursor(connection)
+                await cursor.execute(query, values)
+                cursor.nextset()  # past set_config, to the statement's own rows
+                return await cursor.fetchall()
+            except psycopg.OperationalError:
+                # A connection the server dropped while it sat in the pool (a restart, a
+                # failover) is discarded by the pool; the statement goes again on another.
+                # Checking every connection before use instead would cost a round trip each.
+                if attempt == _ATTEMPTS or not connection.broken:
+                    raise
+    raise AssertionError("unreachable")
 
 
 async def close() -> None:
