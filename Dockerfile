@@ -25,4 +25,4 @@ RUN DJANGO_ENV=production DEBUG=false ALLOWED_HOSTS=build.invalid \
 
 USER app
 EXPOSE 8000
-CMD ["daphne", "--verbosity", "0", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+CMD ["daphne", "--verbosity", "0", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=1024", "config.asgi:application"]
