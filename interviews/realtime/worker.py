@@ -52,6 +52,7 @@ class RealtimeWorker:
         self.tasks: dict[str, asyncio.Task] = {}
         self.redis = None
         self.wake = asyncio.Event()
+        self.listening = asyncio.Event()  # set once new calls are heard of at once
 
     async def _claim(self, call_id: str) -> bool:
         if self.redis is None:
@@ -85,10 +86,12 @@ class RealtimeWorker:
                 )
                 async with connection:
                     await connection.execute(f"LISTEN {ATTACH_CHANNEL}")
+                    self.listening.set()
                     self.wake.set()  # anything notified before we listened
                     async for _ in connection.notifies():
                         self.wake.set()
             except psycopg.Error:
+                self.listening.clear()
                 logger.warning("new-call notifications interrupted; retrying")
                 await asyncio.sleep(1)
 
@@ -125,11 +128,11 @@ class RealtimeWorker:
             helpers.append(asyncio.ensure_future(self._keep_claims()))
         try:
             while not stop.is_set():
+                self.wake.clear()  # before the scan: a call notified during it rescans at once
                 try:
                     await self.scan()
                 except Exception:
                     logger.exception("realtime worker: scan failed")
-                self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
         finally:

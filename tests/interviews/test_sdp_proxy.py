@@ -2,18 +2,23 @@
 
 import json
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import Client
 
+from interviews import connect
 from interviews.models import InterviewSession, SessionEvent
 from interviews.realtime.session_config import TOOL_NAMES
 from interviews.tokens import session_token_issue
-from tenants import rls
+from tenants import asyncdb, rls
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import FakeUpstream
 
-# The view's database work runs on worker threads: data must be committed to be seen.
+# The view's database work runs on its own connections: data must be committed to be seen.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 KEY = "sk-proj-" + "A1b2C3d4" * 6
@@ -106,6 +111,97 @@ def test_a_reconnect_moves_to_the_new_call_and_hangs_up_the_old(upstream, sessio
     assert upstream.hangups == ["rtc_0001"]
 
 
+def status_changes(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(
+            SessionEvent.objects.filter(session_id=session.pk, kind="status_changed")
+            .order_by("created_at")
+            .values_list("data", flat=True)
+        )
+
+
+def test_connecting_is_recorded_on_the_timeline(upstream, session):
+    assert post_offer(session).status_code == 201
+    first = stored(session)
+    assert first.status == "connecting" and first.provider == "openai"
+    assert first.model == "gpt-realtime" and first.voice == "cedar"
+    assert first.connecting_at is not None and first.last_heartbeat_at == first.connecting_at
+    assert post_offer(session).status_code == 201
+    assert status_changes(session) == [
+        {"from": "pending", "to": "connecting", "call_id": "rtc_0001"},
+        {"from": "connecting", "to": "connecting", "call_id": "rtc_0002", "replaces": "rtc_0001"},
+    ]
+
+
+def test_a_session_ended_while_the_provider_answers_gets_409_and_the_call_is_hung_up(
+    upstream, session
+):
+    upstream.mode = "hang"  # answers once released
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(post_offer, session)
+        deadline = time.monotonic() + 5
+        while not upstream.requests:
+            assert time.monotonic() < deadline, "the offer never reached the provider"
+            time.sleep(0.01)
+        with rls.bypass_context():
+            InterviewSession.objects.filter(pk=session.pk).update(status="completed")
+        upstream.served.thread.loop.call_soon_threadsafe(upstream.released.set)
+        response = pending.result(10)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "session_not_connectable"
+    assert upstream.hangups == ["rtc_0001"]
+    after = stored(session)
+    assert (after.status, after.provider_call_id) == ("completed", "")
+    assert status_changes(session) == []
+
+
+def test_a_database_outage_is_503_before_going_upstream(upstream, session, monkeypatch):
+    async def unavailable(*args, **kwargs):
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(asyncdb, "tenant_fetch", unavailable)
+    response = post_offer(session)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert upstream.requests == []
+
+
+def test_a_call_that_cannot_be_recorded_is_hung_up(upstream, session, monkeypatch):
+    async def unavailable(*args, **kwargs):
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(connect, "session_connect", unavailable)
+    response = post_offer(session)
+    assert response.status_code == 503
+    assert upstream.hangups == ["rtc_0001"]
+    assert stored(session).status == "pending"
+
+
+def test_recording_a_call_is_safe_to_repeat(session):
+    target = async_to_sync(connect.session_connect_target)(
+        session_id=str(session.pk),
+        user_id=session.candidate.user_id,
+        tenant_id=str(session.tenant_id),
+    )
+    record = async_to_sync(connect.session_connect)
+    call = {"provider": "openai", "model": "gpt-realtime", "voice": "cedar"}
+    assert record(target, call_id="rtc_1", **call) == ""
+    assert record(target, call_id="rtc_1", **call) == ""  # e.g. resent after a dropped link
+    assert len(status_changes(session)) == 1
+    assert record(target, call_id="rtc_2", **call) == "rtc_1"
+    assert len(status_changes(session)) == 2
+
+
+def test_the_connect_path_sees_only_the_tokens_tenant(session, tenant_b):
+    # The statements name no tenant: row-level security alone keeps other tenants out.
+    with pytest.raises(connect.SessionNotFound):
+        async_to_sync(connect.session_connect_target)(
+            session_id=str(session.pk),
+            user_id=session.candidate.user_id,
+            tenant_id=str(tenant_b.pk),
+        )
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 429, 500])
 def test_upstream_errors_are_502_with_a_code(upstream, session, status, caplog):
     upstream.mode = status
@@ -183,3 +279,38 @@ def test_the_key_never_reaches_logs_or_responses(upstream, session, caplog):
     response = post_offer(session)
     assert KEY not in response.content.decode()
     assert KEY not in caplog.text
+
+
+def test_the_candidate_api_as_daphne_serves_it(upstream, session):
+    """Through the ASGI application: the SDP proxy (an async view, no per-request thread)
+    and a sync view of the same API (with Django's per-request thread) side by side."""
+    from channels.testing import HttpCommunicator
+
+    from config import asgi
+
+    base = f"/api/candidate/sessions/{session.pk}"
+    assert asgi._is_async_view(f"{base}/sdp/")
+    assert not asgi._is_async_view(f"{base}/status/")
+    assert not asgi._is_async_view("/api/candidate/nowhere/")
+    headers = [(b"host", b"localhost"), (b"authorization", f"Bearer {token_for(session)}".encode())]
+
+    async def scenario():
+        offer = HttpCommunicator(
+            asgi.application,
+            "POST",
+            f"{base}/sdp/",
+            body=OFFER.encode(),
+            headers=[
+                *headers,
+                (b"content-type", b"application/sdp"),
+                (b"content-length", str(len(OFFER.encode())).encode()),
+            ],
+        )
+        answered = await offer.get_response(timeout=10)
+        status = HttpCommunicator(asgi.application, "GET", f"{base}/status/", headers=headers)
+        return answered, await status.get_response(timeout=10)
+
+    answered, status = async_to_sync(scenario)()
+    assert answered["status"] == 201, answered["body"][:300]
+    assert answered["body"].decode() == FakeUpstream.ANSWER
+    assert status["status"] == 200 and json.loads(status["body"])["status"] == "connecting"

@@ -218,3 +218,26 @@ def test_a_restarted_worker_finds_live_calls_again(simulator, session):
 
     asyncio.run(scenario())
     assert "sideband.attached" in [k for k, _ in timeline(session)]
+
+
+def test_a_new_call_wakes_the_worker_at_once(simulator, session):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        worker = RealtimeWorker(poll_seconds=60)  # only the notification can wake it in time
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(worker.run(stop))
+        await asyncio.wait_for(worker.listening.wait(), 10)
+        await asyncio.sleep(0.3)  # past its first scans: now waiting out the long poll
+        peer, call_id = await connect(session)
+        deadline = loop.time() + 5
+        while call_id not in worker.tasks:
+            assert loop.time() < deadline, "the worker did not hear of the new call"
+            await asyncio.sleep(0.02)
+        followers = list(worker.tasks.values())
+        stop.set()
+        worker.wake.set()
+        await running
+        await asyncio.gather(*followers, return_exceptions=True)
+        await peer.close()
+
+    asyncio.run(scenario())
