@@ -127,6 +127,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # offer holds one for a single round trip, twice, so a few serve hundreds of offers at once.
 DATABASE_ASYNC_POOL_SIZE = env.int("DATABASE_ASYNC_POOL_SIZE", default=8)
 DATABASE_ASYNC_POOL_TIMEOUT_SECONDS = env.float("DATABASE_ASYNC_POOL_TIMEOUT_SECONDS", default=5.0)
+DATABASE_ASYNC_STATEMENT_TIMEOUT_MS = env.int("DATABASE_ASYNC_STATEMENT_TIMEOUT_MS", default=5000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery ----------------------------------------------------

@@ -6,6 +6,7 @@ The SDP proxy is asynchronous (adrf): while the provider answers, no thread wait
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from datetime import timedelta
@@ -340,7 +341,40 @@ def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError
 
 
 def _hang_up_later(target: connect.ConnectTarget, call_id: str) -> None:
-    tasks.hangup_call.delay(target.session_id, target.tenant_id, call_id)
+    try:
+        tasks.hangup_call.delay(target.session_id, target.tenant_id, call_id)
+    except Exception:  # the broker is away; the expiry task still ends stale sessions' calls
+        logger.exception("could not queue a hang-up", extra={"call": call_id})
+
+
+_bookkeeping: set[asyncio.Task] = set()  # the event loop keeps only weak references to tasks
+
+
+async def _keep_or_hang_up(
+    target: connect.ConnectTarget, provider_name: str, call: realtime.Call, config: dict
+) -> exceptions.APIException | None:
+    """Record the provider's new call on the session, hang up the call it replaces, or - when
+    the session ended meanwhile or the call cannot be recorded - hang up the new call. Returns
+    the error to answer with, if any (it never raises: nobody may be waiting for it)."""
+    hang_up = sync_to_async(_hang_up_later, thread_sensitive=False)
+    try:
+        replaced = await connect.session_connect(
+            target,
+            provider=provider_name,
+            call_id=call.call_id,
+            model=config["model"],
+            voice=config["audio"]["output"]["voice"],
+        )
+    except services.IllegalTransition:
+        await hang_up(target, call.call_id)
+        return Conflict()
+    except Exception:
+        logger.exception("could not record a new call", extra={"call": call.call_id})
+        await hang_up(target, call.call_id)
+        return DatabaseUnavailable()
+    if replaced:  # a reconnect: the old call must not go on talking either
+        await hang_up(target, replaced)
+    return None
 
 
 class SessionSDPView(EventLoopAPIView):
@@ -390,26 +424,19 @@ class SessionSDPView(EventLoopAPIView):
                 "provider refused a call",
                 extra={"code": error.code, "status": getattr(error, "status", None)},
             )
-            await sync_to_async(_record_failure, thread_sensitive=False)(target, error)
+            try:
+                await sync_to_async(_record_failure, thread_sensitive=False)(target, error)
+            except Exception:  # the provider's answer still decides the response
+                logger.exception("could not record a refused call")
             if isinstance(error, realtime.UpstreamTimeout):
                 raise GatewayTimeout() from error
             raise BadGateway(code=error.code) from error
-        try:
-            replaced = await connect.session_connect(
-                target,
-                provider=provider.name,
-                call_id=call.call_id,
-                model=config["model"],
-                voice=config["audio"]["output"]["voice"],
-            )
-        except (services.IllegalTransition, psycopg.Error, PoolTimeout) as error:
-            # The session ended while the provider was answering (or the call cannot be
-            # recorded): the new call must not go on talking.
-            await sync_to_async(_hang_up_later, thread_sensitive=False)(target, call.call_id)
-            if isinstance(error, services.IllegalTransition):
-                raise Conflict() from error
-            logger.exception("could not record a new call", extra={"call": call.call_id})
-            raise DatabaseUnavailable() from error
-        if replaced:  # a reconnect: the old call must not go on talking either
-            await sync_to_async(_hang_up_later, thread_sensitive=False)(target, replaced)
+        # From here the call exists at the provider: it is recorded or hung up even if the
+        # browser goes away meanwhile (Django then cancels this view, not the bookkeeping).
+        bookkeeping = asyncio.ensure_future(_keep_or_hang_up(target, provider.name, call, config))
+        _bookkeeping.add(bookkeeping)
+        bookkeeping.add_done_callback(_bookkeeping.discard)
+        error = await asyncio.shield(bookkeeping)
+        if error is not None:
+            raise error
         return HttpResponse(call.answer_sdp, status=201, content_type="application/sdp")

@@ -76,7 +76,14 @@ def _statements() -> tuple[str, str]:
                    %(now)s
             FROM moved
         )
-        SELECT previous.status, previous.provider_call_id,
+        SELECT previous.status,
+               CASE WHEN previous.provider_call_id <> %(call)s THEN previous.provider_call_id
+                    -- a repeat: the call this one replaced, as the first recording noted it
+                    ELSE (SELECT e.data ->> 'replaces' FROM {event} e
+                          WHERE e.session_id = %(session)s AND e.kind = 'status_changed'
+                            AND e.data ->> 'call_id' = %(call)s
+                          LIMIT 1)
+               END,
                EXISTS (SELECT FROM moved) OR previous.provider_call_id = %(call)s
         FROM previous
     """  # noqa: S608 (table names from the models, values bound)
@@ -129,7 +136,7 @@ async def session_connect(
     )
     if not rows:
         raise IllegalTransition("missing", SessionStatus.CONNECTING)
-    previous_status, previous_call, recorded = rows[0]
+    previous_status, replaced, recorded = rows[0]
     if not recorded:
         raise IllegalTransition(previous_status, SessionStatus.CONNECTING)
-    return previous_call if previous_call != call_id else ""
+    return replaced or ""

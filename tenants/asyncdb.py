@@ -31,7 +31,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from . import rls
 
-_SET_TENANT = "SELECT set_config(%(_rls_name)s, %(_rls_tenant)s, true); "
+# The tenant, and a time limit (lock waits included) so that a statement stuck behind a row
+# lock cannot hold one of the pool's few connections for long; both for the transaction only.
+_SET_TENANT = (
+    "SELECT set_config(%(_rls_name)s, %(_rls_tenant)s, true), "
+    "set_config('statement_timeout', %(_timeout)s, true); "
+)
 _NOTIFY = "; SELECT pg_notify(%(_notify_channel)s, %(_notify_payload)s)"
 # Django's own connection parameters, minus those that only Django's connections understand.
 _DJANGO_ONLY = ("context", "cursor_factory", "prepare_threshold")
@@ -79,7 +84,12 @@ async def tenant_fetch(
     statement may be sent twice (see _ATTEMPTS), so it must be safe to repeat. Raises psycopg
     errors (``psycopg_pool.PoolTimeout`` when no connection is free)."""
     query = _SET_TENANT + sql + (_NOTIFY if notify else "")
-    values = {**params, "_rls_name": rls.TENANT, "_rls_tenant": str(tenant_id)}
+    values = {
+        **params,
+        "_rls_name": rls.TENANT,
+        "_rls_tenant": str(tenant_id),
+        "_timeout": f"{settings.DATABASE_ASYNC_STATEMENT_TIMEOUT_MS}ms",
+    }
     if notify:
         values["_notify_channel"], values["_notify_payload"] = notify
     pool = await _pool()
@@ -92,10 +102,12 @@ async def tenant_fetch(
                 return await cursor.fetchall()
             except psycopg.OperationalError:
                 # A connection the server dropped while it sat in the pool (a restart, a
-                # failover) is discarded by the pool; the statement goes again on another.
-                # Checking every connection before use instead would cost a round trip each.
+                # failover) is discarded; the statement goes again on a live one. Checking
+                # every connection before use instead would cost a round trip each.
                 if attempt == _ATTEMPTS or not connection.broken:
                     raise
+        # After a restart every idle connection is dead: drop them all before the retry.
+        await pool.check()
     raise AssertionError("unreachable")
 
 

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 # PostgreSQL notification channel: the SDP proxy notifies it in the transaction that records a
 # new call, so a worker hears of the call exactly when the call can be read.
 ATTACH_CHANNEL = "realtime_attach"
+LISTEN_PING_SECONDS = 30
 LOCK_PREFIX = "realtime:lock:"
 LOCK_TTL_MS = 15_000
 # Extend or release a call's lock only while this worker still holds it.
@@ -88,9 +89,12 @@ class RealtimeWorker:
                     await connection.execute(f"LISTEN {ATTACH_CHANNEL}")
                     self.listening.set()
                     self.wake.set()  # anything notified before we listened
-                    async for _ in connection.notifies():
-                        self.wake.set()
-            except psycopg.Error:
+                    while True:
+                        async for _ in connection.notifies(timeout=LISTEN_PING_SECONDS):
+                            self.wake.set()
+                        # Quiet for a while: make sure the link is alive, not half-open.
+                        await asyncio.wait_for(connection.execute("SELECT 1"), 10)
+            except (psycopg.Error, OSError, TimeoutError):
                 self.listening.clear()
                 logger.warning("new-call notifications interrupted; retrying")
                 await asyncio.sleep(1)

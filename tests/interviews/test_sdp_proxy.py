@@ -1,5 +1,6 @@
 """The SDP proxy against a fake of the provider that speaks its real HTTP protocol."""
 
+import asyncio
 import json
 import logging
 import time
@@ -7,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 
 from interviews import connect
@@ -189,6 +190,7 @@ def test_recording_a_call_is_safe_to_repeat(session):
     assert record(target, call_id="rtc_1", **call) == ""  # e.g. resent after a dropped link
     assert len(status_changes(session)) == 1
     assert record(target, call_id="rtc_2", **call) == "rtc_1"
+    assert record(target, call_id="rtc_2", **call) == "rtc_1"  # still to be hung up
     assert len(status_changes(session)) == 2
 
 
@@ -314,3 +316,55 @@ def test_the_candidate_api_as_daphne_serves_it(upstream, session):
     assert answered["status"] == 201, answered["body"][:300]
     assert answered["body"].decode() == FakeUpstream.ANSWER
     assert status["status"] == 200 and json.loads(status["body"])["status"] == "connecting"
+
+
+def test_a_browser_that_leaves_while_the_call_is_recorded_leaves_no_call_unknown(
+    upstream, session, monkeypatch
+):
+    """Django cancels a view when its client disconnects; the call the provider has just
+    created must still be recorded (or hung up), not dropped half way."""
+    from channels.testing import ApplicationCommunicator
+
+    from config import asgi
+
+    record = connect.session_connect
+
+    async def scenario():
+        reached, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_record(*args, **kwargs):
+            reached.set()
+            await release.wait()
+            return await record(*args, **kwargs)
+
+        monkeypatch.setattr(connect, "session_connect", slow_record)
+        body = OFFER.encode()
+        browser = ApplicationCommunicator(
+            asgi.application,
+            {
+                "type": "http",
+                "http_version": "1.1",
+                "method": "POST",
+                "path": f"/api/candidate/sessions/{session.pk}/sdp/",
+                "query_string": b"",
+                "headers": [
+                    (b"host", b"localhost"),
+                    (b"authorization", f"Bearer {token_for(session)}".encode()),
+                    (b"content-type", b"application/sdp"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            },
+        )
+        await browser.send_input({"type": "http.request", "body": body})
+        await asyncio.wait_for(reached.wait(), 10)
+        await browser.send_input({"type": "http.disconnect"})
+        await browser.wait(timeout=5)  # the view was cancelled and the request is over
+        release.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while (await sync_to_async(stored)(session)).provider_call_id != "rtc_0001":
+            assert loop.time() < deadline, "the new call was never recorded"
+            await asyncio.sleep(0.02)
+
+    async_to_sync(scenario)()
+    assert stored(session).status == "connecting"

@@ -49,21 +49,41 @@ def test_statements_see_only_their_tenant_and_leave_nothing_behind(tenant_a, ten
     assert unscoped == []  # no tenant set: nothing visible
 
 
-def test_a_connection_the_server_dropped_is_replaced(tenant_a, settings):
-    settings.DATABASE_ASYNC_POOL_SIZE = 1  # so the statements share one pooled connection
+def test_connections_the_server_dropped_are_replaced(tenant_a):
+    pid = "SELECT pg_backend_pid() FROM pg_sleep(0.05)"
 
     async def scenario():
-        [(first,)] = await asyncdb.tenant_fetch(tenant_a.pk, "SELECT pg_backend_pid()", {})
-        # The server ends the pooled connection (a restart, a failover, an idle timeout).
+        # A few connections in the pool, as after a burst of offers.
+        pids = {
+            row[0]
+            for rows in await asyncio.gather(
+                *(asyncdb.tenant_fetch(tenant_a.pk, pid, {}) for _ in range(4))
+            )
+            for row in rows
+        }
+        assert len(pids) > 1
+        # The server ends every one of them (a restart, a failover).
         async with await psycopg.AsyncConnection.connect(
             asyncdb.conninfo(), autocommit=True
         ) as admin:
-            await admin.execute("SELECT pg_terminate_backend(%s)", [first])
-        [(second,)] = await asyncdb.tenant_fetch(tenant_a.pk, "SELECT pg_backend_pid()", {})
-        return first, second
+            for backend in pids:
+                await admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+        [(after,)] = await asyncdb.tenant_fetch(tenant_a.pk, pid, {})
+        return pids, after
 
-    first, second = run(scenario)
-    assert first != second
+    pids, after = run(scenario)
+    assert after not in pids
+
+
+def test_a_statement_has_a_time_limit(tenant_a, settings):
+    settings.DATABASE_ASYNC_STATEMENT_TIMEOUT_MS = 100
+
+    async def scenario():
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            await asyncdb.tenant_fetch(tenant_a.pk, "SELECT pg_sleep(2)", {})
+        return await asyncdb.tenant_fetch(tenant_a.pk, "SELECT 1", {})
+
+    assert run(scenario) == [(1,)]
 
 
 def test_a_notification_is_sent_when_the_transaction_commits(tenant_a):
