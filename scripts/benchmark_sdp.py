@@ -422,7 +422,11 @@ def main() -> int:
         finally:
             for server in servers:
                 server.terminate()
-                server.wait(10)
+                try:
+                    server.wait(10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
             if upstream.is_alive():
                 upstream.terminate()
             from django.db import connections
