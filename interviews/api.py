@@ -394,6 +394,7 @@ class SessionSDPView(EventLoopAPIView):
             413: OpenApiResponse(description="Offer larger than 64 KB"),
             415: OpenApiResponse(description="Not application/sdp"),
             502: OpenApiResponse(description="The provider refused or is unreachable"),
+            503: OpenApiResponse(description="The database is unavailable; try again"),
             504: OpenApiResponse(description="The provider did not answer in time"),
         },
         summary="Connect: exchange the browser's SDP offer for the provider's answer",
