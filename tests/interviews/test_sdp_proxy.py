@@ -156,26 +156,56 @@ def test_a_session_ended_while_the_provider_answers_gets_409_and_the_call_is_hun
     assert status_changes(session) == []
 
 
-def test_a_database_outage_is_503_before_going_upstream(upstream, session, monkeypatch):
-    async def unavailable(*args, **kwargs):
-        raise psycopg.OperationalError("connection refused")
-
-    monkeypatch.setattr(asyncdb, "tenant_fetch", unavailable)
+def test_a_database_outage_is_503_before_going_upstream(upstream, session, settings, monkeypatch):
+    # The async pool pointed at a port where no database listens.
+    monkeypatch.setattr(asyncdb, "conninfo", lambda: "host=127.0.0.1 port=1 dbname=x user=x")
+    settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS = 0.5
     response = post_offer(session)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert upstream.requests == []
 
 
-def test_a_call_that_cannot_be_recorded_is_hung_up(upstream, session, monkeypatch):
-    async def unavailable(*args, **kwargs):
-        raise psycopg.OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr(connect, "session_connect", unavailable)
-    response = post_offer(session)
+def test_a_call_that_cannot_be_recorded_is_hung_up(upstream, session, settings):
+    """The session row stays locked by another transaction past the statement time limit."""
+    settings.DATABASE_ASYNC_STATEMENT_TIMEOUT_MS = 200
+    upstream.mode = "hang"  # answers once released
+    with (
+        psycopg.connect(asyncdb.conninfo()) as holder,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        pending = pool.submit(post_offer, session)
+        deadline = time.monotonic() + 5
+        while not upstream.requests:
+            assert time.monotonic() < deadline, "the offer never reached the provider"
+            time.sleep(0.01)
+        holder.execute("SELECT set_config(%s, %s, true)", [rls.TENANT, str(session.tenant_id)])
+        holder.execute(
+            "SELECT 1 FROM interviews_interviewsession WHERE id = %s FOR UPDATE", [session.pk]
+        )
+        upstream.served.thread.loop.call_soon_threadsafe(upstream.released.set)
+        response = pending.result(10)
+        holder.rollback()
     assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
     assert upstream.hangups == ["rtc_0001"]
     assert stored(session).status == "pending"
+
+
+def test_the_offer_carries_the_configuration_the_session_was_created_with(upstream, tenant_a):
+    from interviews.services import session_create
+    from tests.factories import CandidateFactory, ConsentFactory, TemplateFactory
+
+    template = TemplateFactory(tenant=tenant_a)
+    QuestionFactory(template=template, tenant=tenant_a, text="Before?", position=1)
+    candidate = CandidateFactory(tenant=tenant_a, user=UserFactory())
+    consent = ConsentFactory(candidate=candidate, tenant=tenant_a)
+    with rls.tenant_context(tenant_a.pk):
+        session = session_create(candidate=candidate, template=template, consent=consent)
+    QuestionFactory(template=template, tenant=tenant_a, text="Added later?", position=2)
+    assert post_offer(session).status_code == 201
+    instructions = json.loads(upstream.requests[0]["parts"]["session"]["body"])["instructions"]
+    assert "Before?" in instructions and "Added later?" not in instructions
 
 
 def test_recording_a_call_is_safe_to_repeat(session):
