@@ -45,7 +45,9 @@ _DJANGO_ONLY = ("context", "cursor_factory", "prepare_threshold")
 # here must therefore be safe to repeat (the outcome of the first is unknown).
 _ATTEMPTS = 2
 
-_pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
+# One pool per event loop, as the task opening it: the offers that arrive together while the
+# first connection is made all wait for that one pool.
+_pools: dict[asyncio.AbstractEventLoop, asyncio.Task[AsyncConnectionPool]] = {}
 
 
 def conninfo() -> str:
@@ -58,20 +60,34 @@ def conninfo() -> str:
 
 async def _pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
+    opening = _pools.get(loop)
+    if opening is None:
         for other in [other for other in _pools if other.is_closed()]:
             del _pools[other]  # its connections are closed as the pool is collected
-        pool = _pools[loop] = AsyncConnectionPool(
-            conninfo(),
-            min_size=1,
-            max_size=settings.DATABASE_ASYNC_POOL_SIZE,
-            timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS,
-            kwargs={"autocommit": True},
-            open=False,
-            name="async-app",
-        )
-        await pool.open()
+        opening = _pools[loop] = loop.create_task(_open_pool(loop))
+    return await asyncio.shield(opening)  # one caller giving up does not stop the opening
+
+
+async def _open_pool(loop: asyncio.AbstractEventLoop) -> AsyncConnectionPool:
+    pool = AsyncConnectionPool(
+        conninfo(),
+        min_size=1,
+        max_size=settings.DATABASE_ASYNC_POOL_SIZE,
+        timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS,
+        kwargs={"autocommit": True},
+        open=False,
+        name="async-app",
+    )
+    # Wait for the first connection: a pool still connecting in the background when a
+    # short-lived loop ends (asgiref's, the test client's) would swallow the loop's
+    # cancellation of that work and keep the loop from ever closing. When the database is
+    # unreachable, nothing is left retrying behind: the next call tries anew.
+    try:
+        await pool.open(wait=True, timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS)
+    except BaseException:
+        _pools.pop(loop, None)
+        await pool.close()
+        raise
     return pool
 
 
@@ -113,6 +129,11 @@ async def tenant_fetch(
 
 async def close() -> None:
     """Close this event loop's pool (for callers whose loop is about to end)."""
-    pool = _pools.pop(asyncio.get_running_loop(), None)
-    if pool is not None:
-        await pool.close()
+    opening = _pools.pop(asyncio.get_running_loop(), None)
+    if opening is None:
+        return
+    try:
+        pool = await opening
+    except Exception:  # it never opened
+        return
+    await pool.close()

@@ -3,6 +3,7 @@ application role, row-level security, the tenant set per transaction) and surviv
 connections the server dropped."""
 
 import asyncio
+import threading
 
 import psycopg
 import pytest
@@ -105,3 +106,30 @@ def test_a_notification_is_sent_when_the_transaction_commits(tenant_a):
             return received
 
     assert run(scenario) == ["committed"]
+
+
+def test_short_lived_event_loops_end(tenant_a):
+    """asgiref and Django's test client run async code on a loop of its own that ends with
+    the call; the pool opened on it must not keep that loop from closing."""
+
+    def one_loop():
+        asyncio.run(asyncdb.tenant_fetch(tenant_a.pk, "SELECT 1", {}))
+
+    for _ in range(20):
+        thread = threading.Thread(target=one_loop, daemon=True)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), "an event loop with a pool never finished closing"
+
+
+def test_offers_arriving_together_share_one_pool(tenant_a, settings):
+    pid = "SELECT pg_backend_pid() FROM pg_sleep(0.05)"
+
+    async def scenario():
+        results = await asyncio.gather(
+            *(asyncdb.tenant_fetch(tenant_a.pk, pid, {}) for _ in range(20))
+        )
+        return {rows[0][0] for rows in results}
+
+    backends = run(scenario)
+    assert len(backends) <= settings.DATABASE_ASYNC_POOL_SIZE
