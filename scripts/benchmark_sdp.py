@@ -10,12 +10,17 @@ affects them alike:
 - direct: offers posted straight to the fake provider;
 - floor: the least any proxy under daphne can do - a bare ASGI app (no Django, no database)
   that forwards the offer to the provider as a multipart form and returns the answer;
+- floor + database: a bare ASGI app that does what the proxy's view does minus Django and DRF:
+  reads the session token, runs the proxy's two database steps (interviews.connect: find the
+  session, then record the call durably before answering) and calls the provider with the
+  platform's client and the session's configuration;
 - proxy: the platform itself (``config.asgi:application``), each offer on a fresh session,
   with PostgreSQL (row-level security, the application role) and Redis as in production.
 
 Targets (issue #4): with 200 concurrent offers, proxy p50 <= 1.05x and p99 <= 1.3x the direct
 figures; single-offer overhead p50 <= 5 ms. The floor shows how much of the gap any proxy
-under daphne on the same machine would have; docs/benchmarks.md discusses the figures.
+under daphne on the same machine would have, the floor + database how much any proxy that
+keeps the platform's database steps would have; docs/benchmarks.md discusses the figures.
 
 The client is aiohttp: with hundreds of requests in flight, httpx's connection pool spends
 more CPU than the servers it measures, which inflates the direct figure (the baseline) and
@@ -92,9 +97,24 @@ def run_fake_upstream(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-# --- The floor: a bare forwarder, served by daphne as `benchmark_sdp:floor_app` -------------
+# --- The floors, served by daphne as `benchmark_sdp:floor_app` and `:floor_db_app` -----------
 
 _floor_clients: dict = {}
+
+
+async def _read_body(receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def _answer(send, status: int, sdp: bytes) -> None:
+    headers = [(b"content-type", b"application/sdp")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": sdp})
 
 
 async def floor_app(scope, receive, send):
@@ -104,12 +124,7 @@ async def floor_app(scope, receive, send):
 
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await _read_body(receive)
     loop = asyncio.get_running_loop()
     client = _floor_clients.get(loop)
     if client is None:
@@ -126,14 +141,39 @@ async def floor_app(scope, receive, send):
     async with client.post(os.environ["BENCH_UPSTREAM_URL"] + "/realtime/calls", data=form) as r:
         answer = await r.read()
         status = r.status
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/sdp")],
-        }
+    await _answer(send, status, answer)
+
+
+async def floor_db_app(scope, receive, send):
+    """The proxy's view without Django's request handling or DRF: the session token, the two
+    database steps and the provider call, all with the platform's own code."""
+    if scope["type"] != "http":
+        return
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # the first request (of a warm-up burst): the models need Django set up
+        django.setup()
+    from interviews import connect
+    from interviews.realtime import provider as realtime
+    from interviews.tokens import session_token_read
+
+    body = await _read_body(receive)
+    token = dict(scope["headers"])[b"authorization"].split()[1].decode()
+    claims = session_token_read(token)
+    target = await connect.session_connect_target(
+        session_id=claims.session_id, user_id=claims.user_id, tenant_id=claims.tenant_id
     )
-    await send({"type": "http.response.body", "body": answer})
+    provider = realtime.get_provider()
+    call = await provider.create_call(offer_sdp=body.decode(), session=target.config)
+    await connect.session_connect(
+        target,
+        provider=provider.name,
+        call_id=call.call_id,
+        model=target.config["model"],
+        voice=target.config["audio"]["output"]["voice"],
+    )
+    await _answer(send, 201, call.answer_sdp.encode())
 
 
 # --- Measuring ------------------------------------------------------------------------------
@@ -194,6 +234,14 @@ async def measure(
         def floor():
             return timed(urls["floor"], OFFER.encode(), {"Content-Type": "application/sdp"})
 
+        def floor_db():
+            _, token = next(sessions)
+            return timed(
+                urls["floor_db"],
+                OFFER.encode(),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
+            )
+
         def proxy():
             session_id, token = next(sessions)
             return timed(
@@ -202,7 +250,7 @@ async def measure(
                 {"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
             )
 
-        paths = {"direct": direct, "floor": floor, "proxy": proxy}
+        paths = {"direct": direct, "floor": floor, "floor_db": floor_db, "proxy": proxy}
 
         async def burst(make):
             return list(await asyncio.gather(*(make() for _ in range(concurrency))))
@@ -215,6 +263,9 @@ async def measure(
             for name, make in paths.items():
                 before = cpu_seconds(pids[name]) if name in pids else 0.0
                 results[name] += await burst(make)
+                # The burst's after-work (collecting garbage, closing requests) finishes before
+                # the next path starts, and counts towards this path's CPU.
+                await asyncio.sleep(1)
                 if name in pids:
                     cpu[name] += cpu_seconds(pids[name]) - before
         for _ in range(sequential):
@@ -271,7 +322,7 @@ def prepare_database(count: int) -> list[tuple[str, str]]:
 def report(results: dict, concurrency: int, rounds: int) -> tuple[str, bool]:
     ms = {name: [v * 1000 for v in values] for name, values in results.items() if name[0] != "c"}
     cpu = results["cpu_ms_per_offer"]
-    paths = ("direct", "floor", "proxy")
+    paths = ("direct", "floor", "floor_db", "proxy")
     p50 = {name: percentile(ms[name], 50) for name in paths}
     p99 = {name: percentile(ms[name], 99) for name in paths}
     single = {name: statistics.median(ms[f"{name}_single"]) for name in paths}
@@ -285,6 +336,7 @@ def report(results: dict, concurrency: int, rounds: int) -> tuple[str, bool]:
     labels = {
         "direct": "direct to the provider",
         "floor": "bare ASGI forwarder (daphne, no Django)",
+        "floor_db": "forwarder + the proxy's database steps (daphne, no Django)",
         "proxy": "the SDP proxy (daphne, Django, PostgreSQL)",
     }
     lines = [
@@ -312,6 +364,10 @@ def report(results: dict, concurrency: int, rounds: int) -> tuple[str, bool]:
         f"{p50['floor'] / p50['direct']:.2f} | | |",
         f"| floor p99 / direct p99 | {p99['floor'] / p99['direct']:.2f} | | |",
         f"| floor single-offer overhead p50 (ms) | {single['floor'] - single['direct']:.2f} | | |",
+        f"| floor + database p50 / direct p50 | {p50['floor_db'] / p50['direct']:.2f} | | |",
+        f"| floor + database p99 / direct p99 | {p99['floor_db'] / p99['direct']:.2f} | | |",
+        f"| floor + database single-offer overhead p50 (ms) | "
+        f"{single['floor_db'] - single['direct']:.2f} | | |",
     ]
     return "\n".join(lines), ok
 
@@ -367,7 +423,7 @@ def main() -> int:
         keep.append(server)
     dbname = f"interview_bench_{os.getpid()}"
     app_url, owner_url = localservices.provision_database(admin_url, dbname, fresh=True)
-    upstream_port, floor_port, proxy_port = free_port(), free_port(), free_port()
+    upstream_port, floor_port, floor_db_port, proxy_port = (free_port() for _ in range(4))
     upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
     env = {
         **os.environ,
@@ -392,23 +448,25 @@ def main() -> int:
                 env=env,
                 check=True,
             )
-            count = args.concurrency * (args.rounds + 1) + args.sequential
+            count = 2 * (args.concurrency * (args.rounds + 1) + args.sequential)
             tokens = prepare_database(count)
             upstream.start()
             floor_env = {**env, "PYTHONPATH": str(BASE / "scripts")}
             servers.append(daphne("benchmark_sdp:floor_app", floor_port, floor_env, log))
+            servers.append(daphne("benchmark_sdp:floor_db_app", floor_db_port, floor_env, log))
             servers.append(daphne("config.asgi:application", proxy_port, env, log))
-            for port in (upstream_port, floor_port, proxy_port):
+            for port in (upstream_port, floor_port, floor_db_port, proxy_port):
                 wait_port(port)
             results = asyncio.run(
                 measure(
                     {
                         "direct": upstream_url,
                         "floor": f"http://127.0.0.1:{floor_port}/",
+                        "floor_db": f"http://127.0.0.1:{floor_db_port}/",
                         "proxy": f"http://127.0.0.1:{proxy_port}",
                     },
                     tokens,
-                    {"floor": servers[0].pid, "proxy": servers[1].pid},
+                    {"floor": servers[0].pid, "floor_db": servers[1].pid, "proxy": servers[2].pid},
                     args.concurrency,
                     args.sequential,
                     args.rounds,
