@@ -319,6 +319,7 @@ class DatabaseUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "database_unavailable"
     default_detail = "The service is busy. Please try again in a moment."
+    wait = 2  # seconds: DRF sends it as Retry-After
 
 
 @recover_connection
@@ -394,7 +395,9 @@ class SessionSDPView(EventLoopAPIView):
             413: OpenApiResponse(description="Offer larger than 64 KB"),
             415: OpenApiResponse(description="Not application/sdp"),
             502: OpenApiResponse(description="The provider refused or is unreachable"),
-            503: OpenApiResponse(description="The database is unavailable; try again"),
+            503: OpenApiResponse(
+                description="The database is unavailable; try again after Retry-After seconds"
+            ),
             504: OpenApiResponse(description="The provider did not answer in time"),
         },
         summary="Connect: exchange the browser's SDP offer for the provider's answer",

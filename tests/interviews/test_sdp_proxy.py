@@ -163,6 +163,7 @@ def test_a_database_outage_is_503_before_going_upstream(upstream, session, setti
     response = post_offer(session)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
+    assert response["Retry-After"] == "2"
     assert upstream.requests == []
 
 

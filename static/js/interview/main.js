@@ -153,7 +153,7 @@ async function onConnectError(error) {
       setState("error");
       return showError("Your session has expired. Reload the page to continue.");
     }
-    if (error.status === 502 || error.status === 504) {
+    if (error.status === 502 || error.status === 503 || error.status === 504) {
       return scheduleReconnect("The interviewer service is not available right now.");
     }
   }
