@@ -6,15 +6,18 @@ from tenants import requestcontext
 # URLs that carry a secret: the invitation link's token must exist only in the email.
 _SECRET_URL = re.compile(r"/i/[A-Za-z0-9_\-]{8,}")
 _REDACTED = "/i/<token>"
+# Credentials in headers a library might log (the provider's API key, a candidate's token).
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s'\",]+")
 
 
 def redact(text: str) -> str:
-    return _SECRET_URL.sub(_REDACTED, text)
+    return _BEARER.sub(r"\1<redacted>", _SECRET_URL.sub(_REDACTED, text))
 
 
 class RequestContextFilter(logging.Filter):
     """Adds the current request id to every log record (empty outside a request) and takes
-    secrets in URLs out of the message, its arguments and the extra fields."""
+    secrets (bearer credentials, tokens in URLs) out of the message, its arguments and the
+    extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):

@@ -299,6 +299,9 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # At DEBUG, websockets logs every handshake header (the sideband's bearer key) and
+        # every frame (transcripts, audio events): never below INFO.
+        "websockets": {"level": "INFO"},
     },
 }
 

@@ -84,3 +84,24 @@ def test_invitation_tokens_never_reach_the_request_log(client):
         root.removeHandler(handler)
     assert "SecretTokenValue" not in stream.getvalue()
     assert '"path": "/i/<token>"' in stream.getvalue()
+
+
+def test_bearer_credentials_never_reach_the_log():
+    from config.logging import RequestContextFilter
+
+    record = logging.LogRecord(
+        "websockets.client",
+        logging.DEBUG,
+        __file__,
+        1,
+        "> %s: %s",
+        ("Authorization", "Bearer sk-live-SECRET123"),
+        None,
+    )
+    RequestContextFilter().filter(record)
+    assert record.getMessage() == "> Authorization: Bearer <redacted>"
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "headers {'authorization': 'bearer abc.def-1'}", (), None
+    )
+    RequestContextFilter().filter(record)
+    assert "abc.def-1" not in record.getMessage() and "<redacted>" in record.getMessage()

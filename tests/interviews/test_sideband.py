@@ -3,6 +3,7 @@ that goes through our SDP proxy, exactly as the interview page does."""
 
 import asyncio
 import contextlib
+import logging
 from datetime import timedelta
 
 import pytest
@@ -137,6 +138,23 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
         "record_assessment",
         "end_interview",
     ]
+
+
+def test_the_sideband_never_logs_the_key(simulator, session, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    async def scenario():
+        peer, call_id = await connect(session)
+        task = asyncio.ensure_future(follower(session, call_id).run())
+        await peer.wait_for("response.output_audio_transcript.done")
+        task.cancel()
+        await peer.close()
+
+    asyncio.run(scenario())
+    assert "sideband.attached" in [k for k, _ in timeline(session)]
+    # websockets' DEBUG log carries every header and frame (transcripts): kept at INFO.
+    assert not [r for r in caplog.records if r.name.startswith("websockets") and r.levelno < 20]
+    assert "sk-test-sideband" not in caplog.text
 
 
 def test_a_changed_session_is_put_back(simulator, session):
