@@ -215,7 +215,8 @@ S = SessionStatus
 #: live -> connecting is the browser re-negotiating after ICE failed.
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.CONNECTING, S.ABANDONED, S.FAILED}),
-    S.CONNECTING: frozenset({S.CONNECTING, S.LIVE, S.ABANDONED, S.FAILED}),
+    # connecting -> completed: an interview that had started ends while the browser reconnects.
+    S.CONNECTING: frozenset({S.CONNECTING, S.LIVE, S.COMPLETED, S.ABANDONED, S.FAILED}),
     S.LIVE: frozenset({S.CONNECTING, S.COMPLETED, S.ABANDONED, S.FAILED}),
     S.COMPLETED: frozenset(),
     S.ABANDONED: frozenset(),

@@ -340,16 +340,18 @@ def session_mark_live(*, session: InterviewSession, by: str) -> bool:
 def session_end(
     *, session: InterviewSession, reason: str, status: str = SessionStatus.COMPLETED
 ) -> bool:
-    """End an active session (no-op if it already ended). Returns whether it ended now. The
-    caller hangs up the provider call (interviews.tasks.hangup_call)."""
-    current = (
+    """End an active session (no-op if it already ended). Returns whether it ended now. An
+    interview that never went live ends ``abandoned`` rather than ``completed``; one that did
+    stays completed even if it ends while the browser is reconnecting. The caller hangs up
+    the provider call (interviews.tasks.hangup_call)."""
+    current, started_at = (
         InterviewSession.objects.select_for_update()
-        .values_list("status", flat=True)
+        .values_list("status", "started_at")
         .get(pk=session.pk)
     )
     if current not in ACTIVE_STATUSES:
         return False
-    if status == SessionStatus.COMPLETED and current != SessionStatus.LIVE:
+    if status == SessionStatus.COMPLETED and started_at is None:
         status = SessionStatus.ABANDONED  # it never got going
     session_transition(session=session, to=status, reason=reason)
     return True

@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from interviews.models import SESSION_TRANSITIONS, InterviewSession, SessionEvent, SessionStatus
-from interviews.services import IllegalTransition, session_transition
+from interviews.services import IllegalTransition, session_end, session_transition
 from tenants import rls
 from tests.factories import SessionFactory
 
@@ -16,6 +16,7 @@ ALLOWED = {
     (S.PENDING, S.FAILED),
     (S.CONNECTING, S.CONNECTING),
     (S.CONNECTING, S.LIVE),
+    (S.CONNECTING, S.COMPLETED),
     (S.CONNECTING, S.ABANDONED),
     (S.CONNECTING, S.FAILED),
     (S.LIVE, S.CONNECTING),
@@ -67,3 +68,24 @@ def test_the_check_uses_the_stored_status_not_a_stale_object():
             session_transition(session=stale, to=S.CONNECTING)
         session.refresh_from_db()
         assert session.end_reason == "interview_complete"
+
+
+@pytest.mark.parametrize(
+    "path,ended",
+    [
+        ((S.CONNECTING,), S.ABANDONED),  # never went live
+        ((S.CONNECTING, S.LIVE), S.COMPLETED),
+        ((S.CONNECTING, S.LIVE, S.CONNECTING), S.COMPLETED),  # ended while reconnecting
+    ],
+)
+def test_ending_is_completed_once_the_interview_has_started(path, ended):
+    session = SessionFactory()
+    with rls.tenant_context(session.tenant_id):
+        for status in path:
+            session_transition(session=session, to=status)
+        stale = InterviewSession.objects.get(pk=session.pk)
+        stale.started_at = None  # the stored row decides, not the caller's copy
+        assert session_end(session=stale, reason="interview_complete") is True
+        session.refresh_from_db()
+        assert (session.status, session.end_reason) == (ended, "interview_complete")
+        assert session_end(session=session, reason="candidate_ended") is False
