@@ -102,16 +102,38 @@ def build_session_config(template: InterviewTemplate, questions, criteria) -> di
 GUARDED_KEYS = ("instructions", "tools", "tool_choice", "output_modalities", "truncation")
 
 
+def _covers(actual, expected) -> bool:
+    """Whether ``actual`` says everything ``expected`` says. The provider's copy of a session
+    fills in defaults we did not send (``create_response`` in turn detection, a transcription
+    ``prompt``...): extra keys are not a change, a different or missing value is."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _covers(actual[key], value) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_covers(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return actual == expected
+
+
 def drifted(expected: dict, actual: dict) -> list[str]:
     """Which guarded parts of the session differ between the server's config and what the
     provider reports in session.updated: the top-level keys above, the voice, and the input
-    settings (transcription, turn detection) the server's transcript depends on."""
-    changed = [key for key in GUARDED_KEYS if key in actual and actual[key] != expected.get(key)]
+    settings (transcription, turn detection) the server's transcript depends on. A part the
+    report leaves out is not a change; defaults the provider adds inside a part are not
+    either."""
+    changed = [
+        key for key in GUARDED_KEYS if key in actual and not _covers(actual[key], expected[key])
+    ]
     audio, wanted = actual.get("audio") or {}, expected["audio"]
     voice = (audio.get("output") or {}).get("voice")
     if voice and voice != wanted["output"]["voice"]:
         changed.append("voice")
     for key in ("transcription", "turn_detection"):
-        if key in (audio.get("input") or {}) and audio["input"][key] != wanted["input"][key]:
+        reported = audio.get("input") or {}
+        if key in reported and not _covers(reported[key], wanted["input"][key]):
             changed.append(f"audio.input.{key}")
     return changed

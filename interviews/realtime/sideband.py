@@ -23,6 +23,7 @@ from .session_config import drifted
 logger = logging.getLogger(__name__)
 
 HANGUP_GRACE_SECONDS = 3  # let the goodbye finish playing before hanging up
+MAX_REASSERTS = 3  # corrections in a row the provider may answer with the same difference
 
 
 class CallGone(Exception):
@@ -50,6 +51,8 @@ class SidebandSession:
         self.deadline = None
         self.ending = False
         self.started = False
+        self.reasserts = 0
+        self.last_drift: list[str] = []
 
     # --- database (in the worker's DB thread, inside the tenant's context) ---
 
@@ -148,16 +151,34 @@ class SidebandSession:
         elif kind == "response.function_call_arguments.done":
             await self._tool(event, sideband)
         elif kind == "session.updated":
-            changed = drifted(self.config, event.get("session") or {})
-            if changed:
-                await sideband.send({"type": "session.update", "session": self.config})
-                await self.event("session.reasserted", {"changed": changed})
+            await self._guard_config(event.get("session") or {}, sideband)
         elif kind == "error":
             error = event.get("error") or {}
             await self.event(
                 "provider.error",
                 {"code": error.get("code"), "message": str(error.get("message"))[:300]},
             )
+
+    async def _guard_config(self, reported: dict, sideband) -> None:
+        """Put the server's configuration back when a session.updated shows it changed. If the
+        provider keeps reporting the same difference after our corrections, it is normalising
+        a value rather than being tampered with: stop after a few tries instead of trading
+        session.update for session.updated for the rest of the call (a different change is
+        corrected again)."""
+        changed = drifted(self.config, reported)
+        if changed != self.last_drift:
+            self.reasserts, self.last_drift = 0, changed
+        if not changed:
+            return
+        if self.reasserts >= MAX_REASSERTS:
+            if self.reasserts == MAX_REASSERTS:
+                self.reasserts += 1
+                logger.warning("session config not accepted", extra={"changed": changed})
+                await self.event("session.reassert_stopped", {"changed": changed})
+            return
+        self.reasserts += 1
+        await sideband.send({"type": "session.update", "session": self.config})
+        await self.event("session.reasserted", {"changed": changed})
 
     async def _transcript(self, speaker, text, item_id) -> None:
         if not text:

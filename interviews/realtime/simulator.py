@@ -125,6 +125,33 @@ class Answer:
     item_id: str
 
 
+# What the provider fills in when a session leaves it out: its session.created and
+# session.updated report these too, as OpenAI's do, so the sideband must not take them for
+# a change.
+SESSION_DEFAULTS = {
+    "object": "realtime.session",
+    "max_output_tokens": "inf",
+    "audio": {
+        "input": {
+            "format": {"type": "audio/pcm", "rate": 24000},
+            "turn_detection": {"create_response": True, "interrupt_response": True},
+            "transcription": {"prompt": ""},
+        },
+        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "speed": 1.0},
+    },
+}
+
+
+def _with_defaults(session: dict, defaults: dict = SESSION_DEFAULTS) -> dict:
+    merged = dict(session)
+    for key, value in defaults.items():
+        if key not in merged:
+            merged[key] = value
+        elif isinstance(value, dict) and isinstance(merged[key], dict):
+            merged[key] = _with_defaults(merged[key], value)
+    return merged
+
+
 @dataclass
 class SimulatedCall:
     id: str
@@ -164,7 +191,7 @@ class SimulatedCall:
         kind = event.get("type")
         if kind == "session.update":
             update = event.get("session") or {}
-            self.session = {**self.session, **update}
+            self.session = _with_defaults({**self.session, **update})
             await self.emit({"type": "session.updated", "session": self.session})
         elif kind == "conversation.item.create":
             item = event.get("item") or {}
@@ -407,7 +434,7 @@ class Simulator:
         if session.get("type") != "realtime" or not session.get("model"):
             return _error(400, "invalid_session", "session.type must be realtime, with a model.")
 
-        call = SimulatedCall(id=_new_id("rtc"), session=session, timing=self.timing)
+        call = SimulatedCall(id=_new_id("rtc"), session=_with_defaults(session), timing=self.timing)
         call.session.setdefault("id", _new_id("sess"))
 
         @call.pc.on("datachannel")
