@@ -60,7 +60,7 @@ def _statements() -> tuple[str, str]:
         ), moved AS (
             UPDATE {session} s
             SET status = %(to)s, connecting_at = %(now)s, updated_at = %(now)s,
-                last_heartbeat_at = %(now)s, provider = %(provider)s,
+                last_heartbeat_at = %(now)s, connection_state = '', provider = %(provider)s,
                 provider_call_id = %(call)s, model = %(model)s, voice = %(voice)s
             FROM previous
             WHERE s.id = previous.id AND previous.status = ANY(%(from)s)

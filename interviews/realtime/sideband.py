@@ -16,7 +16,14 @@ from tenants import rls
 from tenants.dbthreads import recover_connection
 
 from .. import selectors, services
-from ..models import EndReason, InterviewSession, SessionEvent, Speaker, TranscriptSource
+from ..models import (
+    EndReason,
+    InterviewSession,
+    SessionEvent,
+    Speaker,
+    TranscriptEntry,
+    TranscriptSource,
+)
 from .provider import ProviderError, RealtimeProvider
 from .session_config import drifted
 
@@ -24,10 +31,48 @@ logger = logging.getLogger(__name__)
 
 HANGUP_GRACE_SECONDS = 3  # let the goodbye finish playing before hanging up
 MAX_REASSERTS = 3  # corrections in a row the provider may answer with the same difference
+START_POLL_SECONDS = 0.2  # how often a new call checks whether the browser has connected
+# How much of the conversation a replacement call is given (the most recent part).
+RESUME_MAX_ITEMS = 200
+RESUME_MAX_CHARS = 40_000
+RESUME_NOTE = (
+    "The candidate's connection dropped and has been restored; the conversation so far is "
+    "above. Continue the interview from where it stopped: welcome the candidate back in one "
+    "short sentence, do not start over or repeat questions that were already answered, and "
+    "if the last question has no answer yet, ask it again."
+)
 
 
 class CallGone(Exception):
     """The session ended or moved to another call: stop following this one."""
+
+
+def resume_items(history, *, prefix: str) -> list[dict]:
+    """Conversation items that give a replacement call what was said on the earlier ones:
+    the interviewer's turns as assistant messages, the candidate's as user messages, then a
+    system note to carry on. Empty when nothing was said yet (a fresh start)."""
+    if not history:
+        return []
+    items = []
+    for seq, speaker, text in history:
+        interviewer = speaker == Speaker.INTERVIEWER
+        items.append(
+            {
+                "id": f"{prefix}{seq}",
+                "type": "message",
+                "role": "assistant" if interviewer else "user",
+                "content": [{"type": "output_text" if interviewer else "input_text", "text": text}],
+            }
+        )
+    items.append(
+        {
+            "id": f"{prefix}note",
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": RESUME_NOTE}],
+        }
+    )
+    return items
 
 
 class SidebandSession:
@@ -41,6 +86,7 @@ class SidebandSession:
         call_id: str,
         provider: RealtimeProvider,
         reconnect_delays=(0.5, 1, 2, 4, 8),
+        start_wait: float = 15,
     ):
         self.session_id = session_id
         self.tenant_id = tenant_id
@@ -51,6 +97,9 @@ class SidebandSession:
         self.deadline = None
         self.ending = False
         self.started = False
+        self.start_wait = start_wait
+        self.live = False
+        self.seeded: set[str] = set()
         self.reasserts = 0
         self.last_drift: list[str] = []
 
@@ -76,9 +125,31 @@ class SidebandSession:
         # Only the first follower of a call starts the interviewer; one that re-attaches (a
         # dropped socket, a restarted worker) must not make it start over.
         started = SessionEvent.objects.filter(
-            session=session, kind="sideband.attached", data__call_id=self.call_id
+            session=session, kind="interviewer.started", data__call_id=self.call_id
         ).exists()
         return config, deadline, started
+
+    def _browser_state(self, session):
+        """Whether the browser reported this call connected; raises CallGone once the session
+        has ended or moved to another call."""
+        if session.status not in ("connecting", "live") or session.provider_call_id != self.call_id:
+            raise CallGone()
+        return session.connection_state == "connected"
+
+    def _history(self, session):
+        """What was said on the session's earlier calls, oldest first, within the budget."""
+        entries = list(
+            TranscriptEntry.objects.filter(session=session, created_at__lt=session.connecting_at)
+            .order_by("-seq")
+            .values_list("seq", "speaker", "text")[:RESUME_MAX_ITEMS]
+        )
+        kept, size = [], 0
+        for entry in entries:
+            size += len(entry[2])
+            if size > RESUME_MAX_CHARS:
+                break
+            kept.append(entry)
+        return kept[::-1]
 
     async def db(self, fn):
         return await self._with_session(fn)()
@@ -110,19 +181,18 @@ class SidebandSession:
                 continue
             failures = 0
             await self.event("sideband.attached", {"call_id": self.call_id})
-            await self.db(lambda s: services.session_mark_live(session=s, by="sideband"))
             timer = asyncio.ensure_future(self._enforce_deadline(sideband))
+            # The interviewer speaks first, once we are listening and the candidate can hear.
+            starter = None if self.started else asyncio.ensure_future(self._start(sideband))
             try:
-                if not self.started:
-                    # The interviewer speaks first, once we are listening.
-                    await sideband.send({"type": "response.create"})
-                    self.started = True
                 async for event in sideband:
                     await self.handle(event, sideband)
             except Exception:
                 logger.exception("sideband: connection error", extra={"call": self.call_id})
             finally:
                 timer.cancel()
+                if starter is not None:
+                    starter.cancel()
                 with contextlib.suppress(Exception):
                     await sideband.close()
             if self.ending:
@@ -130,8 +200,35 @@ class SidebandSession:
             await self.event("sideband.dropped", {})
             await asyncio.sleep(self.reconnect_delays[0])
 
+    async def _start(self, sideband) -> None:
+        """Start the interviewer on this call: once the browser reports it connected (or after
+        ``start_wait`` seconds, so a browser whose heartbeats fail still gets its interview),
+        and, when the call replaces an earlier one of the session, with the conversation so
+        far, so the interviewer carries on where it stopped instead of starting over."""
+        try:
+            loop = asyncio.get_running_loop()
+            give_up = loop.time() + self.start_wait
+            while not await self.db(self._browser_state) and loop.time() < give_up:
+                await asyncio.sleep(START_POLL_SECONDS)
+            history = await self.db(self._history)
+        except (CallGone, InterviewSession.DoesNotExist):
+            return
+        for item in resume_items(history, prefix=f"prior_{self.call_id[-8:]}_"):
+            self.seeded.add(item["id"])
+            await sideband.send({"type": "conversation.item.create", "item": item})
+        await sideband.send({"type": "response.create"})
+        self.started = True
+        await self.event(
+            "interviewer.started", {"call_id": self.call_id, "resumed_items": len(history)}
+        )
+
     async def handle(self, event: dict, sideband) -> None:
         kind = event.get("type", "")
+        sound = ("input_audio_buffer.speech_started", "output_audio_buffer.started")
+        if kind in sound and not self.live:
+            # Sound is flowing: the call is live even if the browser's heartbeat is late.
+            self.live = True
+            await self.db(lambda s: services.session_mark_live(session=s, by="sideband"))
         if kind == "response.output_audio_transcript.done":
             await self._transcript(
                 Speaker.INTERVIEWER, event.get("transcript"), event.get("item_id")
@@ -140,6 +237,8 @@ class SidebandSession:
             await self._transcript(Speaker.CANDIDATE, event.get("transcript"), event.get("item_id"))
         elif kind == "conversation.item.done":
             item = event.get("item") or {}
+            if item.get("id") in self.seeded:
+                return  # our own copy of an earlier call's conversation
             if item.get("type") == "message" and item.get("role") == "user":
                 typed = " ".join(
                     c.get("text", "")

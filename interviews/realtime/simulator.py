@@ -9,8 +9,10 @@ Each call is a real WebRTC peer (aiortc): it opens the browser's ``oai-events`` 
 "speaks" the questions found in the session's instructions (transcript events, and a tone on
 the audio track while speaking), detects the candidate's turns from the energy of the incoming
 audio (or takes a typed answer sent over the data channel), records an assessment per rubric
-topic and calls ``end_interview`` after the last question. Every event goes to the data
-channel and to every sideband connection, with GA event names.
+topic and calls ``end_interview`` after the last question. A call handed an earlier call's
+conversation (``conversation.item.create`` before the first ``response.create``, as the
+server's sideband does after a reconnect) carries on from the first unanswered question.
+Every event goes to the data channel and to every sideband connection, with GA event names.
 
 Run it alone: ``python -m interviews.realtime.simulator --port 8765``.
 """
@@ -152,6 +154,9 @@ def _with_defaults(session: dict, defaults: dict = SESSION_DEFAULTS) -> dict:
     return merged
 
 
+ROLES = ("user", "assistant", "system")
+
+
 @dataclass
 class SimulatedCall:
     id: str
@@ -167,6 +172,7 @@ class SimulatedCall:
     tool_outputs: dict = field(default_factory=dict)
     channel_open: asyncio.Event = field(default_factory=asyncio.Event)
     response_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    conversation: list = field(default_factory=list)  # (role, text) of created messages
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: float = field(default_factory=time.monotonic)
     tasks: list = field(default_factory=list)
@@ -199,23 +205,22 @@ class SimulatedCall:
                 future = self.tool_outputs.get(item.get("call_id"))
                 if future is not None and not future.done():
                     future.set_result(item.get("output", ""))
-            elif item.get("type") == "message" and item.get("role") == "user":
+            elif item.get("type") == "message" and item.get("role") in ROLES:
                 text = " ".join(
                     c.get("text", "")
                     for c in item.get("content", [])
-                    if c.get("type") == "input_text"
+                    if c.get("type") in ("input_text", "output_text")
                 ).strip()
                 if text:
                     item_id = item.get("id") or _new_id("item")
-                    done = {
-                        "id": item_id,
-                        "type": "message",
-                        "role": "user",
-                        "content": [{"type": "input_text", "text": text}],
-                    }
+                    done = {**item, "id": item_id, "object": "realtime.item"}
                     await self.emit({"type": "conversation.item.added", "item": done})
                     await self.emit({"type": "conversation.item.done", "item": done})
-                    await self.answers.put(Answer(text, item_id))
+                    self.conversation.append((item["role"], text))
+                    # A user message once the interview runs is a typed answer; before it
+                    # starts, the server is handing over an earlier call's conversation.
+                    if item["role"] == "user" and self.response_requested.is_set():
+                        await self.answers.put(Answer(text, item_id))
         elif kind == "response.create":
             # Like the real service, the interviewer begins when asked to respond; later
             # response.create calls (after tool outputs) need nothing more here.
@@ -342,8 +347,14 @@ class SimulatedCall:
         await asyncio.sleep(self.timing.greeting_delay)
         instructions = self.session.get("instructions", "")
         questions = _questions(instructions) or ["Tell me about yourself."]
-        for number, question in enumerate(questions):
-            opening = "Hello, thank you for joining. " if number == 0 else "Thank you. "
+        first, resumed = self._resume_point(questions)
+        for number, question in enumerate(questions[first:], start=first):
+            if number > first:
+                opening = "Thank you. "
+            elif resumed:
+                opening = "Welcome back. "
+            else:
+                opening = "Hello, thank you for joining. "
             await self.speak(opening + question)
             self._drain_answers()
             with contextlib.suppress(TimeoutError):
@@ -362,6 +373,21 @@ class SimulatedCall:
             "the company will review your interview."
         )
         await self.call_tool("end_interview", {"reason": "completed"})
+
+    def _resume_point(self, questions: list[str]) -> tuple[int, bool]:
+        """Where a conversation handed over at the start (a replacement call) leaves off:
+        the index of the first question without an answer, and whether there was one."""
+        asked, answered = -1, False
+        for role, text in self.conversation:
+            if role == "assistant":
+                for index, question in enumerate(questions):
+                    if question in text and index > asked:
+                        asked, answered = index, False
+            elif role == "user" and asked >= 0:
+                answered = True
+        if asked < 0:
+            return 0, False
+        return (asked + 1 if answered else asked), True
 
     def _drain_answers(self) -> None:
         # Sound while the interviewer was still talking does not answer the new question.

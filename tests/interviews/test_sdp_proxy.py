@@ -107,8 +107,12 @@ def test_the_offer_goes_upstream_with_the_servers_config(upstream, session):
 
 def test_a_reconnect_moves_to_the_new_call_and_hangs_up_the_old(upstream, session):
     assert post_offer(session).status_code == 201
+    with rls.bypass_context():  # the page reported the first call connected
+        InterviewSession.objects.filter(pk=session.pk).update(connection_state="connected")
     assert post_offer(session).status_code == 201
     assert stored(session).provider_call_id == "rtc_0002"
+    # Nobody has connected to the new call yet: the sideband waits for the page to say so.
+    assert stored(session).connection_state == ""
     assert upstream.hangups == ["rtc_0001"]
 
 

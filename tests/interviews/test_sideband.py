@@ -45,18 +45,32 @@ def session(tenant_a):
     return session
 
 
-def offer_through_proxy(session, sdp: str):
+def candidate_api(session, name: str, **kwargs):
     token = session_token_issue(
         session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
     )
-    response = Client().post(
-        f"/api/candidate/sessions/{session.pk}/sdp/",
-        data=sdp,
-        content_type="application/sdp",
+    return Client().post(
+        f"/api/candidate/sessions/{session.pk}/{name}/",
         HTTP_AUTHORIZATION=f"Bearer {token}",
+        **kwargs,
     )
+
+
+def offer_through_proxy(session, sdp: str):
+    response = candidate_api(session, "sdp", data=sdp, content_type="application/sdp")
     assert response.status_code == 201, response.content
     return response.content.decode()
+
+
+def report_connected(session):
+    """What the page does when its data channel opens."""
+    response = candidate_api(
+        session,
+        "heartbeat",
+        data={"connection_state": "connected"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
 
 
 def load(session):
@@ -73,13 +87,15 @@ def timeline(session):
         )
 
 
-async def connect(session) -> tuple[Peer, str]:
+async def connect(session, *, report=True) -> tuple[Peer, str]:
     peer = Peer()
     answer = await sync_to_async(offer_through_proxy, thread_sensitive=False)(
         session, await peer.offer()
     )
     await peer.answer(answer)
     await asyncio.wait_for(peer.opened.wait(), 10)
+    if report:
+        await sync_to_async(report_connected, thread_sensitive=False)(session)
     return peer, (await sync_to_async(load)(session)).provider_call_id
 
 
@@ -141,6 +157,105 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
         "record_assessment",
         "end_interview",
     ]
+
+
+def transcript(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(
+            TranscriptEntry.objects.filter(session_id=session.pk)
+            .order_by("seq")
+            .values_list("speaker", "text")
+        )
+
+
+async def rows(session, count):
+    for _ in range(400):
+        found = await sync_to_async(transcript)(session)
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"transcript stayed at {found}")
+
+
+def test_a_replacement_call_carries_on_where_the_interview_stopped(simulator, session):
+    async def scenario():
+        first, call_id = await connect(session)
+        following = asyncio.ensure_future(follower(session, call_id).run())
+        await first.wait_for("response.output_audio_transcript.done")  # question 1
+        first.voice.speaking = True
+        await asyncio.sleep(0.5)
+        first.voice.speaking = False
+        await rows(session, 3)  # question 1, the answer, question 2
+        # The candidate's network drops before they answer question 2; the page offers again.
+        await first.close()
+        second, new_call_id = await connect(session)
+        assert new_call_id != call_id
+        await asyncio.wait_for(following, 10)  # the old call was hung up: its follower stops
+        task = asyncio.ensure_future(follower(session, new_call_id).run())
+        resumed = await second.wait_for("response.output_audio_transcript.done")
+        second.voice.speaking = True
+        await asyncio.sleep(0.5)
+        second.voice.speaking = False
+        await asyncio.wait_for(task, 30)  # the interviewer finishes on the new call
+        await second.close()
+        return resumed, new_call_id
+
+    resumed, new_call_id = asyncio.run(scenario())
+    # Question 2 again, not the interview from the top.
+    assert resumed["transcript"] == "Welcome back. A hard bug?"
+    said = transcript(session)
+    assert [speaker for speaker, _ in said] == [
+        "interviewer",
+        "candidate",
+        "interviewer",
+        "interviewer",
+        "candidate",
+        "interviewer",
+    ]
+    assert sum("Why us?" in text for _, text in said) == 1  # handing over wrote nothing twice
+    [started] = [
+        d
+        for k, d in timeline(session)
+        if k == "interviewer.started" and d["call_id"] == new_call_id
+    ]
+    assert started["resumed_items"] == 3
+    assert (load(session).status, load(session).end_reason) == ("completed", "interview_complete")
+
+
+def test_the_interviewer_waits_for_the_browser_to_connect(simulator, session):
+    async def scenario():
+        peer, call_id = await connect(session, report=False)
+        task = asyncio.ensure_future(follower(session, call_id).run())
+        await asyncio.sleep(1)
+        # Attached and listening, but the candidate could not hear anything yet.
+        assert "response.output_audio_transcript.done" not in peer.types()
+        assert (await sync_to_async(load)(session)).status == "connecting"
+        await sync_to_async(report_connected, thread_sensitive=False)(session)
+        await peer.wait_for("response.output_audio_transcript.done", timeout=5)
+        task.cancel()
+        await peer.close()
+
+    asyncio.run(scenario())
+    kinds = [k for k, _ in timeline(session)]
+    assert kinds.index("sideband.attached") < kinds.index("interviewer.started")
+    [live] = [d for k, d in timeline(session) if k == "status_changed" and d["to"] == "live"]
+    assert live["by"] == "browser"
+
+
+def test_without_word_from_the_browser_the_interviewer_starts_anyway(simulator, session):
+    async def scenario():
+        peer, call_id = await connect(session, report=False)
+        following = follower(session, call_id)
+        following.start_wait = 0.5  # a browser whose heartbeats do not get through
+        task = asyncio.ensure_future(following.run())
+        await peer.wait_for("response.output_audio_transcript.done", timeout=5)
+        task.cancel()
+        await peer.close()
+
+    asyncio.run(scenario())
+    # The interviewer's voice on the call is proof enough that it is live.
+    [live] = [d for k, d in timeline(session) if k == "status_changed" and d["to"] == "live"]
+    assert live["by"] == "sideband"
 
 
 def test_the_sideband_never_logs_the_key(simulator, session, caplog):
