@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Min
 from django.utils import timezone
 
 from tenants.models import Tenant
@@ -358,6 +361,7 @@ def session_end(
 
 
 MAX_TRANSCRIPT_TEXT = 10_000
+_SEQ_SHIFT = 1_000_000  # above any real entry count
 
 
 @transaction.atomic
@@ -370,10 +374,16 @@ def transcript_append(
     source: str = TranscriptSource.SERVER,
     started_ms: int | None = None,
     ended_ms: int | None = None,
+    before_item_ids: Collection[str] = (),
 ) -> tuple[TranscriptEntry | None, bool]:
-    """Add one utterance, in arrival order. Deduplicated by the provider's item id: the
-    browser's copy of an item the server already has is ignored, and the server's copy
-    replaces the browser's. Returns (entry, created)."""
+    """Add one utterance. Deduplicated by the provider's item id: the browser's copy of an
+    item the server already has is ignored, and the server's copy replaces the browser's.
+    Returns (entry, created).
+
+    Entries go in arrival order, except that an utterance whose text arrives late (the
+    candidate's transcription can finish after the interviewer has already answered) is
+    placed before the earliest stored entry among ``before_item_ids`` - the items that came
+    after it in the conversation - and the entries from there on move down one."""
     text = (text or "").strip()[:MAX_TRANSCRIPT_TEXT]
     if not text:
         return None, False
@@ -388,16 +398,26 @@ def transcript_append(
                 existing.started_ms, existing.ended_ms = started_ms, ended_ms
                 existing.save(update_fields=["text", "source", "speaker", "started_ms", "ended_ms"])
             return existing, False
-    last = (
-        TranscriptEntry.objects.filter(session=session)
-        .order_by("-seq")
-        .values_list("seq", flat=True)
-        .first()
+    entries = TranscriptEntry.objects.filter(session=session)
+    later = (
+        entries.filter(provider_item_id__in=[i for i in before_item_ids if i]).aggregate(
+            first=Min("seq")
+        )["first"]
+        if before_item_ids
+        else None
     )
+    if later is not None:
+        seq = later
+        # Two steps keep (session, seq) unique at every row: out of the way, then back + 1.
+        entries.filter(seq__gte=seq).update(seq=F("seq") + _SEQ_SHIFT)
+        entries.filter(seq__gte=_SEQ_SHIFT).update(seq=F("seq") - _SEQ_SHIFT + 1)
+    else:
+        last = entries.order_by("-seq").values_list("seq", flat=True).first()
+        seq = (last or 0) + 1
     entry = TranscriptEntry.objects.create(
         tenant_id=session.tenant_id,
         session=session,
-        seq=(last or 0) + 1,
+        seq=seq,
         speaker=speaker,
         text=text,
         provider_item_id=item_id[:128],

@@ -33,6 +33,18 @@ HANGUP_GRACE_SECONDS = 3  # let the goodbye finish playing before hanging up
 MAX_REASSERTS = 3  # corrections in a row the provider may answer with the same difference
 START_POLL_SECONDS = 0.2  # how often a new call checks whether the browser has connected
 # How much of the conversation a replacement call is given (the most recent part).
+# Events that show an item taking its place in the conversation, earliest first.
+ORDERING_EVENTS = frozenset(
+    {
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "response.output_item.added",
+        "response.output_audio_transcript.delta",
+        "response.output_audio_transcript.done",
+        "conversation.item.done",
+    }
+)
 RESUME_MAX_ITEMS = 200
 RESUME_MAX_CHARS = 40_000
 RESUME_NOTE = (
@@ -100,6 +112,8 @@ class SidebandSession:
         self.start_wait = start_wait
         self.live = False
         self.seeded: set[str] = set()
+        self.positions: dict[str, int] = {}  # the call's items in conversation order
+        self.written: list[str] = []  # items this follower wrote to the transcript
         self.reasserts = 0
         self.last_drift: list[str] = []
 
@@ -224,6 +238,10 @@ class SidebandSession:
 
     async def handle(self, event: dict, sideband) -> None:
         kind = event.get("type", "")
+        if kind in ORDERING_EVENTS:
+            item_id = event.get("item_id") or (event.get("item") or {}).get("id")
+            if item_id and item_id not in self.positions:
+                self.positions[item_id] = len(self.positions)
         sound = ("input_audio_buffer.speech_started", "output_audio_buffer.started")
         if kind in sound and not self.live:
             # Sound is flowing: the call is live even if the browser's heartbeat is late.
@@ -282,6 +300,14 @@ class SidebandSession:
     async def _transcript(self, speaker, text, item_id) -> None:
         if not text:
             return
+        # Text can arrive out of conversation order (a candidate's transcription finishing
+        # after the interviewer's reply): name the written items that came after this one.
+        position = self.positions.get(item_id)
+        later = (
+            [i for i in self.written if self.positions.get(i, -1) > position]
+            if position is not None
+            else []
+        )
         await self.db(
             lambda s: services.transcript_append(
                 session=s,
@@ -289,8 +315,11 @@ class SidebandSession:
                 text=text,
                 item_id=item_id or "",
                 source=TranscriptSource.SERVER,
+                before_item_ids=later,
             )
         )
+        if item_id:
+            self.written.append(item_id)
 
     async def _tool(self, event: dict, sideband) -> None:
         name, call_id = event.get("name"), event.get("call_id")

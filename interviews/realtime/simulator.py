@@ -57,6 +57,7 @@ class Timing:
     max_turn_ms: int = int(os.environ.get("SIMULATOR_MAX_TURN_MS", "6000"))
     answer_timeout: float = float(os.environ.get("SIMULATOR_ANSWER_TIMEOUT", "60"))
     tool_timeout: float = float(os.environ.get("SIMULATOR_TOOL_TIMEOUT", "10"))
+    transcription_delay: float = float(os.environ.get("SIMULATOR_TRANSCRIPTION_DELAY", "0.5"))
 
 
 def _tone_frame_bytes() -> bytes:
@@ -235,6 +236,11 @@ class SimulatedCall:
         await self.emit(
             {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}}
         )
+        item = {"id": item_id, "type": "message", "role": "assistant", "content": []}
+        await self.emit(
+            {"type": "response.output_item.added", "response_id": response_id, "item": item}
+        )
+        await self.emit({"type": "conversation.item.added", "item": item})
         await self.emit({"type": "output_audio_buffer.started", "response_id": response_id})
         self.voice.speaking = True
         words = text.split()
@@ -324,17 +330,34 @@ class SimulatedCall:
                     }
                 )
                 await self.emit({"type": "input_audio_buffer.committed", "item_id": item_id})
-                transcript = f"(simulated answer: {seconds:.1f} seconds of speech)"
                 await self.emit(
                     {
-                        "type": "conversation.item.input_audio_transcription.completed",
-                        "item_id": item_id,
-                        "content_index": 0,
-                        "transcript": transcript,
+                        "type": "conversation.item.added",
+                        "item": {
+                            "id": item_id,
+                            "type": "message",
+                            "role": "user",
+                            "content": [{"type": "input_audio", "transcript": None}],
+                        },
                     }
                 )
+                transcript = f"(simulated answer: {seconds:.1f} seconds of speech)"
+                # As with the real service, the reply does not wait for the transcription,
+                # which may arrive after the interviewer has moved on.
+                self.tasks.append(asyncio.ensure_future(self._transcribe(item_id, transcript)))
                 await self.answers.put(Answer(transcript, item_id))
                 speaking_since = last_loud = None
+
+    async def _transcribe(self, item_id: str, transcript: str) -> None:
+        await asyncio.sleep(self.timing.transcription_delay)
+        await self.emit(
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                "item_id": item_id,
+                "content_index": 0,
+                "transcript": transcript,
+            }
+        )
 
     async def run(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -164,6 +164,35 @@ def test_the_browsers_transcript_fills_gaps_but_never_overrides_the_server(sessi
     ]
 
 
+def test_a_late_utterance_takes_its_place_in_the_conversation(session):
+    with rls.tenant_context(session.tenant_id):
+        for item, speaker, text in [
+            ("q1", "interviewer", "Why us?"),
+            ("q2", "interviewer", "A hard bug?"),
+            ("q3", "interviewer", "Anything else?"),
+        ]:
+            transcript_append(session=session, speaker=speaker, text=text, item_id=item)
+        # The answer to question 1 was transcribed after questions 2 and 3 were asked.
+        transcript_append(
+            session=session,
+            speaker="candidate",
+            text="Your mission.",
+            item_id="a1",
+            before_item_ids=["q3", "q2", "unknown"],
+        )
+        # Nothing stored came later: plain arrival order.
+        transcript_append(
+            session=session, speaker="candidate", text="No.", item_id="a3", before_item_ids=["x"]
+        )
+    assert [(seq, item) for seq, *_, item in transcript(session)] == [
+        (1, "q1"),
+        (2, "a1"),
+        (3, "q2"),
+        (4, "q3"),
+        (5, "a3"),
+    ]
+
+
 @pytest.mark.parametrize(
     "payload",
     [

@@ -24,6 +24,9 @@ FAST = Timing(
     max_turn_ms=1200,
     answer_timeout=15,
     tool_timeout=5,
+    # Longer than the interviewer takes to ask the next question, so the candidate's
+    # transcription arrives out of conversation order, as it can with the real service.
+    transcription_delay=0.8,
 )
 
 
