@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 from django.utils import timezone
 
 from tenants import rls
@@ -108,6 +109,7 @@ class SidebandSession:
         self.config: dict = {}
         self.deadline = None
         self.ending = False
+        self.pending_end: str | None = None
         self.started = False
         self.start_wait = start_wait
         self.live = False
@@ -181,6 +183,13 @@ class SidebandSession:
                 self.started = self.started or started
             except (CallGone, InterviewSession.DoesNotExist):
                 return
+            except DatabaseError:
+                logger.warning("sideband: database unavailable", extra={"call": self.call_id})
+                await asyncio.sleep(self.reconnect_delays[-1])
+                continue
+            if self.pending_end:  # the interview ended but the database did not hear of it
+                await self.end(self.pending_end)
+                return
             try:
                 sideband = await self.provider.attach(self.call_id)
             except ProviderError as exc:
@@ -211,7 +220,8 @@ class SidebandSession:
                     await sideband.close()
             if self.ending:
                 return
-            await self.event("sideband.dropped", {})
+            with contextlib.suppress(DatabaseError):  # the next load waits for the database
+                await self.event("sideband.dropped", {})
             await asyncio.sleep(self.reconnect_delays[0])
 
     async def _start(self, sideband) -> None:
@@ -362,19 +372,33 @@ class SidebandSession:
         if delay is None:
             return
         await asyncio.sleep(max(delay, 0))
-        await self.end(EndReason.MAX_DURATION)
+        try:
+            await self.end(EndReason.MAX_DURATION)
+        except Exception:
+            # Not a silent failure in a forgotten task: drop the socket, and the loop ends the
+            # session once it can read it again.
+            logger.exception(
+                "sideband: ending at the time limit failed", extra={"call": self.call_id}
+            )
+            await sideband.close()
 
     async def end(self, reason: str, grace: float = 0) -> None:
         """End the session gracefully and hang up the call. A call the session has already
-        replaced (the browser reconnected) is only hung up: it does not end the session."""
-        self.ending = True
+        replaced (the browser reconnected) is only hung up: it does not end the session. If
+        the database fails, the end stays pending and the loop tries again."""
+        self.ending, self.pending_end = True, reason
 
         def end_if_current(session):
             if session.provider_call_id != self.call_id:
                 return False
             return services.session_end(session=session, reason=reason)
 
-        ended = await self.db(end_if_current)
+        try:
+            ended = await self.db(end_if_current)
+        except Exception:
+            self.ending = False
+            raise
+        self.pending_end = None
         if ended and grace:
             await asyncio.sleep(grace)
         try:

@@ -5,7 +5,9 @@ server's sideband writing the transcript."""
 import asyncio
 import contextlib
 
+import httpx
 import pytest
+from django.conf import settings
 
 from interviews.models import InterviewSession, TranscriptEntry
 from interviews.realtime.worker import RealtimeWorker
@@ -76,3 +78,48 @@ def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtim
             seen.append(response.text())
     assert not any(KEY in text for text in seen)
     assert KEY not in caplog.text
+
+
+def test_a_dropped_call_reconnects_once_and_the_interview_carries_on(
+    live_server, page, tenant_a, realtime
+):
+    template, token = invite(tenant_a)
+    QuestionFactory(template=template, tenant=tenant_a, position=1, text="Why this role?")
+    QuestionFactory(template=template, tenant=tenant_a, position=2, text="A bug you fixed?")
+    QuestionFactory(template=template, tenant=tenant_a, position=3, text="Your best team?")
+
+    offers = []
+    page.on("request", lambda r: r.url.endswith("/sdp/") and offers.append(r.url))
+    walk_onboarding(page, live_server, token)
+    page.locator("#captions li").first.wait_for(timeout=20000)
+    with rls.tenant_context(tenant_a.pk):
+        first_call = InterviewSession.objects.get().provider_call_id
+
+    # The provider drops the call (its side hangs up): the page sees its channel close.
+    response = httpx.post(
+        f"{settings.OPENAI_BASE_URL}/realtime/calls/{first_call}/hangup",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert response.status_code == 200
+    page.wait_for_function(
+        "document.getElementById('interview').dataset.state === 'reconnecting'", timeout=10000
+    )
+    snap(page, "interview-reconnecting")
+    page.get_by_text("Welcome back.", exact=False).first.wait_for(timeout=20000)
+    page.wait_for_url("**/done/", timeout=60000)
+
+    assert len(offers) == 2  # one reconnection, however the loss was reported
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get()
+        said = list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("speaker", "text")
+        )
+    assert session.provider_call_id != first_call
+    assert (session.status, session.end_reason) == ("completed", "interview_complete")
+    interviewer = [text for speaker, text in said if speaker == "interviewer"]
+    # Greeted once, then welcomed back: the interview did not start over.
+    assert sum("Hello, thank you for joining" in text for text in interviewer) == 1
+    assert sum("Welcome back." in text for text in interviewer) == 1
+    assert "Your best team?" in " ".join(interviewer)

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from interviews import selectors
+from interviews import selectors, services
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
 from interviews.realtime.provider import get_provider
 from interviews.realtime.session_config import drifted
@@ -440,3 +441,34 @@ def test_a_new_call_wakes_the_worker_at_once(simulator, session):
         await peer.close()
 
     asyncio.run(scenario())
+
+
+def test_a_time_limit_end_the_database_missed_is_tried_again(simulator, session, monkeypatch):
+    real_end, calls = services.session_end, []
+
+    def flaky_end(**kwargs):
+        calls.append(kwargs["reason"])
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_end(**kwargs)
+
+    monkeypatch.setattr(services, "session_end", flaky_end)
+
+    async def scenario():
+        peer, call_id = await connect(session)
+
+        def started_long_ago():
+            with rls.bypass_context():
+                InterviewSession.objects.filter(pk=session.pk).update(
+                    status="live", started_at=timezone.now() - timedelta(hours=2)
+                )
+
+        await sync_to_async(started_long_ago)()
+        await asyncio.wait_for(follower(session, call_id).run(), 15)
+        await peer.close()
+        return call_id
+
+    call_id = asyncio.run(scenario())
+    assert calls == ["max_duration", "max_duration"]
+    assert (load(session).status, load(session).end_reason) == ("completed", "max_duration")
+    assert call_id not in simulator[1].calls  # hung up

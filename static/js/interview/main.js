@@ -15,6 +15,7 @@ const TRANSCRIPT_FLUSH_MS = 5000;
 let connection = null;
 let microphone = null;
 let reconnectAttempt = 0;
+let reconnectTimer = null; // at most one reconnection is ever pending
 let finished = false;
 let deadline = null;
 let pendingTranscript = [];
@@ -160,8 +161,10 @@ async function onConnectError(error) {
   scheduleReconnect("Could not connect.");
 }
 
-async function onLost() {
-  if (finished) return;
+async function onLost(event) {
+  // A failing connection can report itself twice (ICE failed, channel closed): once is enough.
+  const lost = event.target;
+  if (finished || lost !== connection) return;
   setSpeaking("interviewer", false);
   setSpeaking("candidate", false);
   // The interviewer may have ended the interview: that closes the connection too.
@@ -171,20 +174,25 @@ async function onLost() {
   } catch (_) {
     /* offline: try to reconnect */
   }
-  scheduleReconnect("The connection dropped.");
+  if (lost === connection) scheduleReconnect("The connection dropped.");
 }
 
 function scheduleReconnect(reason) {
-  if (finished) return;
+  if (finished || reconnectTimer) return;
   connection?.close();
+  connection = null;
   if (reconnectAttempt >= RECONNECT_DELAYS.length) {
     setState("error");
     showError(`${reason} Check your internet connection and try again.`, { retry: true });
+    $("end").disabled = false; // giving up stays possible
     return;
   }
   const delay = RECONNECT_DELAYS[reconnectAttempt++];
   setState("reconnecting", `${reason} Reconnecting in ${Math.round(delay / 1000)} s...`);
-  setTimeout(connect, delay);
+  reconnectTimer = setTimeout(() => {
+    reconnectTimer = null;
+    connect();
+  }, delay);
 }
 
 // --- status from the server ---------------------------------------------------------------
@@ -243,7 +251,7 @@ $("type-answer").addEventListener("submit", (event) => {
   const text = $("typed").value.trim();
   if (!text) return;
   const itemId = "item_typed_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
-  const sent = connection.send({
+  const sent = connection?.send({
     type: "conversation.item.create",
     item: { id: itemId, type: "message", role: "user", content: [{ type: "input_text", text }] },
   });
@@ -258,6 +266,8 @@ $("type-answer").addEventListener("submit", (event) => {
 });
 
 $("retry").addEventListener("click", () => {
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
   reconnectAttempt = 0;
   connect();
 });
