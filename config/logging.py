@@ -25,8 +25,18 @@ class RequestContextFilter(logging.Filter):
         record.msg = redact(str(record.msg)) if isinstance(record.msg, str) else record.msg
         if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
         for name in ("path", "request"):
             value = getattr(record, name, None)
             if value is not None:
                 setattr(record, name, redact(value if isinstance(value, str) else repr(value)))
+        for name, value in list(vars(record).items()):  # other extra fields (error=...)
+            if name not in _RECORD_FIELDS and isinstance(value, str):
+                setattr(record, name, redact(value))
         return True
+
+
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message"}

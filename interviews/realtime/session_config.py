@@ -102,6 +102,18 @@ def build_session_config(template: InterviewTemplate, questions, criteria) -> di
 GUARDED_KEYS = ("instructions", "tools", "tool_choice", "output_modalities", "truncation")
 
 
+def guarded_parts(reported: dict) -> dict:
+    """The parts of a reported session that drifted() looks at."""
+    audio = reported.get("audio") or {}
+    return {
+        **{key: reported.get(key) for key in GUARDED_KEYS},
+        "voice": (audio.get("output") or {}).get("voice"),
+        "input": {
+            key: (audio.get("input") or {}).get(key) for key in ("transcription", "turn_detection")
+        },
+    }
+
+
 def _covers(actual, expected) -> bool:
     """Whether ``actual`` says everything ``expected`` says. The provider's copy of a session
     fills in defaults we did not send (``create_response`` in turn detection, a transcription

@@ -26,14 +26,13 @@ from ..models import (
     TranscriptSource,
 )
 from .provider import ProviderError, RealtimeProvider
-from .session_config import drifted
+from .session_config import drifted, guarded_parts
 
 logger = logging.getLogger(__name__)
 
 HANGUP_GRACE_SECONDS = 3  # let the goodbye finish playing before hanging up
 MAX_REASSERTS = 3  # corrections in a row the provider may answer with the same difference
 START_POLL_SECONDS = 0.2  # how often a new call checks whether the browser has connected
-# How much of the conversation a replacement call is given (the most recent part).
 # Events that show an item taking its place in the conversation, earliest first.
 ORDERING_EVENTS = frozenset(
     {
@@ -46,6 +45,7 @@ ORDERING_EVENTS = frozenset(
         "conversation.item.done",
     }
 )
+# How much of the conversation a replacement call is given (the most recent part).
 RESUME_MAX_ITEMS = 200
 RESUME_MAX_CHARS = 40_000
 RESUME_NOTE = (
@@ -60,7 +60,7 @@ class CallGone(Exception):
     """The session ended or moved to another call: stop following this one."""
 
 
-def resume_items(history, *, prefix: str) -> list[dict]:
+def resume_items(history, *, prefix: str, assessed=()) -> list[dict]:
     """Conversation items that give a replacement call what was said on the earlier ones:
     the interviewer's turns as assistant messages, the candidate's as user messages, then a
     system note to carry on. Empty when nothing was said yet (a fresh start)."""
@@ -77,12 +77,18 @@ def resume_items(history, *, prefix: str) -> list[dict]:
                 "content": [{"type": "output_text" if interviewer else "input_text", "text": text}],
             }
         )
+    note = RESUME_NOTE
+    if assessed:
+        note += (
+            " You have already recorded your assessment of these topics; do not record them "
+            "again: " + "; ".join(assessed) + "."
+        )
     items.append(
         {
             "id": f"{prefix}note",
             "type": "message",
             "role": "system",
-            "content": [{"type": "input_text", "text": RESUME_NOTE}],
+            "content": [{"type": "input_text", "text": note}],
         }
     )
     return items
@@ -117,7 +123,7 @@ class SidebandSession:
         self.positions: dict[str, int] = {}  # the call's items in conversation order
         self.written: list[str] = []  # items this follower wrote to the transcript
         self.reasserts = 0
-        self.last_drift: list[str] = []
+        self.last_drift = ""
 
     # --- database (in the worker's DB thread, inside the tenant's context) ---
 
@@ -145,6 +151,10 @@ class SidebandSession:
         ).exists()
         return config, deadline, started
 
+    def _mark_live(self, session) -> None:
+        if session.provider_call_id == self.call_id:  # not for a call already replaced
+            services.session_mark_live(session=session, by="sideband")
+
     def _browser_state(self, session):
         """Whether the browser reported this call connected; raises CallGone once the session
         has ended or moved to another call."""
@@ -153,9 +163,11 @@ class SidebandSession:
         return session.connection_state == "connected"
 
     def _history(self, session):
-        """What was said on the session's earlier calls, oldest first, within the budget."""
+        """What the server heard on the session's earlier calls, oldest first, within the
+        budget, and the rubric topics already assessed. Only the server's own capture: the
+        browser's copy could put words in the interviewer's mouth."""
         entries = list(
-            TranscriptEntry.objects.filter(session=session, created_at__lt=session.connecting_at)
+            TranscriptEntry.objects.filter(session=session, source=TranscriptSource.SERVER)
             .order_by("-seq")
             .values_list("seq", "speaker", "text")[:RESUME_MAX_ITEMS]
         )
@@ -165,13 +177,37 @@ class SidebandSession:
             if size > RESUME_MAX_CHARS:
                 break
             kept.append(entry)
-        return kept[::-1]
+        assessed = sorted(
+            {
+                criterion
+                for criterion in SessionEvent.objects.filter(
+                    session=session, kind="assessment"
+                ).values_list("data__criterion", flat=True)
+                if criterion
+            }
+        )
+        return kept[::-1], assessed
 
     async def db(self, fn):
         return await self._with_session(fn)()
 
     async def event(self, kind: str, data: dict) -> None:
         await self.db(lambda s: services.session_event_record(session=s, kind=kind, data=data))
+
+    async def note(self, kind: str, data: dict) -> None:
+        """A timeline event that must not stop the follower if the database is away."""
+        try:
+            await self.event(kind, data)
+        except DatabaseError:
+            logger.warning(
+                "sideband: event not recorded", extra={"call": self.call_id, "kind": kind}
+            )
+
+    async def _hangup(self) -> None:
+        try:
+            await self.provider.hangup(self.call_id)
+        except ProviderError as exc:
+            logger.warning("hangup failed", extra={"call": self.call_id, "error": str(exc)})
 
     # --- the loop ---
 
@@ -182,13 +218,19 @@ class SidebandSession:
                 self.config, self.deadline, started = await self.db(self._load)
                 self.started = self.started or started
             except (CallGone, InterviewSession.DoesNotExist):
+                if self.pending_end:  # ended after all (or replaced): the call must not go on
+                    await self._hangup()
                 return
             except DatabaseError:
                 logger.warning("sideband: database unavailable", extra={"call": self.call_id})
                 await asyncio.sleep(self.reconnect_delays[-1])
                 continue
             if self.pending_end:  # the interview ended but the database did not hear of it
-                await self.end(self.pending_end)
+                try:
+                    await self.end(self.pending_end)
+                except DatabaseError:
+                    await asyncio.sleep(self.reconnect_delays[-1])
+                    continue
                 return
             try:
                 sideband = await self.provider.attach(self.call_id)
@@ -197,16 +239,18 @@ class SidebandSession:
                 logger.warning(
                     "sideband attach failed", extra={"call": self.call_id, "error": str(exc)}
                 )
-                await self.event("sideband.attach_failed", {"attempt": failures})
+                await self.note("sideband.attach_failed", {"attempt": failures})
                 if failures > len(self.reconnect_delays):
                     return  # the heartbeat job ends the session if the browser is gone too
                 await asyncio.sleep(self.reconnect_delays[failures - 1])
                 continue
             failures = 0
-            await self.event("sideband.attached", {"call_id": self.call_id})
+            await self.note("sideband.attached", {"call_id": self.call_id})
             timer = asyncio.ensure_future(self._enforce_deadline(sideband))
             # The interviewer speaks first, once we are listening and the candidate can hear.
             starter = None if self.started else asyncio.ensure_future(self._start(sideband))
+            if starter is not None:
+                starter.add_done_callback(self._start_done)
             try:
                 async for event in sideband:
                     await self.handle(event, sideband)
@@ -220,31 +264,54 @@ class SidebandSession:
                     await sideband.close()
             if self.ending:
                 return
-            with contextlib.suppress(DatabaseError):  # the next load waits for the database
-                await self.event("sideband.dropped", {})
+            await self.note("sideband.dropped", {})
             await asyncio.sleep(self.reconnect_delays[0])
 
     async def _start(self, sideband) -> None:
-        """Start the interviewer on this call: once the browser reports it connected (or after
-        ``start_wait`` seconds, so a browser whose heartbeats fail still gets its interview),
-        and, when the call replaces an earlier one of the session, with the conversation so
-        far, so the interviewer carries on where it stopped instead of starting over."""
-        try:
-            loop = asyncio.get_running_loop()
-            give_up = loop.time() + self.start_wait
-            while not await self.db(self._browser_state) and loop.time() < give_up:
-                await asyncio.sleep(START_POLL_SECONDS)
-            history = await self.db(self._history)
-        except (CallGone, InterviewSession.DoesNotExist):
-            return
-        for item in resume_items(history, prefix=f"prior_{self.call_id[-8:]}_"):
-            self.seeded.add(item["id"])
-            await sideband.send({"type": "conversation.item.create", "item": item})
+        """Start the interviewer on this call. When the call replaces an earlier one of the
+        session, first hand it the conversation so far (at once: it makes no sound, and a
+        candidate's "hello?" must not meet an empty conversation), so the interviewer carries
+        on where it stopped. Then ask it to speak once the browser reports the call connected,
+        or after ``start_wait`` seconds, so a browser whose heartbeats fail still gets its
+        interview. The database being away delays the start; it does not cancel it."""
+        while True:
+            try:
+                history, assessed = await self.db(self._history)
+                break
+            except (CallGone, InterviewSession.DoesNotExist):
+                return
+            except DatabaseError:
+                await asyncio.sleep(self.reconnect_delays[0])
+        if not self.seeded:  # once per call, even if the socket drops before the start
+            prefix = f"prior_{self.call_id[-8:]}_"
+            for item in resume_items(history, prefix=prefix, assessed=assessed):
+                self.seeded.add(item["id"])
+                await sideband.send({"type": "conversation.item.create", "item": item})
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.start_wait
+        while loop.time() < give_up:
+            try:
+                if await self.db(self._browser_state):
+                    break
+            except (CallGone, InterviewSession.DoesNotExist):
+                return
+            except DatabaseError:
+                pass  # keep waiting; the time limit still applies
+            await asyncio.sleep(START_POLL_SECONDS)
         await sideband.send({"type": "response.create"})
         self.started = True
-        await self.event(
+        await self.note(
             "interviewer.started", {"call_id": self.call_id, "resumed_items": len(history)}
         )
+
+    def _start_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # The socket failed under it: the loop re-attaches and starts again.
+            logger.error(
+                "sideband: starting the interviewer failed",
+                extra={"call": self.call_id},
+                exc_info=task.exception(),
+            )
 
     async def handle(self, event: dict, sideband) -> None:
         kind = event.get("type", "")
@@ -255,8 +322,8 @@ class SidebandSession:
         sound = ("input_audio_buffer.speech_started", "output_audio_buffer.started")
         if kind in sound and not self.live:
             # Sound is flowing: the call is live even if the browser's heartbeat is late.
+            await self.db(self._mark_live)
             self.live = True
-            await self.db(lambda s: services.session_mark_live(session=s, by="sideband"))
         if kind == "response.output_audio_transcript.done":
             await self._transcript(
                 Speaker.INTERVIEWER, event.get("transcript"), event.get("item_id")
@@ -293,8 +360,11 @@ class SidebandSession:
         session.update for session.updated for the rest of the call (a different change is
         corrected again)."""
         changed = drifted(self.config, reported)
-        if changed != self.last_drift:
-            self.reasserts, self.last_drift = 0, changed
+        # The same difference means the same reported values, not just the same keys: a new
+        # change to a key whose correction was given up on is corrected again.
+        drift = json.dumps([changed, guarded_parts(reported)], sort_keys=True, default=str)
+        if drift != self.last_drift:
+            self.reasserts, self.last_drift = 0, drift
         if not changed:
             return
         if self.reasserts >= MAX_REASSERTS:
@@ -401,7 +471,4 @@ class SidebandSession:
         self.pending_end = None
         if ended and grace:
             await asyncio.sleep(grace)
-        try:
-            await self.provider.hangup(self.call_id)
-        except ProviderError as exc:
-            logger.warning("hangup failed", extra={"call": self.call_id, "error": str(exc)})
+        await self._hangup()

@@ -105,3 +105,15 @@ def test_bearer_credentials_never_reach_the_log():
     )
     RequestContextFilter().filter(record)
     assert "abc.def-1" not in record.getMessage() and "<redacted>" in record.getMessage()
+
+
+def test_bearer_credentials_are_taken_out_of_mapping_arguments_and_extra_fields():
+    from config.logging import RequestContextFilter
+
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "sent %(auth)s", ({"auth": "Bearer sk-1"},), None
+    )
+    record.error = "401 for Authorization: Bearer sk-2"
+    RequestContextFilter().filter(record)
+    assert record.getMessage() == "sent Bearer <redacted>"
+    assert record.error == "401 for Authorization: Bearer <redacted>"
