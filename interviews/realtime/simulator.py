@@ -155,7 +155,14 @@ def _with_defaults(session: dict, defaults: dict = SESSION_DEFAULTS) -> dict:
     return merged
 
 
-ROLES = ("user", "assistant", "system")
+# Content a client may give each role's messages (GA), and the longest item id.
+CONTENT_TYPES = {
+    "user": ("input_text", "input_audio", "input_image"),
+    "assistant": ("output_text",),
+    "system": ("input_text",),
+}
+ROLES = tuple(CONTENT_TYPES)
+MAX_ITEM_ID = 32
 
 
 @dataclass
@@ -174,6 +181,7 @@ class SimulatedCall:
     channel_open: asyncio.Event = field(default_factory=asyncio.Event)
     response_requested: asyncio.Event = field(default_factory=asyncio.Event)
     conversation: list = field(default_factory=list)  # (role, text) of created messages
+    item_ids: set = field(default_factory=set)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: float = field(default_factory=time.monotonic)
     tasks: list = field(default_factory=list)
@@ -202,6 +210,23 @@ class SimulatedCall:
             await self.emit({"type": "session.updated", "session": self.session})
         elif kind == "conversation.item.create":
             item = event.get("item") or {}
+            problem = self._invalid_item(item)
+            if problem:
+                await self.emit(
+                    {
+                        "type": "error",
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "invalid_value",
+                            "message": problem,
+                            "param": "item",
+                            "event_id": event.get("event_id"),
+                        },
+                    }
+                )
+                return
+            if item.get("id"):
+                self.item_ids.add(item["id"])
             if item.get("type") == "function_call_output":
                 future = self.tool_outputs.get(item.get("call_id"))
                 if future is not None and not future.done():
@@ -228,6 +253,22 @@ class SimulatedCall:
             self.response_requested.set()
         else:
             logger.debug("simulator: ignoring %s from %s", kind, source)
+
+    def _invalid_item(self, item: dict) -> str:
+        """What the real service would refuse in a conversation.item.create (the parts this
+        platform uses): an id over 32 characters or already in the conversation, and content
+        a role cannot carry (assistant messages take text, not audio, from a client)."""
+        item_id = item.get("id")
+        if item_id and (len(item_id) > MAX_ITEM_ID or item_id in self.item_ids):
+            return f"Invalid item id {item_id!r}: too long or already used."
+        if item.get("type") == "message":
+            allowed = CONTENT_TYPES.get(item.get("role"))
+            if allowed is None:
+                return f"Invalid role {item.get('role')!r}."
+            for part in item.get("content") or []:
+                if part.get("type") not in allowed:
+                    return f"Invalid content type {part.get('type')!r} for a {item['role']} item."
+        return ""
 
     # --- the interviewer ---
 

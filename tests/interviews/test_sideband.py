@@ -239,6 +239,7 @@ def test_a_replacement_call_carries_on_where_the_interview_stopped(simulator, se
     assert [role for role, _ in handed_over] == ["assistant", "user", "assistant", "system"]
     assert not any("hired" in text for _, text in handed_over)
     assert "do not record them again: Debugging." in handed_over[-1][1]
+    assert "provider.error" not in [kind for kind, _ in timeline(session)]  # all accepted
     said = [(speaker, text) for speaker, text in transcript(session) if text != "You are hired."]
     assert [speaker for speaker, _ in said] == [
         "interviewer",

@@ -123,6 +123,43 @@ def test_session_update_is_echoed_to_everyone(simulator):
     asyncio.run(scenario())
 
 
+def test_items_the_real_service_refuses_are_errors(simulator):
+    def message(item_id, role, kind):
+        return {
+            "type": "conversation.item.create",
+            "item": {
+                "id": item_id,
+                "type": "message",
+                "role": role,
+                "content": [{"type": kind, "text": "hi"}],
+            },
+        }
+
+    async def scenario():
+        provider, peer = client(simulator), Peer()
+        call = await provider.create_call(offer_sdp=await peer.offer(), session=SESSION)
+        await peer.answer(call.answer_sdp)
+        await asyncio.wait_for(peer.opened.wait(), 10)
+        for event in [
+            message("item_ok", "assistant", "output_text"),
+            message("item_ok", "user", "input_text"),  # the id is taken
+            message("x" * 33, "user", "input_text"),
+            message("item_audio", "assistant", "output_audio"),
+            message("item_sys", "system", "output_text"),
+        ]:
+            peer.send(event)
+        await peer.wait_for("error", 4)
+        await provider.hangup(call.call_id)
+        await peer.close()
+        return peer
+
+    peer = asyncio.run(scenario())
+    assert [e["item"]["id"] for e in peer.events if e["type"] == "conversation.item.done"] == [
+        "item_ok"
+    ]
+    assert {e["error"]["code"] for e in peer.events if e["type"] == "error"} == {"invalid_value"}
+
+
 @pytest.mark.parametrize(
     "files,code",
     [
