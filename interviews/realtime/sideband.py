@@ -169,7 +169,7 @@ class SidebandSession:
         entries = list(
             TranscriptEntry.objects.filter(session=session, source=TranscriptSource.SERVER)
             .order_by("-seq")
-            .values_list("seq", "speaker", "text")[:RESUME_MAX_ITEMS]
+            .values_list("seq", "speaker", "text", "provider_item_id")[:RESUME_MAX_ITEMS]
         )
         kept, size = [], 0
         for entry in entries:
@@ -282,11 +282,18 @@ class SidebandSession:
                 return
             except DatabaseError:
                 await asyncio.sleep(self.reconnect_delays[0])
-        if not self.seeded:  # once per call, even if the socket drops before the start
-            prefix = f"prior_{self.call_id[-8:]}_"
-            for item in resume_items(history, prefix=prefix, assessed=assessed):
-                self.seeded.add(item["id"])
+        # Not what was said on this very call (a socket that dropped before the start).
+        history = [entry[:3] for entry in history if entry[3] not in self.positions]
+        prefix = f"prior_{self.call_id[-8:]}_"
+        for item in resume_items(history, prefix=prefix, assessed=assessed):
+            if item["id"] in self.seeded:
+                continue  # the call kept it through a dropped socket: once per call
+            self.seeded.add(item["id"])  # before sending: its echo must not be recorded
+            try:
                 await sideband.send({"type": "conversation.item.create", "item": item})
+            except Exception:
+                self.seeded.discard(item["id"])  # not sent: the next attach sends it
+                raise
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.start_wait
         while loop.time() < give_up:

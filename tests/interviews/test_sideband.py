@@ -554,3 +554,40 @@ def test_a_pending_end_of_a_session_that_did_end_still_hangs_up(simulator, sessi
         return hung_up
 
     assert asyncio.run(scenario())
+
+
+class FailingSideband(RecordingSideband):
+    def __init__(self, fail_at: int):
+        super().__init__()
+        self.fail_at = fail_at
+
+    async def send(self, event):
+        if len(self.sent) + 1 == self.fail_at:
+            raise ConnectionError("socket dropped")
+        await super().send(event)
+
+
+def test_a_hand_over_cut_short_is_finished_on_the_next_socket_without_repeats(session):
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(
+            status="connecting", provider_call_id="rtc_replacement", connection_state="connected"
+        )
+    with rls.tenant_context(session.tenant_id):
+        for n, speaker in enumerate(["interviewer", "candidate", "interviewer"], start=1):
+            services.transcript_append(
+                session=load(session), speaker=speaker, text=f"turn {n}", item_id=f"old_{n}"
+            )
+    following = follower(session, "rtc_replacement")
+    first, second = FailingSideband(fail_at=3), RecordingSideband()
+
+    async def scenario():
+        with contextlib.suppress(ConnectionError):
+            await following._start(first)
+        await following._start(second)
+
+    asyncio.run(scenario())
+    texts = [e["item"]["content"][0]["text"] for e in first.sent + second.sent if "item" in e]
+    assert texts[:3] == ["turn 1", "turn 2", "turn 3"]  # each exactly once, in order
+    assert len(texts) == 4 and "connection dropped" in texts[3]
+    assert [e["type"] for e in second.sent][-1] == "response.create"
+    assert following.started
