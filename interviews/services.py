@@ -364,6 +364,18 @@ MAX_TRANSCRIPT_TEXT = 10_000
 _SEQ_SHIFT = 1_000_000  # above any real entry count
 
 
+def _move_entry(entries, entry: TranscriptEntry, *, to: int) -> None:
+    """Move ``entry`` up to position ``to``; the entries from there down to its old place
+    move down one. Every step keeps (session, seq) unique."""
+    entries.filter(pk=entry.pk).update(seq=3 * _SEQ_SHIFT)
+    between = entries.filter(seq__gte=to, seq__lt=entry.seq)
+    between.update(seq=F("seq") + _SEQ_SHIFT)
+    entries.filter(seq__gte=_SEQ_SHIFT, seq__lt=2 * _SEQ_SHIFT).update(
+        seq=F("seq") - _SEQ_SHIFT + 1
+    )
+    entry.seq = to
+
+
 @transaction.atomic
 def transcript_append(
     *,
@@ -383,29 +395,34 @@ def transcript_append(
     Entries go in arrival order, except that an utterance whose text arrives late (the
     candidate's transcription can finish after the interviewer has already answered) is
     placed before the earliest stored entry among ``before_item_ids`` - the items that came
-    after it in the conversation - and the entries from there on move down one."""
+    after it in the conversation - and the entries from there on move down one. The server's
+    copy of an item the browser sent first moves the entry there too."""
     text = (text or "").strip()[:MAX_TRANSCRIPT_TEXT]
     if not text:
         return None, False
     # The session row lock orders concurrent appends (sideband and browser) for seq.
     InterviewSession.objects.select_for_update().filter(pk=session.pk).exists()
-    if item_id:
-        existing = TranscriptEntry.objects.filter(session=session, provider_item_id=item_id).first()
-        if existing is not None:
-            if source == TranscriptSource.SERVER and existing.source == TranscriptSource.CLIENT:
-                # The server's account wins entirely: who spoke as well as what was said.
-                existing.text, existing.source, existing.speaker = text, source, speaker
-                existing.started_ms, existing.ended_ms = started_ms, ended_ms
-                existing.save(update_fields=["text", "source", "speaker", "started_ms", "ended_ms"])
-            return existing, False
     entries = TranscriptEntry.objects.filter(session=session)
+    later_ids = [i for i in before_item_ids if i]
     later = (
-        entries.filter(provider_item_id__in=[i for i in before_item_ids if i]).aggregate(
-            first=Min("seq")
-        )["first"]
-        if before_item_ids
+        entries.filter(provider_item_id__in=later_ids).aggregate(first=Min("seq"))["first"]
+        if later_ids
         else None
     )
+    if item_id:
+        existing = entries.filter(provider_item_id=item_id).first()
+        if existing is not None:
+            if source == TranscriptSource.SERVER and existing.source == TranscriptSource.CLIENT:
+                # The server's account wins entirely: who spoke, what was said and where it
+                # belongs in the conversation.
+                fields = ["text", "source", "speaker", "started_ms", "ended_ms"]
+                if later is not None and later < existing.seq:
+                    _move_entry(entries, existing, to=later)
+                    fields.append("seq")
+                existing.text, existing.source, existing.speaker = text, source, speaker
+                existing.started_ms, existing.ended_ms = started_ms, ended_ms
+                existing.save(update_fields=fields)
+            return existing, False
     if later is not None:
         seq = later
         # Two steps keep (session, seq) unique at every row: out of the way, then back + 1.

@@ -193,6 +193,32 @@ def test_a_late_utterance_takes_its_place_in_the_conversation(session):
     ]
 
 
+def test_the_servers_copy_moves_a_browser_entry_to_its_place(session):
+    with rls.tenant_context(session.tenant_id):
+        transcript_append(session=session, speaker="interviewer", text="Q1", item_id="q1")
+        transcript_append(session=session, speaker="interviewer", text="Q2", item_id="q2")
+        transcript_append(session=session, speaker="interviewer", text="Q3", item_id="q3")
+        # The browser's copy of the answer to Q1 came in last...
+        transcript_append(
+            session=session, speaker="candidate", text="A1?", item_id="a1", source="client"
+        )
+        # ...the server's, knowing Q2 and Q3 came after it, puts it in its place.
+        _, created = transcript_append(
+            session=session,
+            speaker="candidate",
+            text="A1.",
+            item_id="a1",
+            before_item_ids=["q2", "q3"],
+        )
+    assert created is False
+    assert [(seq, item, text, source) for seq, _, text, source, item in transcript(session)] == [
+        (1, "q1", "Q1", "server"),
+        (2, "a1", "A1.", "server"),
+        (3, "q2", "Q2", "server"),
+        (4, "q3", "Q3", "server"),
+    ]
+
+
 @pytest.mark.parametrize(
     "payload",
     [
