@@ -138,7 +138,9 @@ def drifted(expected: dict, actual: dict) -> list[str]:
     report leaves out is not a change; defaults the provider adds inside a part are not
     either."""
     changed = [
-        key for key in GUARDED_KEYS if key in actual and not _covers(actual[key], expected[key])
+        key
+        for key in GUARDED_KEYS
+        if key in expected and key in actual and not _covers(actual[key], expected[key])
     ]
     audio, wanted = actual.get("audio") or {}, expected["audio"]
     voice = (audio.get("output") or {}).get("voice")
