@@ -1,6 +1,8 @@
 import logging
 import re
 
+from pythonjsonlogger.json import JsonFormatter
+
 from tenants import requestcontext
 
 # URLs that carry a secret: the invitation link's token must exist only in the email.
@@ -40,3 +42,11 @@ class RequestContextFilter(logging.Filter):
 
 
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message"}
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """JSON lines, with secrets taken out of tracebacks too (an exception's message can quote
+    a header or a URL; the filter above only sees the record before formatting)."""
+
+    def formatException(self, ei) -> str:
+        return redact(super().formatException(ei))

@@ -117,3 +117,20 @@ def test_bearer_credentials_are_taken_out_of_mapping_arguments_and_extra_fields(
     RequestContextFilter().filter(record)
     assert record.getMessage() == "sent Bearer <redacted>"
     assert record.error == "401 for Authorization: Bearer <redacted>"
+
+
+def test_tracebacks_in_the_log_carry_no_bearer_credentials():
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(root.handlers[0].formatter)
+    root.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("upstream said: bad header Authorization: Bearer sk-live-XYZ")
+        except RuntimeError:
+            logging.getLogger("tests").exception("call failed")
+    finally:
+        root.removeHandler(handler)
+    assert "sk-live-XYZ" not in stream.getvalue()
+    assert "Bearer <redacted>" in stream.getvalue()
