@@ -7,11 +7,13 @@ import copy
 import logging
 from datetime import timedelta
 
+import psycopg
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import OperationalError
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from psycopg import sql
 
 from interviews import selectors, services
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
@@ -424,22 +426,64 @@ def test_a_dropped_sideband_reconnects(simulator, session):
     assert "sideband.dropped" in kinds and kinds.count("sideband.attached") == 2
 
 
-def test_the_time_limit_hangs_up(simulator, session):
+def update_session(session, **fields):
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(**fields)
+
+
+def run_past_the_time_limit(session) -> str:
+    """Connect, make the session two hours old and follow the call until the follower ends."""
+
     async def scenario():
         peer, call_id = await connect(session)
-
-        def started_long_ago():
-            with rls.bypass_context():
-                InterviewSession.objects.filter(pk=session.pk).update(
-                    status="live", started_at=timezone.now() - timedelta(hours=2)
-                )
-
-        await sync_to_async(started_long_ago)()
+        await sync_to_async(update_session)(
+            session, status="live", started_at=timezone.now() - timedelta(hours=2)
+        )
         await asyncio.wait_for(follower(session, call_id).run(), 15)
         await peer.close()
         return call_id
 
-    call_id = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def owner_sql(*statements):
+    """Statements as the schema owner: the database misbehaving, not our code faked."""
+    url = settings.DATABASE_OWNER_URL.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.fixture
+def first_end_fails():
+    """The first UPDATE that ends a session fails in the database, as a server going away
+    mid-transaction would (SQLSTATE 57P01, admin_shutdown)."""
+    table = InterviewSession._meta.db_table
+    owner_sql(
+        "CREATE SEQUENCE test_end_failures",
+        """CREATE FUNCTION test_fail_first_end() RETURNS trigger LANGUAGE plpgsql
+           SECURITY DEFINER AS $$
+           BEGIN
+             IF nextval('test_end_failures') = 1 THEN
+               RAISE EXCEPTION 'terminating connection due to administrator command'
+                 USING ERRCODE = 'admin_shutdown';
+             END IF;
+             RETURN NEW;
+           END $$""",
+        f"""CREATE TRIGGER test_fail_first_end BEFORE UPDATE ON {table} FOR EACH ROW
+            WHEN (NEW.status IN ('completed', 'abandoned') AND OLD.status <> NEW.status)
+            EXECUTE FUNCTION test_fail_first_end()""",
+    )
+    yield
+    owner_sql(
+        f"DROP TRIGGER test_fail_first_end ON {table}",
+        "DROP FUNCTION test_fail_first_end()",
+        "DROP SEQUENCE test_end_failures",
+    )
+
+
+def test_the_time_limit_hangs_up(simulator, session):
+    call_id = run_past_the_time_limit(session)
     assert (load(session).status, load(session).end_reason) == ("completed", "max_duration")
     assert call_id not in simulator[1].calls  # hung up
 
@@ -484,57 +528,37 @@ def test_a_new_call_wakes_the_worker_at_once(simulator, session):
     asyncio.run(scenario())
 
 
-def test_a_time_limit_end_the_database_missed_is_tried_again(simulator, session, monkeypatch):
-    real_end, calls = services.session_end, []
-
-    def flaky_end(**kwargs):
-        calls.append(kwargs["reason"])
-        if len(calls) == 1:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real_end(**kwargs)
-
-    monkeypatch.setattr(services, "session_end", flaky_end)
-
-    async def scenario():
-        peer, call_id = await connect(session)
-
-        def started_long_ago():
-            with rls.bypass_context():
-                InterviewSession.objects.filter(pk=session.pk).update(
-                    status="live", started_at=timezone.now() - timedelta(hours=2)
-                )
-
-        await sync_to_async(started_long_ago)()
-        await asyncio.wait_for(follower(session, call_id).run(), 15)
-        await peer.close()
-        return call_id
-
-    call_id = asyncio.run(scenario())
-    assert calls == ["max_duration", "max_duration"]
+def test_a_time_limit_end_the_database_missed_is_tried_again(simulator, session, first_end_fails):
+    call_id = run_past_the_time_limit(session)
     assert (load(session).status, load(session).end_reason) == ("completed", "max_duration")
     assert call_id not in simulator[1].calls  # hung up
+    attempts = [d for k, d in timeline(session) if k == "sideband.dropped"]
+    assert attempts, "the first end did not fail: the trigger never fired"
 
 
 def test_the_database_being_away_delays_the_interviewer_but_does_not_silence_it(simulator, session):
+    names = (
+        sql.Identifier(TranscriptEntry._meta.db_table),
+        sql.Identifier(settings.DATABASES["default"]["USER"]),
+    )
+
     async def scenario():
         peer, call_id = await connect(session)
-        following = follower(session, call_id)
-        real_history, calls = following._history, []
-
-        def flaky_history(session_):
-            calls.append(1)
-            if len(calls) == 1:
-                raise OperationalError("the database restarted")
-            return real_history(session_)
-
-        following._history = flaky_history
-        task = asyncio.ensure_future(following.run())
+        # The transcript cannot be read (the follower's first step in starting the call).
+        await sync_to_async(owner_sql)(sql.SQL("REVOKE SELECT ON {} FROM {}").format(*names))
+        try:
+            task = asyncio.ensure_future(follower(session, call_id).run())
+            await asyncio.sleep(1)
+            assert "response.output_audio_transcript.done" not in peer.types()
+            assert not task.done()
+        finally:
+            await sync_to_async(owner_sql)(sql.SQL("GRANT SELECT ON {} TO {}").format(*names))
         await peer.wait_for("response.output_audio_transcript.done", timeout=10)
         task.cancel()
         await peer.close()
-        return calls
 
-    assert len(asyncio.run(scenario())) == 2
+    asyncio.run(scenario())
+    assert "interviewer.started" in [k for k, _ in timeline(session)]
 
 
 def test_a_pending_end_of_a_session_that_did_end_still_hangs_up(simulator, session):
@@ -543,12 +567,7 @@ def test_a_pending_end_of_a_session_that_did_end_still_hangs_up(simulator, sessi
         following = follower(session, call_id)
         # The commit went through but the answer was lost: the end was left pending.
         following.pending_end = "interview_complete"
-
-        def completed():
-            with rls.bypass_context():
-                InterviewSession.objects.filter(pk=session.pk).update(status="completed")
-
-        await sync_to_async(completed)()
+        await sync_to_async(update_session)(session, status="completed")
         await asyncio.wait_for(following.run(), 10)
         hung_up = call_id not in simulator[1].calls
         await peer.close()
@@ -569,10 +588,12 @@ class FailingSideband(RecordingSideband):
 
 
 def test_a_hand_over_cut_short_is_finished_on_the_next_socket_without_repeats(session):
-    with rls.bypass_context():
-        InterviewSession.objects.filter(pk=session.pk).update(
-            status="connecting", provider_call_id="rtc_replacement", connection_state="connected"
-        )
+    update_session(
+        session,
+        status="connecting",
+        provider_call_id="rtc_replacement",
+        connection_state="connected",
+    )
     with rls.tenant_context(session.tenant_id):
         for n, speaker in enumerate(["interviewer", "candidate", "interviewer"], start=1):
             services.transcript_append(
