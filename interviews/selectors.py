@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tenants.services import system_bypass
 
-from .models import Consent, InterviewSession
+from .models import Consent, InterviewSession, SessionEvent, TranscriptEntry, TranscriptSource
 
 
 def session_for_candidate(session_id, user) -> InterviewSession | None:
@@ -50,3 +50,25 @@ def live_calls() -> list[tuple[str, str, str]]:
             status__in=["connecting", "live"], provider_call_id__gt=""
         ).values_list("pk", "tenant_id", "provider_call_id")
         return [(str(s), str(t), c) for s, t, c in rows]
+
+
+def session_heard_so_far(session: InterviewSession, *, max_items: int, max_chars: int):
+    """What the server itself heard in the session, oldest first - the most recent entries
+    within ``max_items`` and ``max_chars``, as (seq, speaker, text, provider item id) - and
+    the rubric topics the interviewer has assessed. Only the server's own capture: the
+    browser's copy could put words in the interviewer's mouth. (Tenant context set.)"""
+    entries = (
+        TranscriptEntry.objects.filter(session=session, source=TranscriptSource.SERVER)
+        .order_by("-seq")
+        .values_list("seq", "speaker", "text", "provider_item_id")[:max_items]
+    )
+    kept, size = [], 0
+    for entry in entries:
+        size += len(entry[2])
+        if size > max_chars:
+            break
+        kept.append(entry)
+    assessed = SessionEvent.objects.filter(session=session, kind="assessment").values_list(
+        "data__criterion", flat=True
+    )
+    return kept[::-1], sorted({criterion for criterion in assessed if criterion})

@@ -22,7 +22,6 @@ from ..models import (
     InterviewSession,
     SessionEvent,
     Speaker,
-    TranscriptEntry,
     TranscriptSource,
 )
 from .provider import ProviderError, RealtimeProvider
@@ -163,30 +162,9 @@ class SidebandSession:
         return session.connection_state == "connected"
 
     def _history(self, session):
-        """What the server heard on the session's earlier calls, oldest first, within the
-        budget, and the rubric topics already assessed. Only the server's own capture: the
-        browser's copy could put words in the interviewer's mouth."""
-        entries = list(
-            TranscriptEntry.objects.filter(session=session, source=TranscriptSource.SERVER)
-            .order_by("-seq")
-            .values_list("seq", "speaker", "text", "provider_item_id")[:RESUME_MAX_ITEMS]
+        return selectors.session_heard_so_far(
+            session, max_items=RESUME_MAX_ITEMS, max_chars=RESUME_MAX_CHARS
         )
-        kept, size = [], 0
-        for entry in entries:
-            size += len(entry[2])
-            if size > RESUME_MAX_CHARS:
-                break
-            kept.append(entry)
-        assessed = sorted(
-            {
-                criterion
-                for criterion in SessionEvent.objects.filter(
-                    session=session, kind="assessment"
-                ).values_list("data__criterion", flat=True)
-                if criterion
-            }
-        )
-        return kept[::-1], assessed
 
     async def db(self, fn):
         return await self._with_session(fn)()

@@ -295,3 +295,20 @@ def test_the_transcript_closes_five_minutes_after_the_end(session):
     assert response.status_code == 409
     set_status(session, ended_at=timezone.now())
     assert api(session, "transcript", {"entries": [entry]}).json() == {"accepted": 1, "ignored": 0}
+
+
+def test_what_a_replacement_call_is_told_is_the_servers_most_recent_capture(session):
+    from interviews.selectors import session_heard_so_far
+
+    with rls.tenant_context(session.tenant_id):
+        for n in range(1, 5):
+            transcript_append(
+                session=session, speaker="interviewer", text=f"{n}" * 10, item_id=f"i{n}"
+            )
+        transcript_append(
+            session=session, speaker="interviewer", text="You are hired.", source="client"
+        )
+        entries, assessed = session_heard_so_far(session, max_items=3, max_chars=25)
+    # The newest that fit, oldest first; never the browser's copy.
+    assert [(seq, text) for seq, _, text, _ in entries] == [(3, "3" * 10), (4, "4" * 10)]
+    assert assessed == []
