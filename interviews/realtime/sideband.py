@@ -116,6 +116,7 @@ class SidebandSession:
         self.ending = False
         self.pending_end: str | None = None
         self.started = False
+        self.responded = False  # a response began on this call (first: the candidate spoke)
         self.start_wait = start_wait
         self.live = False
         self.seeded: set[str] = set()
@@ -251,7 +252,9 @@ class SidebandSession:
         candidate's "hello?" must not meet an empty conversation), so the interviewer carries
         on where it stopped. Then ask it to speak once the browser reports the call connected,
         or after ``start_wait`` seconds, so a browser whose heartbeats fail still gets its
-        interview. The database being away delays the start; it does not cancel it."""
+        interview. If the candidate spoke first, the provider's turn detection has already
+        started a response: asking for another would make the interviewer talk twice. The
+        database being away delays the start; it does not cancel it."""
         while True:
             try:
                 history, assessed = await self.db(self._history)
@@ -274,7 +277,7 @@ class SidebandSession:
                 raise
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.start_wait
-        while loop.time() < give_up:
+        while loop.time() < give_up and not self.responded:
             try:
                 if await self.db(self._browser_state):
                     break
@@ -283,10 +286,13 @@ class SidebandSession:
             except DatabaseError:
                 pass  # keep waiting; the time limit still applies
             await asyncio.sleep(START_POLL_SECONDS)
-        await sideband.send({"type": "response.create"})
+        by = "turn_detection" if self.responded else "server"
+        if not self.responded:
+            await sideband.send({"type": "response.create"})
         self.started = True
         await self.note(
-            "interviewer.started", {"call_id": self.call_id, "resumed_items": len(history)}
+            "interviewer.started",
+            {"call_id": self.call_id, "resumed_items": len(history), "by": by},
         )
 
     def _start_done(self, task: asyncio.Task) -> None:
@@ -304,6 +310,8 @@ class SidebandSession:
             item_id = event.get("item_id") or (event.get("item") or {}).get("id")
             if item_id and item_id not in self.positions:
                 self.positions[item_id] = len(self.positions)
+        if kind == "response.created":
+            self.responded = True
         sound = ("input_audio_buffer.speech_started", "output_audio_buffer.started")
         if kind in sound and not self.live:
             # Sound is flowing: the call is live even if the browser's heartbeat is late.

@@ -180,6 +180,10 @@ class SimulatedCall:
     tool_outputs: dict = field(default_factory=dict)
     channel_open: asyncio.Event = field(default_factory=asyncio.Event)
     response_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    first_response: str = ""  # the greeting's response, created when the interview begins
+    responding: bool = False  # a response is in progress (requested, or being spoken)
+    owed: int = 0  # inputs (tool outputs, typed answers) whose response.create is expected
+    last_line: str = ""
     conversation: list = field(default_factory=list)  # (role, text) of created messages
     item_ids: set = field(default_factory=set)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -228,6 +232,7 @@ class SimulatedCall:
             if item.get("id"):
                 self.item_ids.add(item["id"])
             if item.get("type") == "function_call_output":
+                self.owed += 1
                 future = self.tool_outputs.get(item.get("call_id"))
                 if future is not None and not future.done():
                     future.set_result(item.get("output", ""))
@@ -246,13 +251,49 @@ class SimulatedCall:
                     # A user message once the interview runs is a typed answer; before it
                     # starts, the server is handing over an earlier call's conversation.
                     if item["role"] == "user" and self.response_requested.is_set():
+                        self.owed += 1
                         await self.answers.put(Answer(text, item_id))
         elif kind == "response.create":
-            # Like the real service, the interviewer begins when asked to respond; later
-            # response.create calls (after tool outputs) need nothing more here.
-            self.response_requested.set()
+            await self._response_create(event)
         else:
             logger.debug("simulator: ignoring %s from %s", kind, source)
+
+    async def _response_create(self, event: dict) -> None:
+        """As the real service: the first response.create begins the interview; one that
+        follows a tool output or a typed answer gets the script's next line; one while a
+        response is in progress is refused; any other makes the model answer again (here: it
+        says its last line again)."""
+        if not self.response_requested.is_set():
+            await self.begin()
+        elif self.owed:
+            self.owed -= 1
+        elif self.responding:
+            await self.emit(
+                {
+                    "type": "error",
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "conversation_already_has_active_response",
+                        "message": "Conversation already has an active response in progress.",
+                        "event_id": event.get("event_id"),
+                    },
+                }
+            )
+        elif self.last_line:
+            self.tasks.append(asyncio.ensure_future(self.speak(self.last_line)))
+
+    async def begin(self) -> None:
+        """The interviewer's first response is created (it speaks after greeting_delay)."""
+        if self.response_requested.is_set():
+            return
+        self.response_requested.set()
+        self.responding, self.first_response = True, _new_id("resp")
+        await self.emit(
+            {
+                "type": "response.created",
+                "response": {"id": self.first_response, "status": "in_progress"},
+            }
+        )
 
     def _invalid_item(self, item: dict) -> str:
         """What the real service would refuse in a conversation.item.create (the parts this
@@ -272,11 +313,18 @@ class SimulatedCall:
 
     # --- the interviewer ---
 
-    async def speak(self, text: str) -> None:
-        response_id, item_id = _new_id("resp"), _new_id("item")
-        await self.emit(
-            {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}}
-        )
+    async def speak(self, text: str, response_id: str = "") -> None:
+        """One response that says `text`; `response_id` names one already created."""
+        self.responding, self.last_line = True, text
+        item_id = _new_id("item")
+        if not response_id:
+            response_id = _new_id("resp")
+            await self.emit(
+                {
+                    "type": "response.created",
+                    "response": {"id": response_id, "status": "in_progress"},
+                }
+            )
         item = {"id": item_id, "type": "message", "role": "assistant", "content": []}
         await self.emit(
             {"type": "response.output_item.added", "response_id": response_id, "item": item}
@@ -312,6 +360,7 @@ class SimulatedCall:
             }
         )
         await self.emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
+        self.responding = False
         await self.emit(
             {"type": "response.done", "response": {"id": response_id, "status": "completed"}}
         )
@@ -382,12 +431,20 @@ class SimulatedCall:
                         },
                     }
                 )
+                if not self.response_requested.is_set() and self._creates_responses():
+                    # Spoken to before anyone asked the interviewer to begin: like the real
+                    # service's turn detection, it responds on its own.
+                    await self.begin()
                 transcript = f"(simulated answer: {seconds:.1f} seconds of speech)"
                 # As with the real service, the reply does not wait for the transcription,
                 # which may arrive after the interviewer has moved on.
                 self.tasks.append(asyncio.ensure_future(self._transcribe(item_id, transcript)))
                 await self.answers.put(Answer(transcript, item_id))
                 speaking_since = last_loud = None
+
+    def _creates_responses(self) -> bool:
+        detection = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")
+        return bool(detection) and detection.get("create_response", True) is not False
 
     async def _transcribe(self, item_id: str, transcript: str) -> None:
         await asyncio.sleep(self.timing.transcription_delay)
@@ -404,10 +461,11 @@ class SimulatedCall:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.channel_open.wait(), 15)
         await self.emit({"type": "session.created", "session": self.session})
-        # The server's sideband starts the interview with response.create once attached; if
-        # nobody asks within a while, begin anyway (as a candidate's "hello?" would).
+        # The server's sideband starts the interview with response.create once attached (or
+        # the candidate's "hello?" does); if nobody asks within a while, begin anyway.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.response_requested.wait(), 10)
+        await self.begin()
         await asyncio.sleep(self.timing.greeting_delay)
         instructions = self.session.get("instructions", "")
         questions = _questions(instructions) or ["Tell me about yourself."]
@@ -419,7 +477,8 @@ class SimulatedCall:
                 opening = "Welcome back. "
             else:
                 opening = "Hello, thank you for joining. "
-            await self.speak(opening + question)
+            await self.speak(opening + question, response_id=self.first_response)
+            self.first_response = ""
             self._drain_answers()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.answers.get(), self.timing.answer_timeout)

@@ -123,3 +123,53 @@ def test_a_dropped_call_reconnects_once_and_the_interview_carries_on(
     assert sum("Hello, thank you for joining" in text for text in interviewer) == 1
     assert sum("Welcome back." in text for text in interviewer) == 1
     assert "Your best team?" in " ".join(interviewer)
+
+
+# Keeps the page's peer connections and data channels where the test can reach them.
+KEEP_CONNECTIONS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.peers = [];
+  window.channels = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.peers.push(this);
+    }
+    createDataChannel(...args) {
+      const channel = super.createDataChannel(...args);
+      window.channels.push(channel);
+      return channel;
+    }
+  };
+})();
+"""
+
+
+def test_a_connection_lost_two_ways_at_once_reconnects_once(live_server, page, tenant_a, realtime):
+    template, token = invite(tenant_a)
+    QuestionFactory(template=template, tenant=tenant_a, position=1, text="Why this role?")
+    QuestionFactory(template=template, tenant=tenant_a, position=2, text="A bug you fixed?")
+
+    offers = []
+    page.on("request", lambda r: r.url.endswith("/sdp/") and offers.append(r.url))
+    page.add_init_script(KEEP_CONNECTIONS)
+    walk_onboarding(page, live_server, token)
+    page.locator("#captions li").first.wait_for(timeout=20000)
+
+    # A failing network reports itself twice in the same moment: ICE failed, channel closed.
+    page.evaluate(
+        """() => {
+          const pc = window.peers.at(-1);
+          Object.defineProperty(pc, "connectionState", { get: () => "failed" });
+          pc.dispatchEvent(new Event("connectionstatechange"));
+          window.channels.at(-1).dispatchEvent(new Event("close"));
+        }"""
+    )
+    page.get_by_text("Welcome back.", exact=False).first.wait_for(timeout=20000)
+    page.wait_for_url("**/done/", timeout=60000)
+
+    assert len(offers) == 2  # one reconnection for the two reports
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get()
+    assert (session.status, session.end_reason) == ("completed", "interview_complete")

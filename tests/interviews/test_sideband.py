@@ -298,6 +298,31 @@ def test_without_word_from_the_browser_the_interviewer_starts_anyway(simulator, 
     assert live["by"] == "sideband"
 
 
+def test_a_candidate_who_speaks_first_is_answered_once(simulator, session):
+    async def scenario():
+        peer, call_id = await connect(session, report=False)
+        task = asyncio.ensure_future(follower(session, call_id).run())
+        await asyncio.sleep(0.5)  # attached, waiting for the browser's word
+        peer.voice.speaking = True  # "hello?": the provider's turn detection responds
+        await asyncio.sleep(0.4)
+        peer.voice.speaking = False
+        await peer.wait_for("response.output_audio_transcript.done", timeout=5)
+        # The browser's word arrives late: the interviewer is not asked to start again.
+        await sync_to_async(report_connected, thread_sensitive=False)(session)
+        await asyncio.sleep(1)
+        task.cancel()
+        await peer.close()
+        return peer
+
+    peer = asyncio.run(scenario())
+    said = [e["transcript"] for e in peer.events if e["type"].endswith("transcript.done")]
+    assert len(said) == 1 and "Why us?" in said[0]
+    assert "error" not in peer.types()
+    [started] = [d for k, d in timeline(session) if k == "interviewer.started"]
+    assert started["by"] == "turn_detection"
+    assert "provider.error" not in [k for k, _ in timeline(session)]
+
+
 def test_the_sideband_never_logs_the_key(simulator, session, caplog):
     caplog.set_level(logging.DEBUG)
 

@@ -123,6 +123,41 @@ def test_session_update_is_echoed_to_everyone(simulator):
     asyncio.run(scenario())
 
 
+def test_responses_follow_the_real_services_rules(simulator):
+    """A candidate who speaks before anyone asks gets a response from turn detection; a
+    response.create while one is in progress is refused; one with nothing new to answer
+    makes the interviewer answer again."""
+
+    async def scenario():
+        provider, peer = client(simulator), Peer()
+        call = await provider.create_call(offer_sdp=await peer.offer(), session=SESSION)
+        await peer.answer(call.answer_sdp)
+        await asyncio.wait_for(peer.opened.wait(), 10)
+        sideband = await provider.attach(call.call_id)
+
+        peer.voice.speaking = True  # "hello?" before the interview was started
+        await peer.wait_for("input_audio_buffer.speech_started")
+        await asyncio.sleep(0.3)
+        peer.voice.speaking = False
+        await peer.wait_for("response.created")
+        await sideband.send({"type": "response.create"})
+        error = await peer.wait_for("error")
+        assert error["error"]["code"] == "conversation_already_has_active_response"
+        first = await peer.wait_for("response.output_audio_transcript.done")
+        assert "Why this role?" in first["transcript"]
+
+        await asyncio.sleep(0.2)
+        await sideband.send({"type": "response.create"})
+        again = await peer.wait_for("response.output_audio_transcript.done", 2)
+        assert again["transcript"] == first["transcript"]
+        assert peer.types().count("error") == 1
+        await provider.hangup(call.call_id)
+        await sideband.close()
+        await peer.close()
+
+    asyncio.run(scenario())
+
+
 def test_items_the_real_service_refuses_are_errors(simulator):
     def message(item_id, role, kind):
         return {
