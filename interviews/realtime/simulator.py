@@ -182,7 +182,8 @@ class SimulatedCall:
     response_requested: asyncio.Event = field(default_factory=asyncio.Event)
     first_response: str = ""  # the greeting's response, created when the interview begins
     responding: bool = False  # a response is in progress (requested, or being spoken)
-    owed: int = 0  # inputs (tool outputs, typed answers) whose response.create is expected
+    owed: int = 0  # tool outputs whose response.create is expected
+    typed: list = field(default_factory=list)  # typed answers not yet responded to
     last_line: str = ""
     conversation: list = field(default_factory=list)  # (role, text) of created messages
     item_ids: set = field(default_factory=set)
@@ -248,11 +249,11 @@ class SimulatedCall:
                     await self.emit({"type": "conversation.item.added", "item": done})
                     await self.emit({"type": "conversation.item.done", "item": done})
                     self.conversation.append((item["role"], text))
-                    # A user message once the interview runs is a typed answer; before it
-                    # starts, the server is handing over an earlier call's conversation.
+                    # A user message once the interview runs is a typed answer, answered
+                    # at the next response.create; before it starts, the server is handing
+                    # over an earlier call's conversation.
                     if item["role"] == "user" and self.response_requested.is_set():
-                        self.owed += 1
-                        await self.answers.put(Answer(text, item_id))
+                        self.typed.append(Answer(text, item_id))
         elif kind == "response.create":
             await self._response_create(event)
         else:
@@ -260,8 +261,9 @@ class SimulatedCall:
 
     async def _response_create(self, event: dict) -> None:
         """As the real service: the first response.create begins the interview; one that
-        follows a tool output or a typed answer gets the script's next line; one while a
-        response is in progress is refused; any other makes the model answer again (here: it
+        follows a tool output gets the script's next line (which may have begun already);
+        otherwise one while a response is in progress is refused, one that follows a typed
+        answer gets the answer taken, and any other makes the model answer again (here: it
         says its last line again)."""
         if not self.response_requested.is_set():
             await self.begin()
@@ -279,6 +281,10 @@ class SimulatedCall:
                     },
                 }
             )
+        elif self.typed:
+            text = " ".join(answer.text for answer in self.typed)
+            await self.answers.put(Answer(text, self.typed[-1].item_id))
+            self.typed.clear()
         elif self.last_line:
             self.tasks.append(asyncio.ensure_future(self.speak(self.last_line)))
 

@@ -140,7 +140,10 @@ class RealtimeWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
         finally:
-            for task in [*helpers, *self.tasks.values()]:
+            running = [*helpers, *self.tasks.values()]
+            for task in running:
                 task.cancel()
+            # Let them unwind (release their call locks) before the connections close.
+            await asyncio.gather(*running, return_exceptions=True)
             if self.redis is not None:
                 await self.redis.aclose()

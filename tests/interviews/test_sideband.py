@@ -131,6 +131,7 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
                 },
             }
         )
+        peer.send({"type": "response.create"})  # as the page does
         await asyncio.wait_for(task, 30)  # ends when the interviewer ends the interview
         await peer.close()
 

@@ -84,6 +84,7 @@ def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
                 },
             }
         )
+        peer.send({"type": "response.create"})  # as the page does
         await peer.wait_for("conversation.item.done")
 
         await peer.wait_for("response.function_call_arguments.done", 2, timeout=20)

@@ -46,6 +46,11 @@ class LoopThread:
         self.thread.join(5)
 
 
+async def make_event() -> asyncio.Event:
+    """An asyncio.Event for a LoopThread's loop (run it there with LoopThread.run)."""
+    return asyncio.Event()
+
+
 class Served:
     def __init__(self, app: web.Application):
         self.thread = LoopThread()
@@ -92,11 +97,7 @@ class FakeUpstream:
         )
         self.served = Served(app)
         self.base_url = self.served.base_url
-        self.released = self.served.thread.run(self._event())
-
-    @staticmethod
-    async def _event():
-        return asyncio.Event()
+        self.released = self.served.thread.run(make_event())
 
     async def calls(self, request):
         parts = {}

@@ -17,6 +17,11 @@ let microphone = null;
 let reconnectAttempt = 0;
 let reconnectTimer = null; // at most one reconnection is ever pending
 let finished = false;
+// The provider refuses a response.create while a response is in progress: a typed answer sent
+// while the interviewer speaks waits for that response to finish.
+let responding = false;
+let replyWanted = false;
+let replyEventId = null;
 let deadline = null;
 let pendingTranscript = [];
 const seenItems = new Set();
@@ -112,8 +117,15 @@ function onProviderEvent(event) {
       setSpeaking("interviewer", true);
       break;
     case "output_audio_buffer.stopped":
-    case "response.done":
       setSpeaking("interviewer", false);
+      break;
+    case "response.created":
+      responding = true;
+      break;
+    case "response.done":
+      responding = false;
+      setSpeaking("interviewer", false);
+      if (replyWanted) requestReply();
       break;
     case "input_audio_buffer.speech_started":
       setSpeaking("candidate", true);
@@ -122,6 +134,11 @@ function onProviderEvent(event) {
       setSpeaking("candidate", false);
       break;
     case "error":
+      if (event.error?.event_id && event.error.event_id === replyEventId) {
+        // Our request for a reply met a response that had just begun: ask again after it.
+        replyWanted = true;
+        break;
+      }
       console.warn("interviewer service error", event.error);
       break;
   }
@@ -133,6 +150,7 @@ async function connect() {
   clearError();
   setState(reconnectAttempt ? "reconnecting" : "connecting", reconnectAttempt ? "Reconnecting..." : "Connecting to your interviewer...");
   connection = new Connection({ api, microphone, audioElement: $("interviewer-audio") });
+  responding = replyWanted = false;
   connection.addEventListener("provider-event", (e) => onProviderEvent(e.detail));
   connection.addEventListener("open", () => {
     reconnectAttempt = 0;
@@ -256,14 +274,27 @@ $("type-answer").addEventListener("submit", (event) => {
     item: { id: itemId, type: "message", role: "user", content: [{ type: "input_text", text }] },
   });
   if (sent) {
-    connection.send({ type: "response.create" });
+    requestReply();
     remember("candidate", itemId, text);
     $("typed").value = "";
-    $("status").textContent = "Your answer was sent.";
+    $("status").textContent = replyWanted
+      ? "Your answer was sent. The interviewer will reply when it has finished speaking."
+      : "Your answer was sent.";
   } else {
     $("status").textContent = "Not connected; your answer was not sent.";
   }
 });
+
+function requestReply() {
+  // Ask the interviewer to answer what was typed, now or once its current response is done.
+  if (responding) {
+    replyWanted = true;
+    return;
+  }
+  replyWanted = false;
+  replyEventId = "event_reply_" + crypto.randomUUID().replaceAll("-", "").slice(0, 20);
+  connection?.send({ type: "response.create", event_id: replyEventId });
+}
 
 $("retry").addEventListener("click", () => {
   clearTimeout(reconnectTimer);
