@@ -51,10 +51,17 @@ _pools: dict[asyncio.AbstractEventLoop, asyncio.Task[AsyncConnectionPool]] = {}
 
 
 def conninfo() -> str:
-    """libpq connection string of the application role (Django's ``default`` database)."""
-    params = connections["default"].get_connection_params()
+    """libpq connection string of the application role (Django's ``default`` database). A
+    role Django would switch to after connecting (``OPTIONS["assume_role"]``) is asked for
+    at connection start, so these connections run as the same role as the ORM's."""
+    connection = connections["default"]
+    params = connection.get_connection_params()
     for name in _DJANGO_ONLY:
         params.pop(name, None)
+    role = connection.settings_dict["OPTIONS"].get("assume_role")
+    if role:
+        escaped = role.replace("\\", "\\\\").replace(" ", "\\ ")
+        params["options"] = f"{params.get('options', '')} -c role={escaped}".strip()
     return pg_conninfo.make_conninfo(**params)
 
 

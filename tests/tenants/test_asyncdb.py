@@ -133,3 +133,28 @@ def test_offers_arriving_together_share_one_pool(tenant_a, settings):
 
     backends = run(scenario)
     assert len(backends) <= settings.DATABASE_ASYNC_POOL_SIZE
+
+
+def test_a_role_django_assumes_is_assumed_here_too(monkeypatch):
+    """With OPTIONS["assume_role"] Django switches role after connecting; these connections
+    ask for the same role, so they are never left running as the login role."""
+    from django.conf import settings
+    from django.db import connections
+
+    options = connections["default"].settings_dict["OPTIONS"]
+    app_role = settings.DATABASES["default"]["USER"]
+    owner_role = psycopg.conninfo.conninfo_to_dict(
+        settings.DATABASE_OWNER_URL.replace("postgres://", "postgresql://", 1)
+    )["user"]
+
+    async def current_user():
+        async with await psycopg.AsyncConnection.connect(asyncdb.conninfo()) as connection:
+            cursor = await connection.execute("SELECT current_user")
+            return (await cursor.fetchone())[0]
+
+    monkeypatch.setitem(options, "assume_role", app_role)
+    assert asyncio.run(current_user()) == app_role
+    # A role the login role is not a member of is refused: the role is really asked for.
+    monkeypatch.setitem(options, "assume_role", owner_role)
+    with pytest.raises(psycopg.OperationalError, match="permission denied to set role"):
+        asyncio.run(current_user())
