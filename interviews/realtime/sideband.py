@@ -117,6 +117,7 @@ class SidebandSession:
         self.pending_end: str | None = None
         self.started = False
         self.responded = False  # a response began on this call (first: the candidate spoke)
+        self.continue_after: set[str] = set()  # responses whose tool outputs we answered
         self.start_wait = start_wait
         self.live = False
         self.seeded: set[str] = set()
@@ -286,7 +287,7 @@ class SidebandSession:
             except DatabaseError:
                 pass  # keep waiting; the time limit still applies
             await asyncio.sleep(START_POLL_SECONDS)
-        by = "turn_detection" if self.responded else "server"
+        by = "candidate" if self.responded else "server"
         if not self.responded:
             await sideband.send({"type": "response.create"})
         self.started = True
@@ -310,7 +311,7 @@ class SidebandSession:
             item_id = event.get("item_id") or (event.get("item") or {}).get("id")
             if item_id and item_id not in self.positions:
                 self.positions[item_id] = len(self.positions)
-        if kind == "response.created":
+        if kind.startswith("response.") or kind == "output_audio_buffer.started":
             self.responded = True
         sound = ("input_audio_buffer.speech_started", "output_audio_buffer.started")
         if kind in sound and not self.live:
@@ -337,6 +338,8 @@ class SidebandSession:
                     await self._transcript(Speaker.CANDIDATE, typed, item.get("id"))
         elif kind == "response.function_call_arguments.done":
             await self._tool(event, sideband)
+        elif kind == "response.done":
+            await self._continue(event.get("response") or {}, sideband)
         elif kind == "session.updated":
             await self._guard_config(event.get("session") or {}, sideband)
         elif kind == "error":
@@ -427,8 +430,26 @@ class SidebandSession:
         )
         if name == "end_interview":
             await self.end(EndReason.INTERVIEW_COMPLETE, grace=HANGUP_GRACE_SECONDS)
+        elif event.get("response_id"):
+            # The response that called the tool is still open: a response.create now would
+            # be refused (conversation_already_has_active_response). Continue once it is done.
+            self.continue_after.add(event["response_id"])
         else:
             await sideband.send({"type": "response.create"})
+
+    async def _continue(self, response: dict, sideband) -> None:
+        """A response whose tool calls we answered is done: ask the interviewer to go on,
+        unless the response already went on after its tool call (it spoke after it) or the
+        candidate cut it short (turn detection then responds to them)."""
+        if response.get("id") not in self.continue_after:
+            return
+        self.continue_after.discard(response["id"])
+        output = response.get("output") or []
+        if response.get("status") == "cancelled":
+            return
+        if output and output[-1].get("type") != "function_call":
+            return
+        await sideband.send({"type": "response.create"})
 
     async def _enforce_deadline(self, sideband) -> None:
         delay = (self.deadline - timezone.now()).total_seconds() if self.deadline else None

@@ -12,6 +12,10 @@ audio (or takes a typed answer sent over the data channel), records an assessmen
 topic and calls ``end_interview`` after the last question. A call handed an earlier call's
 conversation (``conversation.item.create`` before the first ``response.create``, as the
 server's sideband does after a reconnect) carries on from the first unanswered question.
+Responses follow the real service's rules: the interview begins at the first
+``response.create`` (or when the candidate speaks first, as turn detection would); a
+``response.create`` during a response is refused; a typed answer is taken when a reply is
+asked for; after ``record_assessment`` the interviewer goes on when asked to.
 Every event goes to the data channel and to every sideband connection, with GA event names.
 
 Run it alone: ``python -m interviews.realtime.simulator --port 8765``.
@@ -58,6 +62,10 @@ class Timing:
     answer_timeout: float = float(os.environ.get("SIMULATOR_ANSWER_TIMEOUT", "60"))
     tool_timeout: float = float(os.environ.get("SIMULATOR_TOOL_TIMEOUT", "10"))
     transcription_delay: float = float(os.environ.get("SIMULATOR_TRANSCRIPTION_DELAY", "0.5"))
+    # Text is generated faster than it is spoken: the share of the speaking time it takes.
+    generation_ratio: float = float(os.environ.get("SIMULATOR_GENERATION_RATIO", "0.25"))
+    # From a tool call's arguments to the end of its response.
+    tool_response_tail: float = float(os.environ.get("SIMULATOR_TOOL_RESPONSE_TAIL", "0.05"))
 
 
 def _tone_frame_bytes() -> bytes:
@@ -126,6 +134,7 @@ def _topics(instructions: str) -> list[str]:
 class Answer:
     text: str
     item_id: str
+    typed: bool = False
 
 
 # What the provider fills in when a session leaves it out: its session.created and
@@ -178,6 +187,7 @@ class SimulatedCall:
     sidebands: set = field(default_factory=set)
     answers: asyncio.Queue = field(default_factory=asyncio.Queue)
     tool_outputs: dict = field(default_factory=dict)
+    continued: asyncio.Event = field(default_factory=asyncio.Event)  # asked to go on after a tool
     channel_open: asyncio.Event = field(default_factory=asyncio.Event)
     response_requested: asyncio.Event = field(default_factory=asyncio.Event)
     first_response: str = ""  # the greeting's response, created when the interview begins
@@ -260,15 +270,12 @@ class SimulatedCall:
             logger.debug("simulator: ignoring %s from %s", kind, source)
 
     async def _response_create(self, event: dict) -> None:
-        """As the real service: the first response.create begins the interview; one that
-        follows a tool output gets the script's next line (which may have begun already);
-        otherwise one while a response is in progress is refused, one that follows a typed
-        answer gets the answer taken, and any other makes the model answer again (here: it
-        says its last line again)."""
+        """As the real service: the first response.create begins the interview; one while
+        a response is in progress is refused; one that follows a tool output lets the
+        interviewer go on, one that follows a typed answer has the answer taken, and any
+        other makes the model answer again (here: it says its last line again)."""
         if not self.response_requested.is_set():
             await self.begin()
-        elif self.owed:
-            self.owed -= 1
         elif self.responding:
             await self.emit(
                 {
@@ -281,9 +288,12 @@ class SimulatedCall:
                     },
                 }
             )
+        elif self.owed:
+            self.owed -= 1
+            self.continued.set()
         elif self.typed:
             text = " ".join(answer.text for answer in self.typed)
-            await self.answers.put(Answer(text, self.typed[-1].item_id))
+            await self.answers.put(Answer(text, self.typed[-1].item_id, typed=True))
             self.typed.clear()
         elif self.last_line:
             self.tasks.append(asyncio.ensure_future(self.speak(self.last_line)))
@@ -320,7 +330,11 @@ class SimulatedCall:
     # --- the interviewer ---
 
     async def speak(self, text: str, response_id: str = "") -> None:
-        """One response that says `text`; `response_id` names one already created."""
+        """One response that says `text`; `response_id` names one already created. As with
+        the real service over WebRTC, the text is generated faster than it is spoken: the
+        response is done (response.done) while its audio still plays, and
+        output_audio_buffer.stopped marks the end of the sound."""
+        loop = asyncio.get_running_loop()
         self.responding, self.last_line = True, text
         item_id = _new_id("item")
         if not response_id:
@@ -340,9 +354,8 @@ class SimulatedCall:
         self.voice.speaking = True
         words = text.split()
         per_word = min(self.timing.seconds_per_word, self.timing.max_speech / max(len(words), 1))
-        spoken = []
+        sound_ends = loop.time() + per_word * len(words)
         for word in words:
-            spoken.append(word)
             await self.emit(
                 {
                     "type": "response.output_audio_transcript.delta",
@@ -353,8 +366,7 @@ class SimulatedCall:
                     "delta": word + " ",
                 }
             )
-            await asyncio.sleep(per_word)
-        self.voice.speaking = False
+            await asyncio.sleep(per_word * self.timing.generation_ratio)
         await self.emit(
             {
                 "type": "response.output_audio_transcript.done",
@@ -365,31 +377,83 @@ class SimulatedCall:
                 "transcript": text,
             }
         )
-        await self.emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
+        done = {
+            **item,
+            "status": "completed",
+            "content": [{"type": "output_audio", "transcript": text}],
+        }
+        await self.emit(
+            {"type": "response.output_item.done", "response_id": response_id, "item": done}
+        )
         self.responding = False
         await self.emit(
-            {"type": "response.done", "response": {"id": response_id, "status": "completed"}}
+            {
+                "type": "response.done",
+                "response": {"id": response_id, "status": "completed", "output": [done]},
+            }
         )
+        await asyncio.sleep(max(0.0, sound_ends - loop.time()))
+        self.voice.speaking = False
+        await self.emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
 
-    async def call_tool(self, name: str, arguments: dict) -> str | None:
-        response_id, call_id = _new_id("resp"), _new_id("call")
+    async def call_tool(self, name: str, arguments: dict, *, then_continue=True) -> str | None:
+        """A response that only calls a tool, as the real service sends it; the output is
+        awaited, then (unless the tool ends the call) the client's response.create that lets
+        the interviewer go on. A response.create the service refused leaves the interviewer
+        waiting, as it would; after ``tool_timeout`` the script goes on anyway, so a broken
+        client shows up as errors rather than as a hung test."""
+        response_id, call_id, item_id = _new_id("resp"), _new_id("call"), _new_id("item")
         future = asyncio.get_running_loop().create_future()
         self.tool_outputs[call_id] = future
+        self.continued.clear()
+        self.responding = True
+        await self.emit(
+            {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}}
+        )
+        item = {
+            "id": item_id,
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": call_id,
+            "name": name,
+            "arguments": "",
+        }
+        await self.emit(
+            {"type": "response.output_item.added", "response_id": response_id, "item": item}
+        )
         await self.emit(
             {
                 "type": "response.function_call_arguments.done",
                 "response_id": response_id,
-                "item_id": _new_id("item"),
+                "item_id": item_id,
                 "output_index": 0,
                 "call_id": call_id,
                 "name": name,
                 "arguments": json.dumps(arguments),
             }
         )
+        # The rest of the response (closing the item) takes a moment: a client that asks for
+        # the next response before response.done is refused.
+        await asyncio.sleep(self.timing.tool_response_tail)
+        done = {**item, "status": "completed", "arguments": json.dumps(arguments)}
+        await self.emit(
+            {"type": "response.output_item.done", "response_id": response_id, "item": done}
+        )
+        self.responding = False
+        await self.emit(
+            {
+                "type": "response.done",
+                "response": {"id": response_id, "status": "completed", "output": [done]},
+            }
+        )
         try:
-            return await asyncio.wait_for(future, self.timing.tool_timeout)
+            output = await asyncio.wait_for(future, self.timing.tool_timeout)
         except TimeoutError:
             return None
+        if then_continue:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.continued.wait(), self.timing.tool_timeout)
+        return output
 
     async def hear(self, track) -> None:
         """Turn detection from the energy of the candidate's audio."""
@@ -501,7 +565,7 @@ class SimulatedCall:
             "That was my last question. Thank you for your time; a person at "
             "the company will review your interview."
         )
-        await self.call_tool("end_interview", {"reason": "completed"})
+        await self.call_tool("end_interview", {"reason": "completed"}, then_continue=False)
 
     def _resume_point(self, questions: list[str]) -> tuple[int, bool]:
         """Where a conversation handed over at the start (a replacement call) leaves off:
@@ -519,9 +583,15 @@ class SimulatedCall:
         return (asked + 1 if answered else asked), True
 
     def _drain_answers(self) -> None:
-        # Sound while the interviewer was still talking does not answer the new question.
+        # Sound while the interviewer was still talking does not answer the new question; a
+        # typed answer the interviewer was asked to respond to does.
+        kept = []
         while not self.answers.empty():
-            self.answers.get_nowait()
+            answer = self.answers.get_nowait()
+            if answer.typed:
+                kept.append(answer)
+        for answer in kept:
+            self.answers.put_nowait(answer)
 
     async def close(self) -> None:
         if self.ended.is_set():

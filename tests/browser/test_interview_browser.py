@@ -56,9 +56,11 @@ def realtime(settings):
 
 @pytest.fixture
 def slow_speaking_realtime(settings):
-    """An interviewer that takes its time, so the candidate can act while it speaks."""
+    """An interviewer that takes its time (its responses last as long as its speech), so the
+    candidate can act while a response is in progress."""
     with simulated_provider(
-        settings, dataclasses.replace(FAST, seconds_per_word=0.4, max_speech=4)
+        settings,
+        dataclasses.replace(FAST, seconds_per_word=0.4, max_speech=4, generation_ratio=1.0),
     ):
         yield
 

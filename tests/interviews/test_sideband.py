@@ -102,6 +102,14 @@ async def connect(session, *, report=True) -> tuple[Peer, str]:
     return peer, (await sync_to_async(load)(session)).provider_call_id
 
 
+async def attached(session, timeout: float = 10) -> None:
+    """Until a follower of the session's call has attached (its timeline says so)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while "sideband.attached" not in [k for k, _ in await sync_to_async(timeline)(session)]:
+        assert asyncio.get_running_loop().time() < deadline, "the sideband did not attach"
+        await asyncio.sleep(0.05)
+
+
 def follower(session, call_id):
     return SidebandSession(
         session_id=str(session.pk),
@@ -161,6 +169,8 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
         "record_assessment",
         "end_interview",
     ]
+    # Nothing the provider refused (such as asking it to go on before its response was done).
+    assert "provider.error" not in kinds
 
 
 def transcript(session):
@@ -303,7 +313,7 @@ def test_a_candidate_who_speaks_first_is_answered_once(simulator, session):
     async def scenario():
         peer, call_id = await connect(session, report=False)
         task = asyncio.ensure_future(follower(session, call_id).run())
-        await asyncio.sleep(0.5)  # attached, waiting for the browser's word
+        await attached(session)  # and waiting for the browser's word
         peer.voice.speaking = True  # "hello?": the provider's turn detection responds
         await asyncio.sleep(0.4)
         peer.voice.speaking = False
@@ -320,7 +330,7 @@ def test_a_candidate_who_speaks_first_is_answered_once(simulator, session):
     assert len(said) == 1 and "Why us?" in said[0]
     assert "error" not in peer.types()
     [started] = [d for k, d in timeline(session) if k == "interviewer.started"]
-    assert started["by"] == "turn_detection"
+    assert started["by"] == "candidate"
     assert "provider.error" not in [k for k, _ in timeline(session)]
 
 
@@ -396,6 +406,51 @@ def test_provider_defaults_are_not_a_change(session):
     tampered["audio"]["input"]["turn_detection"]["eagerness"] = "high"
     tampered["tools"] = tampered["tools"][:1]
     assert drifted(config, tampered) == ["tools", "audio.input.turn_detection"]
+
+
+def test_after_a_tool_call_the_interviewer_is_asked_to_go_on_only_when_it_must(session):
+    """record_assessment answered: go on once the response is done - unless the interviewer
+    already spoke after the call in that response, or the candidate cut the response short."""
+
+    def call(response_id):
+        return {
+            "type": "response.function_call_arguments.done",
+            "response_id": response_id,
+            "call_id": f"call_{response_id}",
+            "name": "record_assessment",
+            "arguments": '{"criterion": "Debugging", "score": 4, "evidence": "x"}',
+        }
+
+    def done(response_id, *output_types, status="completed"):
+        output = [{"type": kind} for kind in output_types]
+        return {
+            "type": "response.done",
+            "response": {"id": response_id, "status": status, "output": output},
+        }
+
+    follower_ = follower(session, "rtc_x")
+    sideband = RecordingSideband()
+
+    async def scenario():
+        sent = []
+        for events in (
+            [call("r1"), done("r1", "function_call")],  # stopped at the call: go on
+            [call("r2"), done("r2", "function_call", "message")],  # spoke after it
+            [call("r3"), done("r3", "function_call", status="cancelled")],  # barge-in
+            [done("r4", "message")],  # a response without our tool call
+        ):
+            for event in events:
+                await follower_.handle(event, sideband)
+            sent.append([e["type"] for e in sideband.sent])
+            sideband.sent.clear()
+        return sent
+
+    assert asyncio.run(scenario()) == [
+        ["conversation.item.create", "response.create"],
+        ["conversation.item.create"],
+        ["conversation.item.create"],
+        [],
+    ]
 
 
 def test_a_difference_the_provider_keeps_is_corrected_only_a_few_times(session):

@@ -44,6 +44,7 @@ def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
         seen, tools = [], []
 
         async def read():
+            answered = set()
             async for event in sideband:
                 seen.append(event)
                 if event["type"] == "response.function_call_arguments.done":
@@ -58,7 +59,9 @@ def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
                             },
                         }
                     )
-                    await sideband.send({"type": "response.create"})
+                    answered.add(event["response_id"])
+                elif event["type"] == "response.done" and event["response"]["id"] in answered:
+                    await sideband.send({"type": "response.create"})  # go on, once it is done
 
         reader = asyncio.ensure_future(read())
         await sideband.send({"type": "response.create"})
@@ -96,6 +99,7 @@ def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
             ),
             ("end_interview", {"reason": "completed"}),
         ]
+        assert "error" not in [e["type"] for e in seen]
         # The sideband saw the same events as the data channel.
         assert {e["type"] for e in seen} >= {
             "response.output_audio_transcript.done",

@@ -27,6 +27,9 @@ FAST = Timing(
     # Longer than the interviewer takes to ask the next question, so the candidate's
     # transcription arrives out of conversation order, as it can with the real service.
     transcription_delay=0.8,
+    # Long enough that a client asking to go on before the tool's response is done is
+    # refused, as it can be by the real service.
+    tool_response_tail=0.2,
 )
 
 

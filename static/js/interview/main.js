@@ -18,10 +18,15 @@ let reconnectAttempt = 0;
 let reconnectTimer = null; // at most one reconnection is ever pending
 let finished = false;
 // The provider refuses a response.create while a response is in progress: a typed answer sent
-// while the interviewer speaks waits for that response to finish.
+// while the interviewer speaks waits for that response to finish. A response begun after the
+// answer reached the conversation (the server's, or turn detection's) answers it too.
 let responding = false;
+let candidateSpeaking = false;
 let replyWanted = false;
 let replyEventId = null;
+let typedItemId = null;
+let typedItemAdded = false;
+let responseSeesTyped = false; // the current response began after the typed answer was added
 let deadline = null;
 let pendingTranscript = [];
 const seenItems = new Set();
@@ -119,24 +124,35 @@ function onProviderEvent(event) {
     case "output_audio_buffer.stopped":
       setSpeaking("interviewer", false);
       break;
+    case "conversation.item.added":
+      if (event.item?.id && event.item.id === typedItemId) typedItemAdded = true;
+      break;
     case "response.created":
       responding = true;
+      responseSeesTyped = typedItemAdded;
+      if (responseSeesTyped) replyWanted = false; // this response answers the typed answer
       break;
     case "response.done":
       responding = false;
-      setSpeaking("interviewer", false);
-      if (replyWanted) requestReply();
+      // After a tool call the server asks the interviewer to go on, and that answers too.
+      if (replyWanted && !endsWithToolCall(event.response)) requestReply();
       break;
     case "input_audio_buffer.speech_started":
+      candidateSpeaking = true;
       setSpeaking("candidate", true);
       break;
     case "input_audio_buffer.speech_stopped":
+      candidateSpeaking = false; // turn detection responds, and that answers too
       setSpeaking("candidate", false);
       break;
     case "error":
-      if (event.error?.event_id && event.error.event_id === replyEventId) {
-        // Our request for a reply met a response that had just begun: ask again after it.
-        replyWanted = true;
+      if (
+        event.error?.code === "conversation_already_has_active_response" &&
+        event.error.event_id === replyEventId
+      ) {
+        // Our request met a response that had just begun: ask after it, unless that one
+        // already answers the typed answer.
+        if (!responseSeesTyped) replyWanted = true;
         break;
       }
       console.warn("interviewer service error", event.error);
@@ -150,7 +166,8 @@ async function connect() {
   clearError();
   setState(reconnectAttempt ? "reconnecting" : "connecting", reconnectAttempt ? "Reconnecting..." : "Connecting to your interviewer...");
   connection = new Connection({ api, microphone, audioElement: $("interviewer-audio") });
-  responding = replyWanted = false;
+  responding = candidateSpeaking = replyWanted = typedItemAdded = responseSeesTyped = false;
+  typedItemId = null;
   connection.addEventListener("provider-event", (e) => onProviderEvent(e.detail));
   connection.addEventListener("open", () => {
     reconnectAttempt = 0;
@@ -274,6 +291,8 @@ $("type-answer").addEventListener("submit", (event) => {
     item: { id: itemId, type: "message", role: "user", content: [{ type: "input_text", text }] },
   });
   if (sent) {
+    typedItemId = itemId;
+    typedItemAdded = false;
     requestReply();
     remember("candidate", itemId, text);
     $("typed").value = "";
@@ -285,9 +304,15 @@ $("type-answer").addEventListener("submit", (event) => {
   }
 });
 
+function endsWithToolCall(response) {
+  const output = response?.output || [];
+  return output.length > 0 && output[output.length - 1].type === "function_call";
+}
+
 function requestReply() {
-  // Ask the interviewer to answer what was typed, now or once its current response is done.
-  if (responding) {
+  // Ask the interviewer to answer what was typed: now, or once its current response is done
+  // (or the candidate has stopped talking, when turn detection answers anyway).
+  if (responding || candidateSpeaking) {
     replyWanted = true;
     return;
   }
