@@ -35,6 +35,7 @@ ATTACH_CHANNEL = "realtime_attach"
 LISTEN_PING_SECONDS = 30
 LOCK_PREFIX = "realtime:lock:"
 LOCK_TTL_MS = 15_000
+SHUTDOWN_SECONDS = 5
 # Extend or release a call's lock only while this worker still holds it.
 _EXTEND = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -143,7 +144,8 @@ class RealtimeWorker:
             running = [*helpers, *self.tasks.values()]
             for task in running:
                 task.cancel()
-            # Let them unwind (release their call locks) before the connections close.
-            await asyncio.gather(*running, return_exceptions=True)
+            # Let them unwind (release their call locks) before the connections close, but
+            # not for ever: a Redis that does not answer must not hold up a shutdown.
+            await asyncio.wait(running, timeout=SHUTDOWN_SECONDS)
             if self.redis is not None:
                 await self.redis.aclose()
