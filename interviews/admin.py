@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from tenants.admin import ReadOnlyInline, TenantScopedAdmin
+from tenants.admin import ReadOnlyInline, TenantScopedAdmin, is_console_member
 from tenants.models import Tenant
 
 from . import imports, services
@@ -191,7 +191,7 @@ class TenantChildInline(admin.StackedInline):
         return self._can_edit(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or getattr(request, "membership", None) is not None
+        return is_console_member(request)
 
 
 class QuestionInline(TenantChildInline):

@@ -92,7 +92,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return getattr(request, "membership", None)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or self._membership(request) is not None
+        return is_console_member(request)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
@@ -153,10 +153,19 @@ class TenantScopedAdmin(admin.ModelAdmin):
             self.message_user(request, message, level=messages.ERROR)
 
 
+def is_console_member(request) -> bool:
+    """Whether the request may see the console's pages at all: an operator, or a member of
+    the request's tenant (roles decide the rest; Django's per-model permission rows do not)."""
+    return request.user.is_superuser or getattr(request, "membership", None) is not None
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        return is_console_member(request)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -17,8 +17,10 @@ from tests.factories import (
     CandidateFactory,
     InvitationFactory,
     MembershipFactory,
+    SessionEventFactory,
     SessionFactory,
     TemplateFactory,
+    TranscriptEntryFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +109,26 @@ def test_own_objects_open_for_every_role(model, role, tenant_a):
     client = console_client(tenant_a, role)
     mine = MAKERS[model](tenant_a)
     assert client.get(url(mine, "change")).status_code == 200
+
+
+def test_every_role_sees_every_section_of_a_page(model, role, tenant_a):
+    """The inlines (a session's transcript and timeline, a candidate's sessions...) show for
+    every role, not only for operators: roles, not Django's permission rows, decide."""
+    client = console_client(tenant_a, role)
+    mine = MAKERS[model](tenant_a)
+    response = client.get(url(mine, "change"))
+    shown = [formset.opts.__class__ for formset in response.context["inline_admin_formsets"]]
+    assert shown == list(admin.site._registry[model].inlines)
+
+
+def test_a_recruiter_reads_the_transcript_and_timeline(tenant_a):
+    session = SessionFactory(tenant=tenant_a)
+    TranscriptEntryFactory(session=session, speaker="candidate", text="I built a queue.")
+    SessionEventFactory(session=session, kind="interviewer.started")
+    response = console_client(tenant_a, Role.RECRUITER).get(url(session, "change"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "I built a queue." in page and "interviewer.started" in page
 
 
 def test_a_viewer_cannot_change_or_add(tenant_a):
