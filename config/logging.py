@@ -13,7 +13,10 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s'\",]+")
 
 
 def redact(text: str) -> str:
-    return _BEARER.sub(r"\1<redacted>", _SECRET_URL.sub(_REDACTED, text))
+    # Replacement functions, not templates: a template is compiled on first use, which fails
+    # for a message logged while the interpreter shuts down.
+    text = _SECRET_URL.sub(lambda _: _REDACTED, text)
+    return _BEARER.sub(lambda match: match.group(1) + "<redacted>", text)
 
 
 class RequestContextFilter(logging.Filter):

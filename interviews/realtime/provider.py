@@ -7,6 +7,8 @@ same client code runs against either - only OPENAI_BASE_URL differs.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import json
 import logging
 import weakref
@@ -126,6 +128,7 @@ class OpenAIRealtime(RealtimeProvider):
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._connect_timeout = connect_timeout
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        atexit.register(self._close_at_exit)
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -195,6 +198,18 @@ class OpenAIRealtime(RealtimeProvider):
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.close()
+
+    def _close_at_exit(self) -> None:
+        """Close the HTTP clients a process leaves open as it exits (daphne gives an
+        application no shutdown hook), so that no "unclosed client" error is logged."""
+        for loop, client in list(self._clients.items()):
+            if client.closed:
+                continue
+            if not loop.is_closed() and not loop.is_running():
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(client.close())
+            if not client.closed:
+                client.detach()  # the process is ending: its sockets close with it
 
     async def hangup(self, call_id: str) -> None:
         status, _, body = await self._post(f"{self.base_url}/realtime/calls/{call_id}/hangup")
