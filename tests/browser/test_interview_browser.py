@@ -222,6 +222,10 @@ def test_an_answer_typed_while_the_interviewer_speaks_is_answered_after_it(
     status = page.locator("#status")
     assert "when it has finished speaking" in status.inner_text()
     snap(page, "interview-typed-while-speaking")
+    # Once the interviewer speaks again, the status line no longer talks about the answer.
+    page.wait_for_function(
+        "document.getElementById('status').textContent === 'Connected.'", timeout=20000
+    )
     page.wait_for_url("**/done/", timeout=60000)
 
     with rls.tenant_context(tenant_a.pk):

@@ -44,6 +44,13 @@ function setState(state, message) {
   $("send-typed").disabled = !live;
 }
 
+function showConnected() {
+  // Only when it changes: the status line is a live region, read out on every change.
+  if ($("interview").dataset.state === "live" && $("status").textContent !== "Connected.") {
+    $("status").textContent = "Connected.";
+  }
+}
+
 function showError(message, { retry = false } = {}) {
   $("error-text").textContent = message;
   $("error").hidden = false;
@@ -120,6 +127,7 @@ function onProviderEvent(event) {
       break;
     case "output_audio_buffer.started":
       setSpeaking("interviewer", true);
+      showConnected(); // what the status line said before (a typed answer sent...) is over
       break;
     case "output_audio_buffer.stopped":
       setSpeaking("interviewer", false);
