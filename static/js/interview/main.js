@@ -61,13 +61,28 @@ function clearError() {
   $("error").hidden = true;
 }
 
-function addCaption(speaker, text) {
-  const item = document.createElement("li");
+// A caption's place is where its item entered the conversation, not when its text arrived:
+// the candidate's words are transcribed after they stop speaking, often once the interviewer
+// has already moved on. Each item gets a hidden slot when it appears; its text fills it.
+const captionSlots = new Map();
+
+function reserveCaption(itemId) {
+  if (!itemId || captionSlots.has(itemId) || seenItems.has(itemId)) return;
+  const slot = document.createElement("li");
+  slot.hidden = true;
+  captionSlots.set(itemId, slot);
+  $("captions").append(slot);
+}
+
+function addCaption(speaker, text, itemId) {
+  const item = captionSlots.get(itemId) || document.createElement("li");
+  captionSlots.delete(itemId);
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = speaker === "interviewer" ? "Interviewer:" : "You:";
-  item.append(who, document.createTextNode(text));
-  $("captions").append(item);
+  item.replaceChildren(who, document.createTextNode(text));
+  item.hidden = false;
+  if (!item.isConnected) $("captions").append(item);
   item.scrollIntoView({ block: "nearest" });
 }
 
@@ -93,7 +108,7 @@ function tickTimer() {
 function remember(speaker, itemId, text) {
   if (!itemId || !text || seenItems.has(itemId)) return;
   seenItems.add(itemId);
-  addCaption(speaker, text);
+  addCaption(speaker, text, itemId);
   pendingTranscript.push({ item_id: itemId, speaker, text });
 }
 
@@ -133,7 +148,11 @@ function onProviderEvent(event) {
       setSpeaking("interviewer", false);
       break;
     case "conversation.item.added":
+      if (event.item?.type === "message") reserveCaption(event.item.id);
       if (event.item?.id && event.item.id === typedItemId) typedItemAdded = true;
+      break;
+    case "response.output_item.added":
+      if (event.item?.type === "message") reserveCaption(event.item.id);
       break;
     case "response.created":
       responding = true;
@@ -146,6 +165,7 @@ function onProviderEvent(event) {
       if (replyWanted && !endsWithToolCall(event.response)) requestReply();
       break;
     case "input_audio_buffer.speech_started":
+      reserveCaption(event.item_id);
       candidateSpeaking = true;
       setSpeaking("candidate", true);
       break;
