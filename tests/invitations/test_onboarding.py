@@ -79,6 +79,30 @@ def invitation_state(invitation):
         return InterviewInvitation.objects.select_related("session").get(pk=invitation.pk)
 
 
+def test_the_code_page_is_part_of_the_candidate_flow(client, tenant_a):
+    _, link = issued_link(tenant_a)
+    walk_to_sign_in(client, link)
+    client.post(
+        reverse("account_request_login_code"),
+        {"email": "ada@example.com", "next": reverse("interview_sign_in")},
+    )
+    page = client.get(reverse("account_confirm_login_code")).content.decode()
+    assert 'aria-current="step">Sign in' in page  # the steps of the flow, not allauth's page
+    assert 'autocomplete="one-time-code"' in page and "ada@example.com" in page
+
+    wrong = client.post(reverse("account_confirm_login_code"), {"code": "AAAA-0000"})
+    assert wrong.status_code == 200
+    assert 'aria-invalid="true"' in wrong.content.decode()
+
+    mail.outbox.clear()
+    resent = client.post(reverse("account_confirm_login_code"), {"action": "resend"})
+    assert resent.status_code == 302
+    [message] = mail.outbox
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", message.body).group(1)
+    response = client.post(reverse("account_confirm_login_code"), {"code": code})
+    assert response.status_code == 302
+
+
 def test_email_code_path_from_link_to_pending_session(client, tenant_a):
     invitation, link = issued_link(tenant_a)
     page = walk_to_sign_in(client, link)
