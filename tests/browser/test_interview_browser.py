@@ -83,12 +83,19 @@ def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtim
     assert "Why this role?" in page.locator("#captions").inner_text()
     assert page.get_by_role("button", name="Mute microphone").is_enabled()
 
-    page.get_by_text("That was my last question", exact=False).first.wait_for(timeout=60000)
-    captions = page.locator("#captions li:not([hidden])").all_inner_texts()
-    asked = [i for i, text in enumerate(captions) if "Why this role?" in text]
-    next_asked = [i for i, text in enumerate(captions) if "A bug you fixed?" in text]
-    # The answer shows between the question and the next one, though its text came later.
-    assert any(text.startswith("You:") for text in captions[asked[0] + 1 : next_asked[0]]), captions
+    # The answer to the first question shows between it and the next question, though its
+    # text (the transcription) arrives after the next question was asked.
+    page.wait_for_function(
+        """() => {
+          const shown = [...document.querySelectorAll("#captions li:not([hidden])")]
+            .map((li) => li.textContent);
+          const first = shown.findIndex((text) => text.includes("Why this role?"));
+          const next = shown.findIndex((text) => text.includes("A bug you fixed?"));
+          return first >= 0 && next > first
+            && shown.slice(first + 1, next).some((text) => text.startsWith("You:"));
+        }""",
+        timeout=30000,
+    )
     page.wait_for_url("**/done/", timeout=60000)
     snap(page, "interview-done")
     assert "What happens next" in page.content()
