@@ -163,10 +163,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# What a worker prints goes to its output as printed, not through the logger: with the console
-# email backend (development) the invitation email must show its link, which the logger's
-# redaction would hide (and its JSON would escape the message into one line).
-CELERY_WORKER_REDIRECT_STDOUTS = False
+# Outside production what a worker prints goes to its output as printed, not through the
+# logger: with the console email backend the invitation email must show its link, which the
+# logger's redaction would hide (and its JSON would escape the message into one line). In
+# production everything goes through the logger, so no invitation link reaches the logs.
+CELERY_WORKER_REDIRECT_STDOUTS = PRODUCTION
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

@@ -1,12 +1,15 @@
 """Recruiter console pages for candidates, interview templates and sessions."""
 
+import json
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 
 from tenants.admin import ReadOnlyInline, TenantScopedAdmin, is_console_member
 from tenants.models import Tenant
@@ -19,11 +22,10 @@ from .models import (
     InterviewSession,
     InterviewTemplate,
     RubricCriterion,
-    SessionEvent,
     SessionSummary,
+    Speaker,
     TemplateQuestion,
-    TranscriptEntry,
-    VideoSegment,
+    TranscriptSource,
 )
 
 
@@ -261,35 +263,24 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
 # --- Sessions -------------------------------------------------------------------------------
 
 
-class TranscriptInline(ReadOnlyInline):
-    model = TranscriptEntry
-    fields = ("seq", "speaker", "text", "source", "created_at")
-    readonly_fields = fields
-    ordering = ("seq",)
-    verbose_name_plural = "Transcript"
+def _when(moment) -> str:
+    return formats.localize(timezone.localtime(moment)) if moment else "-"
 
 
-class VideoInline(ReadOnlyInline):
-    model = VideoSegment
-    fields = ("status", "started_at", "duration_seconds", "playback")
-    readonly_fields = fields
-
-    @admin.display(description="Playback")
-    def playback(self, obj):
-        if not obj.playback_url:
-            return "-"
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">Watch</a>', obj.playback_url
-        )
-
-
-class EventInline(ReadOnlyInline):
-    model = SessionEvent
-    fields = ("created_at", "kind", "data")
-    readonly_fields = fields
-    ordering = ("created_at",)
-    classes = ("collapse",)
-    verbose_name_plural = "Timeline"
+def _table(headers, rows) -> str:
+    """A read-only table for a section of a page (plain HTML: no form fields, however long
+    an interview's transcript or timeline)."""
+    if not rows:
+        return "-"
+    return format_html(
+        '<table class="readonly-rows"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
+        format_html_join(
+            "",
+            "<tr>{}</tr>",
+            ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows),
+        ),
+    )
 
 
 def _decision_action(decision: str, label: str):
@@ -322,7 +313,6 @@ class InterviewSessionAdmin(TenantScopedAdmin):
     search_fields = ("candidate__email", "candidate__full_name", "provider_call_id")
     list_select_related = ("candidate", "template", "summary")
     date_hierarchy = "created_at"
-    inlines = [TranscriptInline, VideoInline, EventInline]
     actions = [
         _decision_action(Decision.ADVANCE, "Advance"),
         _decision_action(Decision.HOLD, "Hold"),
@@ -335,6 +325,11 @@ class InterviewSessionAdmin(TenantScopedAdmin):
             "AI summary",
             {"fields": ("summary_text", "summary_rating", "summary_recommendation")},
         ),
+        # Shown as tables rather than inline forms: a long interview's rows as form fields
+        # would exceed the number of fields a request may carry, and saving a decision fails.
+        ("Transcript", {"fields": ("transcript_table",)}),
+        ("Video", {"fields": ("video_table",)}),
+        ("Timeline", {"classes": ("collapse",), "fields": ("timeline_table",)}),
         (
             "Connection",
             {
@@ -398,6 +393,44 @@ class InterviewSessionAdmin(TenantScopedAdmin):
     def summary_recommendation(self, obj):
         summary = self._summary(obj)
         return summary.get_recommendation_display() if summary else "-"
+
+    @admin.display(description="Transcript")
+    def transcript_table(self, obj):
+        speakers, sources = dict(Speaker.choices), dict(TranscriptSource.choices)
+        rows = [
+            (seq, speakers.get(speaker, speaker), text, sources.get(source, source), _when(at))
+            for seq, speaker, text, source, at in obj.transcript.order_by("seq").values_list(
+                "seq", "speaker", "text", "source", "created_at"
+            )
+        ]
+        return _table(("#", "Speaker", "Text", "Source", "Time"), rows)
+
+    @admin.display(description="Video")
+    def video_table(self, obj):
+        rows = [
+            (
+                segment.get_status_display(),
+                _when(segment.started_at),
+                segment.duration_seconds or "-",
+                format_html(
+                    '<a href="{}" target="_blank" rel="noopener">Watch</a>', segment.playback_url
+                )
+                if segment.playback_url
+                else "-",
+            )
+            for segment in obj.video_segments.order_by("started_at", "pk")
+        ]
+        return _table(("Status", "Started", "Seconds", "Playback"), rows)
+
+    @admin.display(description="Timeline")
+    def timeline_table(self, obj):
+        rows = [
+            (_when(at), kind, json.dumps(data, sort_keys=True) if data else "")
+            for at, kind, data in obj.events.order_by("created_at", "pk").values_list(
+                "created_at", "kind", "data"
+            )
+        ]
+        return _table(("Time", "Event", "Details"), rows)
 
     def save_model(self, request, obj, form, change):
         if {"decision", "decision_note"} & set(form.changed_data):

@@ -343,10 +343,20 @@ class SidebandSession:
         elif kind == "session.updated":
             await self._guard_config(event.get("session") or {}, sideband)
         elif kind == "error":
+            # The timeline (which every member of the tenant reads) gets the code; the message
+            # can name the platform's own account (an organisation in a rate-limit message),
+            # so it goes to the operators' log only.
             error = event.get("error") or {}
+            logger.warning(
+                "provider error",
+                extra={
+                    "call": self.call_id,
+                    "code": error.get("code"),
+                    "error": str(error.get("message"))[:300],
+                },
+            )
             await self.event(
-                "provider.error",
-                {"code": error.get("code"), "message": str(error.get("message"))[:300]},
+                "provider.error", {"code": error.get("code"), "type": error.get("type")}
             )
 
     async def _guard_config(self, reported: dict, sideband) -> None:

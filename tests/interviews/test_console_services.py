@@ -1,5 +1,7 @@
 """Recruiter changes made in the console go through services and land in the audit trail."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.urls import reverse
 
@@ -7,7 +9,13 @@ from interviews.models import Candidate, InterviewSession
 from tenants import rls
 from tenants.models import AuditEvent, Role
 from tests.conftest import console_client
-from tests.factories import CandidateFactory, SessionFactory, TemplateFactory
+from tests.factories import (
+    CandidateFactory,
+    SessionEventFactory,
+    SessionFactory,
+    TemplateFactory,
+    TranscriptEntryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +113,39 @@ def test_a_recruiter_records_a_decision(recruiter_client, tenant_a):
         session = InterviewSession.objects.get(pk=session.pk)
     assert session.decision == "advance" and session.decided_by == recruiter_client.user
     assert audit_actions(tenant_a)[-1][0] == "session.decision"
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser would post from a page's change form."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("input", "select", "textarea") and attrs.get("name"):
+            if attrs.get("type") in ("submit", "checkbox") and "checked" not in attrs:
+                return
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+
+def test_a_decision_is_saved_on_a_long_interview(recruiter_client, tenant_a):
+    """A long interview's transcript and timeline are shown, not posted back: saving a
+    decision stays under the number of fields a request may carry."""
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    TranscriptEntryFactory.create_batch(600, session=session)
+    SessionEventFactory.create_batch(200, session=session)
+    url = reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    page = recruiter_client.get(url)
+    assert "I built a queue." in page.content.decode()
+    parser = _FormFields()
+    parser.feed(page.content.decode())
+    form = {**parser.fields, "decision": "advance", "decision_note": "Strong."}
+    response = recruiter_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:500]
+    with rls.tenant_context(tenant_a.pk):
+        assert InterviewSession.objects.get(pk=session.pk).decision == "advance"
 
 
 def test_templates_are_saved_with_their_questions_in_the_tenant(recruiter_client, tenant_a):

@@ -453,6 +453,24 @@ def test_after_a_tool_call_the_interviewer_is_asked_to_go_on_only_when_it_must(s
     ]
 
 
+def test_a_provider_error_shows_its_code_not_its_message(session, caplog):
+    """The timeline is read by every member of the tenant; the provider's message may name
+    the platform's own account, so only the operators' log has it."""
+    error = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "rate_limit_exceeded",
+            "message": "Rate limit reached in organization org-PLATFORM123.",
+        },
+    }
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(follower(session, "rtc_x").handle(error, RecordingSideband()))
+    [data] = [d for k, d in timeline(session) if k == "provider.error"]
+    assert data == {"code": "rate_limit_exceeded", "type": "invalid_request_error"}
+    assert any("org-PLATFORM123" in getattr(r, "error", "") for r in caplog.records)
+
+
 def test_a_difference_the_provider_keeps_is_corrected_only_a_few_times(session):
     follower_ = follower(session, "rtc_x")
     follower_.config = server_config(session)
