@@ -14,19 +14,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
+from interviews.realtime.provider import UnclosedClientNoise
 from tenants.models import Role
 
 from .factories import MembershipFactory, TenantFactory, UserFactory
 
-
-class _NoUnclosedClientNoise(logging.Filter):
-    # Django's test client runs each async view on an event loop of its own, so the
-    # provider's per-loop HTTP client outlives its loop; under daphne there is one loop.
-    def filter(self, record):
-        return not str(record.msg).startswith(("Unclosed client session", "Unclosed connector"))
-
-
-logging.getLogger("asyncio").addFilter(_NoUnclosedClientNoise())
+# Django's test client runs each async view on an event loop of its own, so the provider's
+# per-loop HTTP client outlives its loop (under daphne there is one loop per process).
+logging.getLogger("asyncio").addFilter(UnclosedClientNoise())
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import json
 import logging
 import weakref
@@ -128,7 +127,6 @@ class OpenAIRealtime(RealtimeProvider):
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._connect_timeout = connect_timeout
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        atexit.register(self._close_at_exit)
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -199,18 +197,6 @@ class OpenAIRealtime(RealtimeProvider):
         if client is not None:
             await client.close()
 
-    def _close_at_exit(self) -> None:
-        """Close the HTTP clients a process leaves open as it exits (daphne gives an
-        application no shutdown hook), so that no "unclosed client" error is logged."""
-        for loop, client in list(self._clients.items()):
-            if client.closed:
-                continue
-            if not loop.is_closed() and not loop.is_running():
-                with contextlib.suppress(Exception):
-                    loop.run_until_complete(client.close())
-            if not client.closed:
-                client.detach()  # the process is ending: its sockets close with it
-
     async def hangup(self, call_id: str) -> None:
         status, _, body = await self._post(f"{self.base_url}/realtime/calls/{call_id}/hangup")
         # 404: the call is already over, which is what we wanted.
@@ -219,6 +205,20 @@ class OpenAIRealtime(RealtimeProvider):
 
 
 _providers: dict[tuple, RealtimeProvider] = {}
+
+
+class UnclosedClientNoise(logging.Filter):
+    """Drops asyncio's reports of HTTP clients left open. A web process keeps one client per
+    event loop for its whole life, and daphne gives an application no shutdown hook, so the
+    clients are still open when the process exits (the system closes their sockets)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Unclosed client session", "Unclosed connector"))
+
+
+@atexit.register
+def _quiet_exit() -> None:
+    logging.getLogger("asyncio").addFilter(UnclosedClientNoise())
 
 
 def get_provider() -> RealtimeProvider:

@@ -147,5 +147,6 @@ class RealtimeWorker:
             # Let them unwind (release their call locks) before the connections close, but
             # not for ever: a Redis that does not answer must not hold up a shutdown.
             await asyncio.wait(running, timeout=SHUTDOWN_SECONDS)
+            await get_provider().aclose()  # this loop's HTTP client
             if self.redis is not None:
                 await self.redis.aclose()

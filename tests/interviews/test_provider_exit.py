@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent(
         base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=5, connect_timeout=5
     )
     loop.run_until_complete(provider.hangup("rtc_x"))
-    print("done")  # the loop stopped but not closed, the client open: as daphne leaves them
+    print("done")  # the client left open, as a web process leaves it
     """
 )
 
