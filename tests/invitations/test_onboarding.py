@@ -98,7 +98,7 @@ def test_the_code_page_is_part_of_the_candidate_flow(client, tenant_a):
     resent = client.post(reverse("account_confirm_login_code"), {"action": "resend"})
     assert resent.status_code == 302
     [message] = mail.outbox
-    assert message.subject == "Your interview sign-in code"
+    assert message.subject == "Your sign-in code"
     assert "Hello from" not in message.body  # the project's words, not allauth's
     code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", message.body).group(1)
     response = client.post(reverse("account_confirm_login_code"), {"code": code})

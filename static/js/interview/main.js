@@ -46,8 +46,10 @@ function setState(state, message) {
 
 function showConnected() {
   // Only when it changes: the status line is a live region, read out on every change.
-  if ($("interview").dataset.state === "live" && $("status").textContent !== "Connected.") {
-    $("status").textContent = "Connected.";
+  const muted = $("mute").getAttribute("aria-pressed") === "true";
+  const text = muted ? "Connected. Your microphone is muted." : "Connected.";
+  if ($("interview").dataset.state === "live" && $("status").textContent !== text) {
+    $("status").textContent = text;
   }
 }
 
