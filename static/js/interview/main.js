@@ -85,7 +85,9 @@ function addCaption(speaker, text, itemId) {
   item.replaceChildren(who, document.createTextNode(text));
   item.hidden = false;
   if (!item.isConnected) $("captions").append(item);
-  item.scrollIntoView({ block: "nearest" });
+  // Keep the newest caption in view, also when a late one fills an earlier place.
+  const shown = $("captions").querySelectorAll("li:not([hidden])");
+  shown[shown.length - 1].scrollIntoView({ block: "nearest" });
 }
 
 function setSpeaking(who, active) {
