@@ -149,6 +149,7 @@ function onProviderEvent(event) {
       showConnected(); // what the status line said before (a typed answer sent...) is over
       break;
     case "output_audio_buffer.stopped":
+    case "output_audio_buffer.cleared": // cut short (the candidate spoke over it)
       setSpeaking("interviewer", false);
       break;
     case "conversation.item.added":
