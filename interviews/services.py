@@ -364,15 +364,23 @@ MAX_TRANSCRIPT_TEXT = 10_000
 _SEQ_SHIFT = 1_000_000  # above any real entry count
 
 
-def _move_entry(entries, entry: TranscriptEntry, *, to: int) -> None:
-    """Move ``entry`` up to position ``to``; the entries from there down to its old place
-    move down one. Every step keeps (session, seq) unique."""
-    entries.filter(pk=entry.pk).update(seq=3 * _SEQ_SHIFT)
-    between = entries.filter(seq__gte=to, seq__lt=entry.seq)
-    between.update(seq=F("seq") + _SEQ_SHIFT)
+def _make_room(entries, at: int, *, below: int | None = None) -> None:
+    """Move the entries from position ``at`` (up to ``below``, if given) down one. Two steps
+    keep (session, seq) unique at every row: out of the way, then back one further."""
+    moving = entries.filter(seq__gte=at)
+    if below is not None:
+        moving = moving.filter(seq__lt=below)
+    moving.update(seq=F("seq") + _SEQ_SHIFT)
     entries.filter(seq__gte=_SEQ_SHIFT, seq__lt=2 * _SEQ_SHIFT).update(
         seq=F("seq") - _SEQ_SHIFT + 1
     )
+
+
+def _move_entry(entries, entry: TranscriptEntry, *, to: int) -> None:
+    """Move ``entry`` up to position ``to``; the entries from there down to its old place
+    move down one."""
+    entries.filter(pk=entry.pk).update(seq=3 * _SEQ_SHIFT)  # parked, out of the way
+    _make_room(entries, to, below=entry.seq)
     entry.seq = to
 
 
@@ -425,9 +433,7 @@ def transcript_append(
             return existing, False
     if later is not None:
         seq = later
-        # Two steps keep (session, seq) unique at every row: out of the way, then back + 1.
-        entries.filter(seq__gte=seq).update(seq=F("seq") + _SEQ_SHIFT)
-        entries.filter(seq__gte=_SEQ_SHIFT).update(seq=F("seq") - _SEQ_SHIFT + 1)
+        _make_room(entries, seq)
     else:
         last = entries.order_by("-seq").values_list("seq", flat=True).first()
         seq = (last or 0) + 1

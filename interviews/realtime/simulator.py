@@ -382,19 +382,24 @@ class SimulatedCall:
             "status": "completed",
             "content": [{"type": "output_audio", "transcript": text}],
         }
+        await self._close_response(response_id, done)
+        await asyncio.sleep(max(0.0, sound_ends - loop.time()))
+        self.voice.speaking = False
+        await self.emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
+
+    async def _close_response(self, response_id: str, item: dict) -> None:
+        """The response's one output item is done, then the response (it stops being in
+        progress: a new response.create is accepted from here)."""
         await self.emit(
-            {"type": "response.output_item.done", "response_id": response_id, "item": done}
+            {"type": "response.output_item.done", "response_id": response_id, "item": item}
         )
         self.responding = False
         await self.emit(
             {
                 "type": "response.done",
-                "response": {"id": response_id, "status": "completed", "output": [done]},
+                "response": {"id": response_id, "status": "completed", "output": [item]},
             }
         )
-        await asyncio.sleep(max(0.0, sound_ends - loop.time()))
-        self.voice.speaking = False
-        await self.emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
 
     async def call_tool(self, name: str, arguments: dict, *, then_continue=True) -> str | None:
         """A response that only calls a tool, as the real service sends it; the output is
@@ -436,16 +441,7 @@ class SimulatedCall:
         # the next response before response.done is refused.
         await asyncio.sleep(self.timing.tool_response_tail)
         done = {**item, "status": "completed", "arguments": json.dumps(arguments)}
-        await self.emit(
-            {"type": "response.output_item.done", "response_id": response_id, "item": done}
-        )
-        self.responding = False
-        await self.emit(
-            {
-                "type": "response.done",
-                "response": {"id": response_id, "status": "completed", "output": [done]},
-            }
-        )
+        await self._close_response(response_id, done)
         try:
             output = await asyncio.wait_for(future, self.timing.tool_timeout)
         except TimeoutError:

@@ -110,6 +110,13 @@ async def attached(session, timeout: float = 10) -> None:
         await asyncio.sleep(0.05)
 
 
+async def say_something(peer: Peer, seconds: float = 0.5) -> None:
+    """The candidate speaks (a loud tone on the microphone) for ``seconds``."""
+    peer.voice.speaking = True
+    await asyncio.sleep(seconds)
+    peer.voice.speaking = False
+
+
 def follower(session, call_id):
     return SidebandSession(
         session_id=str(session.pk),
@@ -125,9 +132,7 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
         peer, call_id = await connect(session)
         task = asyncio.ensure_future(follower(session, call_id).run())
         await peer.wait_for("response.output_audio_transcript.done")  # question 1
-        peer.voice.speaking = True
-        await asyncio.sleep(0.5)
-        peer.voice.speaking = False
+        await say_something(peer)
         await peer.wait_for("response.output_audio_transcript.done", 2)  # question 2
         peer.send(
             {
@@ -217,9 +222,7 @@ def test_a_replacement_call_carries_on_where_the_interview_stopped(simulator, se
         first, call_id = await connect(session)
         following = asyncio.ensure_future(follower(session, call_id).run())
         await first.wait_for("response.output_audio_transcript.done")  # question 1
-        first.voice.speaking = True
-        await asyncio.sleep(0.5)
-        first.voice.speaking = False
+        await say_something(first)
         await rows(session, 3)  # question 1, the answer, question 2
         await sync_to_async(forge_and_assess, thread_sensitive=False)(session)
         # The candidate's network drops before they answer question 2; the page offers again.
@@ -239,9 +242,7 @@ def test_a_replacement_call_carries_on_where_the_interview_stopped(simulator, se
         # ...and the interviewer speaks once it can.
         await sync_to_async(report_connected, thread_sensitive=False)(session)
         resumed = await second.wait_for("response.output_audio_transcript.done")
-        second.voice.speaking = True
-        await asyncio.sleep(0.5)
-        second.voice.speaking = False
+        await say_something(second)
         await asyncio.wait_for(task, 30)  # the interviewer finishes on the new call
         await second.close()
         return resumed, new_call_id, handed_over
@@ -314,9 +315,7 @@ def test_a_candidate_who_speaks_first_is_answered_once(simulator, session):
         peer, call_id = await connect(session, report=False)
         task = asyncio.ensure_future(follower(session, call_id).run())
         await attached(session)  # and waiting for the browser's word
-        peer.voice.speaking = True  # "hello?": the provider's turn detection responds
-        await asyncio.sleep(0.4)
-        peer.voice.speaking = False
+        await say_something(peer, 0.4)  # "hello?": the provider's turn detection responds
         await peer.wait_for("response.output_audio_transcript.done", timeout=5)
         # The browser's word arrives late: the interviewer is not asked to start again.
         await sync_to_async(report_connected, thread_sensitive=False)(session)
