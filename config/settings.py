@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "tenants.middleware.AccountContextMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -179,12 +180,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "tenants.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+# Sessions in PostgreSQL, each row readable only with its own key (tenants.rls).
+SESSION_ENGINE = "tenants.sessionstore"
+# Pages that find an account by name or address (signing in): every account is visible to
+# them, and no tenant's data (tenants.middleware.AccountContextMiddleware).
+IDENTITY_LOOKUP_PATH_PREFIXES = ["/accounts/", "/admin/login/"]
 
 # Candidates sign in without a password: an emailed login code, or Google.
 ACCOUNT_ADAPTER = "invitations.adapters.CandidateAccountAdapter"

@@ -236,14 +236,15 @@ def candidate_account_for(invitation: InterviewInvitation):
     from allauth.account.models import EmailAddress
 
     email = normalize_email(invitation.candidate.email)
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User(username=email[:150], email=email)
-        user.set_unusable_password()
-        user.save()
-    EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"primary": True, "verified": False}
-    )
+    with rls.identity_lookup_context():  # the person may have an account from elsewhere
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User(username=email[:150], email=email)
+            user.set_unusable_password()
+            user.save()
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"primary": True, "verified": False}
+        )
     return user
 
 

@@ -4,13 +4,14 @@ a hand-over to a worker thread, and under a burst of offers those threads and th
 contend for become the bottleneck. Here statements go straight to PostgreSQL on psycopg's
 asynchronous connections instead.
 
-The same database wall applies as everywhere else: connections are made as the application
-role (``DATABASE_URL``, subject to row-level security), and every statement runs in a
-transaction with ``app.tenant_id`` set transaction-locally (``set_config(..., true)``), so
-nothing carries over to the connection's next user. Setting the tenant and the statement go to
-the server as one query string - one round trip, one implicit transaction that commits at its
-end or rolls back entirely - with the values bound on the client as Django itself does
-(psycopg's client-side binding).
+The same database wall applies as everywhere else: connections are made as the application role
+(``DATABASE_URL``, subject to row-level security), and every statement runs in a transaction
+with ``app.tenant_id`` set transaction-locally (``set_config(..., true)``), so nothing carries
+over to the connection's next user. The value is signed for the connection it is sent on
+(tenants.rls), whose identity the pool asks for once, when it opens it. Setting the tenant and
+the statement go to the server as one query string - one round trip, one implicit transaction
+that commits at its end or rolls back entirely - with the values bound on the client as Django
+itself does (psycopg's client-side binding).
 
 There is one pool per event loop (a connection pool belongs to the loop that opened it). Under
 daphne that is one pool per web process; a context that runs each request on a fresh loop
@@ -20,6 +21,7 @@ daphne that is one pool per web process; a context that runs each request on a f
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 import psycopg
@@ -48,6 +50,8 @@ _ATTEMPTS = 2
 # One pool per event loop, as the task opening it: the offers that arrive together while the
 # first connection is made all wait for that one pool.
 _pools: dict[asyncio.AbstractEventLoop, asyncio.Task[AsyncConnectionPool]] = {}
+# Each pooled connection's identity, which the signed tenant setting is bound to.
+_identities: weakref.WeakKeyDictionary[psycopg.AsyncConnection, str] = weakref.WeakKeyDictionary()
 
 
 def conninfo() -> str:
@@ -82,6 +86,7 @@ async def _open_pool(loop: asyncio.AbstractEventLoop) -> AsyncConnectionPool:
         max_size=settings.DATABASE_ASYNC_POOL_SIZE,
         timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT_SECONDS,
         kwargs={"autocommit": True},
+        configure=_learn_identity,
         open=False,
         name="async-app",
     )
@@ -98,6 +103,11 @@ async def _open_pool(loop: asyncio.AbstractEventLoop) -> AsyncConnectionPool:
     return pool
 
 
+async def _learn_identity(connection: psycopg.AsyncConnection) -> None:
+    cursor = await connection.execute(rls.CONNECTION_IDENTITY_SQL)
+    (_identities[connection],) = await cursor.fetchone()
+
+
 async def tenant_fetch(
     tenant_id, sql: str, params: dict, *, notify: tuple[str, str] | None = None
 ) -> list[tuple[Any, ...]]:
@@ -110,7 +120,6 @@ async def tenant_fetch(
     values = {
         **params,
         "_rls_name": rls.TENANT,
-        "_rls_tenant": str(tenant_id),
         "_timeout": f"{settings.DATABASE_ASYNC_STATEMENT_TIMEOUT_MS}ms",
     }
     if notify:
@@ -118,6 +127,7 @@ async def tenant_fetch(
     pool = await _pool()
     for attempt in range(1, _ATTEMPTS + 1):
         async with pool.connection() as connection:
+            values["_rls_tenant"] = rls.sign(rls.TENANT, str(tenant_id), _identities[connection])
             try:
                 cursor = AsyncClientCursor(connection)
                 await cursor.execute(query, values)

@@ -1,9 +1,11 @@
-"""Resolves the console user's tenant once per request and applies it to the database wall."""
+"""Applies who is asking to the database wall, once per request: the signed-in user's own
+account (every request), and the console user's tenant (console requests)."""
 
 from contextlib import ExitStack
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY as AUTH_USER_SESSION_KEY
 from django.http import HttpResponseForbidden
 
 from . import requestcontext, rls, selectors, services
@@ -11,6 +13,47 @@ from . import requestcontext, rls, selectors, services
 ACTIVE_TENANT_SESSION_KEY = "active_tenant_id"
 _BYPASS_AUDITED_SESSION_KEY = "operator_bypass_audited"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class AccountContextMiddleware:
+    """Runs the request with the signed-in user's own account visible (``rls.user_context``
+    for the user id in the session), so that Django can load ``request.user`` and record a
+    login; on the sign-in pages (IDENTITY_LOOKUP_PATH_PREFIXES), where the account is found by
+    name or address, every account (``rls.identity_lookup_context``) - never tenant data.
+
+    Placed after the session middleware and before authentication. Everything after it runs
+    on one thread, the one whose database connection carries the settings.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.lookup_prefixes = tuple(settings.IDENTITY_LOOKUP_PATH_PREFIXES)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self.__acall__(request)
+        return self._call(request, self.get_response)
+
+    async def __acall__(self, request):
+        return await sync_to_async(self._call)(request, async_to_sync(self.get_response))
+
+    def _call(self, request, get_response):
+        with ExitStack() as stack:
+            stack.enter_context(rls.user_context(_session_user_id(request)))
+            if request.path_info.startswith(self.lookup_prefixes):
+                stack.enter_context(rls.identity_lookup_context())
+            return get_response(request)
+
+
+def _session_user_id(request) -> str:
+    value = str(request.session.get(AUTH_USER_SESSION_KEY) or "")
+    return value if value.isdigit() else ""
 
 
 class TenantMiddleware:

@@ -1,10 +1,20 @@
 """The database wall: PostgreSQL row-level security.
 
 Every tenant-owned table has RLS enabled and FORCEd with a policy comparing its ``tenant_id``
-to the connection's ``app.tenant_id`` setting (see ``rls_enable``, used by the migrations).
-The application connects as a role that is neither superuser nor BYPASSRLS, so with no tenant
-set a query sees no tenant rows at all, and in a tenant's context it sees only that tenant's
-rows - whatever the ORM query says.
+to the tenant the connection works for (see ``rls_enable``, used by the migrations). The
+application connects as a role that is neither superuser nor BYPASSRLS, so with no tenant set
+a query sees no tenant rows at all, and in a tenant's context it sees only that tenant's rows -
+whatever the ORM query says.
+
+The tenant (and the user, the signed-in session, the bypass) is a connection setting, and a
+setting anyone on the connection can change: a stray raw query or an SQL injection could call
+``set_config('app.tenant_id', <another tenant>, false)``. So the values are *signed*: each is
+``<value>:<HMAC-SHA256>`` over the setting's name, the value and this connection's identity
+(backend pid and start time, unique over the server's life), with a key derived from
+SECRET_KEY. The policies believe a value only when ``rls_verified()`` - a SECURITY DEFINER
+function that alone may read the key, kept in the owner's private schema - finds its signature
+right for the connection it is on. SQL alone cannot make a signature, and one read off another
+connection (``pg_stat_activity`` shows other backends' last statements) is worthless here.
 
 The settings are session-level (``set_config(..., false)``) and each context manager puts the
 previous value back when it exits, so they nest, work in autocommit mode and never outlive
@@ -15,22 +25,72 @@ nested context needs.)
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db import migrations as dj_migrations
+from django.utils.crypto import salted_hmac
 
 logger = logging.getLogger(__name__)
 
 TENANT = "app.tenant_id"
 USER = "app.user_id"
 BYPASS = "app.rls_bypass"
+IDENTITY = "app.identity_lookup"
+SESSION = "app.session_key"
 
-_TENANT_MATCH = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-_BYPASS_ON = "current_setting('app.rls_bypass', true) = 'on'"
-_USER_ID = "NULLIF(current_setting('app.user_id', true), '')::bigint"
+# What the policies compare with; each is a scalar subquery so that PostgreSQL checks the
+# signature once per statement (an InitPlan), not once per row.
+_TENANT_MATCH = "(SELECT rls_tenant())"
+_BYPASS_ON = "(SELECT rls_bypass())"
+_USER_ID = "(SELECT rls_user())"
+_IDENTITY_ON = "(SELECT rls_identity_lookup())"
+_SESSION_KEY = "(SELECT rls_session_key())"
+
+CONNECTION_IDENTITY_SQL = "SELECT public.rls_connection()"
+
+
+# --- Signed settings ------------------------------------------------------------------------
+
+
+def signing_key() -> bytes:
+    """The 64-byte key the database checks signatures with (one SHA-256 block, so HMAC uses it
+    as it is). Derived from SECRET_KEY; ``migrate`` installs it (``install_signing_key``)."""
+    return salted_hmac("tenants.rls", "row-level security settings", algorithm="sha512").digest()
+
+
+def sign(name: str, value: str, connection_identity: str) -> str:
+    """``value`` signed for setting ``name`` on the connection ``connection_identity``."""
+    message = f"{name}:{value}:{connection_identity}".encode()
+    return f"{value}:{hmac.new(signing_key(), message, hashlib.sha256).hexdigest()}"
+
+
+def install_signing_key(cursor) -> None:
+    """Store this deployment's key where only the schema owner (and ``rls_verified``, which
+    runs as it) can read it. Run as the owner, after the migrations."""
+    key = signing_key()
+    cursor.execute(
+        "INSERT INTO rls_private.signing_key (id, inner_pad, outer_pad) VALUES (true, %s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET inner_pad = excluded.inner_pad, "
+        "outer_pad = excluded.outer_pad",
+        [bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)],
+    )
+
+
+def _identity(connection) -> str:
+    # Asked once per database connection: Django opens a new one after a close or an error.
+    connection.ensure_connection()
+    raw = connection.connection
+    cached = getattr(connection, "_rls_identity", None)
+    if cached is None or cached[0] is not raw:
+        with connection.cursor() as cursor:
+            cursor.execute(CONNECTION_IDENTITY_SQL)
+            cached = connection._rls_identity = (raw, cursor.fetchone()[0])
+    return cached[1]
 
 
 def _state(connection) -> dict[str, str]:
@@ -43,9 +103,10 @@ def _state(connection) -> dict[str, str]:
 
 def _apply(connection, values: dict[str, str]) -> None:
     names, params = [], []
+    identity = _identity(connection) if any(values.values()) else ""
     for name, value in values.items():
         names.append("set_config(%s, %s, false)")
-        params.extend([name, value])
+        params.extend([name, sign(name, value, identity) if value else ""])
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(names), params)
     _state(connection).update(values)
@@ -75,9 +136,21 @@ def tenant_context(tenant_id, *, using: str = DEFAULT_DB_ALIAS):
 
 
 def user_context(user_id, *, using: str = DEFAULT_DB_ALIAS):
-    """Let the block read the user's own memberships (and their tenants) before a tenant is
-    chosen; nothing else becomes visible."""
+    """Let the block read the user's own account, memberships (and their tenants) before a
+    tenant is chosen; nothing else becomes visible."""
     return _settings({USER: str(user_id) if user_id else ""}, using)
+
+
+def identity_lookup_context(*, using: str = DEFAULT_DB_ALIAS):
+    """Accounts and email addresses of every user, and nothing of any tenant: for signing in
+    (finding a user by name or address) and for adding a person who may already have an
+    account. Tenant data stays behind the tenant policy."""
+    return _settings({IDENTITY: "on"}, using)
+
+
+def session_context(session_key, *, using: str = DEFAULT_DB_ALIAS):
+    """Let the block read and write the one browser session whose key it was given."""
+    return _settings({SESSION: session_key or ""}, using)
 
 
 def bypass_context(*, using: str = DEFAULT_DB_ALIAS):
@@ -93,7 +166,7 @@ def reset(*, using: str = DEFAULT_DB_ALIAS) -> None:
         _state(connection).clear()
         return
     try:
-        _apply(connection, {TENANT: "", USER: "", BYPASS: ""})
+        _apply(connection, dict.fromkeys((TENANT, USER, BYPASS, IDENTITY, SESSION), ""))
     except DatabaseError:
         # A connection we cannot reset must not be reused with a tenant still set on it.
         _state(connection).clear()
@@ -106,6 +179,92 @@ def current_tenant_id(*, using: str = DEFAULT_DB_ALIAS) -> str:
 
 # --- Migrations -----------------------------------------------------------------------------
 
+# The functions the policies call. ``rls_connection`` names this connection (invoker rights:
+# PostgreSQL shows a backend's start time to its own role). ``rls_verified`` runs as the
+# schema owner, the only role that can read the key, and returns a setting's value when its
+# signature is right for this connection, else NULL. The others read one setting each.
+# ``rls_bypass`` is also true for the role that owns these functions - the schema owner, which
+# runs the migrations and owns the SECURITY DEFINER invitation-token lookup - and never for the
+# application role (``manage.py check`` and /readyz make sure of that).
+RLS_FUNCTIONS_SQL = """
+CREATE SCHEMA IF NOT EXISTS rls_private;
+REVOKE ALL ON SCHEMA rls_private FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS rls_private.signing_key (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    inner_pad bytea NOT NULL CHECK (length(inner_pad) = 64),
+    outer_pad bytea NOT NULL CHECK (length(outer_pad) = 64)
+);
+REVOKE ALL ON rls_private.signing_key FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION rls_connection() RETURNS text
+LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+    SELECT pg_backend_pid()::text || '@'
+        || (extract(epoch FROM backend_start) * 1000000)::bigint::text
+    FROM pg_stat_get_activity(pg_backend_pid())
+$$;
+
+CREATE OR REPLACE FUNCTION rls_verified(setting text, connection text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    raw text := current_setting(setting, true);
+    cut integer;
+    claimed text;
+    pads record;
+BEGIN
+    IF raw IS NULL OR connection IS NULL OR length(raw) < 66 THEN
+        RETURN NULL;
+    END IF;
+    cut := length(raw) - 64;
+    IF substr(raw, cut, 1) <> ':' THEN
+        RETURN NULL;
+    END IF;
+    claimed := substr(raw, 1, cut - 1);
+    SELECT inner_pad, outer_pad INTO pads FROM rls_private.signing_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF encode(sha256(pads.outer_pad || sha256(pads.inner_pad
+            || convert_to(setting || ':' || claimed || ':' || connection, 'UTF8'))), 'hex')
+        = substr(raw, cut + 1) THEN
+        RETURN claimed;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION rls_tenant() RETURNS uuid LANGUAGE sql STABLE AS $$
+    SELECT public.rls_verified('app.tenant_id', public.rls_connection())::uuid
+$$;
+CREATE OR REPLACE FUNCTION rls_user() RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT public.rls_verified('app.user_id', public.rls_connection())::bigint
+$$;
+CREATE OR REPLACE FUNCTION rls_session_key() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT public.rls_verified('app.session_key', public.rls_connection())
+$$;
+CREATE OR REPLACE FUNCTION rls_bypass() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT pg_has_role(
+            (SELECT proowner FROM pg_catalog.pg_proc
+             WHERE oid = 'public.rls_verified(text,text)'::regprocedure),
+            'USAGE')
+        OR coalesce(
+            public.rls_verified('app.rls_bypass', public.rls_connection()) = 'on', false)
+$$;
+CREATE OR REPLACE FUNCTION rls_identity_lookup() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        public.rls_verified('app.identity_lookup', public.rls_connection()) = 'on', false)
+$$;
+"""
+
+
+def rls_functions() -> list:
+    """Migration operations creating (or replacing) the functions the policies call."""
+    return [dj_migrations.RunSQL(RLS_FUNCTIONS_SQL, dj_migrations.RunSQL.noop)]
+
+
+def _tenant_match(column: str) -> str:
+    return f"({column} = {_TENANT_MATCH} OR {_BYPASS_ON})"
+
 
 def rls_enable(table: str, *, column: str = "tenant_id", extra_read: str = "") -> list:
     """Migration operations that enable and FORCE RLS on ``table`` with the tenant policy.
@@ -113,7 +272,7 @@ def rls_enable(table: str, *, column: str = "tenant_id", extra_read: str = "") -
     ``extra_read`` is an optional SQL condition granting additional read-only visibility
     (memberships of the signed-in user, for instance).
     """
-    match = f"({column} = {_TENANT_MATCH} OR {_BYPASS_ON})"
+    match = _tenant_match(column)
     forward = [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
@@ -129,6 +288,50 @@ def rls_enable(table: str, *, column: str = "tenant_id", extra_read: str = "") -
             f"CREATE POLICY tenant_extra_read ON {table} FOR SELECT USING ({extra_read})"
         )
         backward.insert(0, f"DROP POLICY IF EXISTS tenant_extra_read ON {table}")
+    return [dj_migrations.RunSQL(";\n".join(forward), ";\n".join(backward))]
+
+
+# The policies as first written, when the settings were plain values (for reversing
+# ``rls_sign_policies``).
+_PLAIN_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+_PLAIN_BYPASS = "current_setting('app.rls_bypass', true) = 'on'"
+_PLAIN_USER = "NULLIF(current_setting('app.user_id', true), '')::bigint"
+
+
+def rls_sign_policies(table: str, *, column: str = "tenant_id", extra_read: str = "") -> list:
+    """Migration operations moving a table's policies (made by ``rls_enable`` before the
+    settings were signed) onto the signed settings."""
+
+    def alter(match: str, extra: str) -> str:
+        statements = [f"ALTER POLICY tenant_isolation ON {table} USING {match} WITH CHECK {match}"]
+        if extra:
+            statements.append(f"ALTER POLICY tenant_extra_read ON {table} USING ({extra})")
+        return ";\n".join(statements)
+
+    plain = f"({column} = {_PLAIN_TENANT} OR {_PLAIN_BYPASS})"
+    plain_extra = extra_read.replace(_USER_ID, _PLAIN_USER)
+    return [
+        dj_migrations.RunSQL(alter(_tenant_match(column), extra_read), alter(plain, plain_extra))
+    ]
+
+
+def rls_protect(table: str, *, using: str, check: str | None = None) -> list:
+    """Migration operations that enable and FORCE RLS on a table that is not a tenant's (a
+    user account, a browser session) with one policy: rows visible where ``using`` holds, or
+    under the bypass; writable where ``check`` (default: ``using``) holds, or under the
+    bypass."""
+    visible = f"({using}) OR {_BYPASS_ON}"
+    writable = f"({check or using}) OR {_BYPASS_ON}"
+    forward = [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY owner_only ON {table} USING ({visible}) WITH CHECK ({writable})",
+    ]
+    backward = [
+        f"DROP POLICY IF EXISTS owner_only ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]
     return [dj_migrations.RunSQL(";\n".join(forward), ";\n".join(backward))]
 
 
@@ -154,3 +357,12 @@ def append_only(table: str, *, allow_delete: bool = False) -> list:
 USER_MEMBERSHIP_READ = f"user_id = {_USER_ID}"
 _MEMBER_TENANTS = "SELECT tenant_id FROM tenants_membership WHERE user_id = " + _USER_ID  # noqa: S608
 USER_TENANT_READ = f"id IN ({_MEMBER_TENANTS})"
+# A user account (auth_user, and rows hanging off it): its own user, anyone while signing in,
+# and the members of the tenant being worked in (the console lists them).
+OWN_USER = _USER_ID
+IDENTITY_LOOKUP = _IDENTITY_ON
+TENANT_MEMBER_USERS = (
+    "SELECT user_id FROM tenants_membership WHERE tenant_id = " + _TENANT_MATCH  # noqa: S608
+)
+SESSION_KEY = _SESSION_KEY
+TENANT_MATCH = _TENANT_MATCH

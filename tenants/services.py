@@ -10,6 +10,7 @@ from ipaddress import ip_network
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from . import requestcontext, rls
@@ -71,6 +72,17 @@ def system_bypass(*, reason: str) -> Iterator[None]:
     logger.debug("rls bypass", extra={"reason": reason})
     with rls.bypass_context():
         yield
+
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+def user_record_login(sender, user, **kwargs) -> None:
+    """Note the time of ``user``'s sign-in on their account (Django's ``last_login``), as that
+    user: accounts are behind the database wall (``user_logged_in`` receiver)."""
+    user.last_login = timezone.now()
+    with rls.user_context(user.pk):
+        type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)
 
 
 # --- Tenants --------------------------------------------------------------------------------
@@ -164,14 +176,16 @@ def _staff_user_for_email(email: str):
     email = User.objects.normalize_email(email).strip().lower()
     if not email or "@" not in email:
         raise ValidationError({"email": "Enter a valid email address."})
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User(username=email[:150], email=email, is_staff=True)
-        user.set_unusable_password()
-        user.save()
-    elif not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+    # The person may already have an account (a member elsewhere, a candidate).
+    with rls.identity_lookup_context():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User(username=email[:150], email=email, is_staff=True)
+            user.set_unusable_password()
+            user.save()
+        elif not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
     return user
 
 

@@ -36,7 +36,7 @@ class BypassFactory(factory.django.DjangoModelFactory):
             return super()._create(model_class, *args, **kwargs)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(BypassFactory):
     class Meta:
         model = get_user_model()
 

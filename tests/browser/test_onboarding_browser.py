@@ -72,7 +72,8 @@ def signed_in_at_device_check(live_server, page, tenant):
     from tests.factories import InvitationFactory, UserFactory
 
     user = UserFactory(email="ada@example.com")
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    with rls.bypass_context():
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     invitation = InvitationFactory(tenant=tenant, candidate__email="ada@example.com")
     with rls.tenant_context(tenant.pk):
         consent = consent_record(candidate=invitation.candidate, version="t", text="t", ip=None)

@@ -184,7 +184,9 @@ def test_a_call_that_cannot_be_recorded_is_hung_up(upstream, session, settings):
         while not upstream.requests:
             assert time.monotonic() < deadline, "the offer never reached the provider"
             time.sleep(0.01)
-        holder.execute("SELECT set_config(%s, %s, true)", [rls.TENANT, str(session.tenant_id)])
+        (identity,) = holder.execute(rls.CONNECTION_IDENTITY_SQL).fetchone()
+        signed = rls.sign(rls.TENANT, str(session.tenant_id), identity)
+        holder.execute("SELECT set_config(%s, %s, true)", [rls.TENANT, signed])
         holder.execute(
             "SELECT 1 FROM interviews_interviewsession WHERE id = %s FOR UPDATE", [session.pk]
         )

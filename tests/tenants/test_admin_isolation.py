@@ -21,6 +21,7 @@ from tests.factories import (
     SessionFactory,
     TemplateFactory,
     TranscriptEntryFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -151,9 +152,9 @@ def test_a_recruiter_cannot_delete_candidates_but_an_admin_can(tenant_a):
     assert snapshot(candidate) is None
 
 
-def test_a_staff_user_without_membership_sees_nothing(tenant_a, django_user_model):
+def test_a_staff_user_without_membership_sees_nothing(tenant_a):
     CandidateFactory(tenant=tenant_a)
-    user = django_user_model.objects.create_user("lonely", "lonely@example.com", is_staff=True)
+    user = UserFactory(username="lonely", is_staff=True)
     from django.test import Client
 
     client = Client()

@@ -17,7 +17,8 @@ def test_an_admin_adds_a_recruiter_by_email(tenant_a, django_user_model):
         reverse("admin:tenants_membership_add"), {"email": "New@Example.com", "role": "recruiter"}
     )
     assert response.status_code == 302
-    user = django_user_model.objects.get(email="new@example.com")
+    with rls.identity_lookup_context():
+        user = django_user_model.objects.get(email="new@example.com")
     assert user.is_staff and not user.has_usable_password()
     with rls.tenant_context(tenant_a.pk):
         assert Membership.objects.get(user=user).role == "recruiter"

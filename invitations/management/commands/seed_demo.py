@@ -97,8 +97,9 @@ class Command(BaseCommand):
         token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant.pk)
 
         logins = [(RECRUITER_EMAIL, "recruiter"), (OWNER_EMAIL, "owner")]
-        passwords = {email: self._reset_password(email) for email, _ in logins}
-        operator_password = self._operator()
+        with rls.identity_lookup_context():
+            passwords = {email: self._reset_password(email) for email, _ in logins}
+            operator_password = self._operator()
         console = f"{settings.SITE_URL}/admin/"
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Recruiter console: {console}")

@@ -26,13 +26,14 @@ class Command(BaseCommand):
             tenant = tenant_create(name=name, slug=slug, owner_email=owner_email)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        user = get_user_model().objects.get(email__iexact=owner_email)
         self.stdout.write(f"Created tenant {tenant.name} (slug {tenant.slug}, id {tenant.pk}).")
-        if not user.has_usable_password():
-            password = owner_password or secrets.token_urlsafe(12)
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            self.stdout.write(f"Owner login: {user.get_username()} / {password}")
-        else:
-            self.stdout.write(f"Owner {user.get_username()} already had a login; unchanged.")
+        with rls.identity_lookup_context():
+            user = get_user_model().objects.get(email__iexact=owner_email)
+            if not user.has_usable_password():
+                password = owner_password or secrets.token_urlsafe(12)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                self.stdout.write(f"Owner login: {user.get_username()} / {password}")
+            else:
+                self.stdout.write(f"Owner {user.get_username()} already had a login; unchanged.")
         rls.reset()

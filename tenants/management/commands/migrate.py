@@ -2,13 +2,17 @@
 
 The application's own role (DATABASE_URL) only reads and writes rows; DDL runs as the role in
 DATABASE_OWNER_URL, which then grants the application role what it needs on every table. With
-no DATABASE_OWNER_URL this is Django's plain migrate.
+no DATABASE_OWNER_URL this is Django's plain migrate. Either way it ends by installing this
+deployment's key for the signed row-level security settings (tenants.rls), so a changed
+SECRET_KEY takes effect with the next migrate (run on every deploy).
 """
 
 import environ
 from django.conf import settings
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import DEFAULT_DB_ALIAS, connections
+
+from tenants import rls
 
 _CONNECTION_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 
@@ -21,7 +25,9 @@ class Command(MigrateCommand):
     def handle(self, *args, **options):
         owner_url = getattr(settings, "DATABASE_OWNER_URL", "")
         if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
+            self._install_signing_key(connections[options["database"]])
+            return
 
         connection = connections[DEFAULT_DB_ALIAS]
         app_role = connection.settings_dict["USER"]
@@ -34,6 +40,7 @@ class Command(MigrateCommand):
             super().handle(*args, **options)
             if app_role and app_role != owner.get("USER"):
                 self._grant(connection, app_role)
+            self._install_signing_key(connection)
         finally:
             connection.close()
             connection.settings_dict.update(original)
@@ -48,3 +55,9 @@ class Command(MigrateCommand):
             cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
         if self.verbosity >= 1:
             self.stdout.write(f"Granted row access on all tables to role {role}.")
+
+    def _install_signing_key(self, connection) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('rls_private.signing_key') IS NOT NULL")
+            if cursor.fetchone()[0]:  # not when migrating back to before it existed
+                rls.install_signing_key(cursor)
