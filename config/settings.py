@@ -303,9 +303,20 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # One handler, redacted, in every mode. Django's own logging (DEFAULT_LOGGING) gives
+    # `django` a console handler when DEBUG and `django.server` one always, which print
+    # request lines ("Not Found: /i/<raw token>") unredacted beside ours; listing a logger
+    # here replaces its handlers, so these propagate to the root's JSON handler alone.
+    # (Django's mail_admins goes too: ADMINS is not configured, errors are in the log.)
     "loggers": {
-        "django.server": {"level": "WARNING"},
-        "daphne": {"level": "WARNING"},
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"handlers": [], "propagate": True},
+        "django.security": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # daphne's runserver access log ("HTTP GET /i/... 404").
+        "django.channels.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        "daphne": {"handlers": [], "level": "WARNING", "propagate": True},
+        "channels": {"handlers": [], "propagate": True},
         # At DEBUG, websockets logs every handshake header (the sideband's bearer key) and
         # every frame (transcripts, audio events): never below INFO.
         "websockets": {"level": "INFO"},
