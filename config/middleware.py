@@ -7,6 +7,8 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import BadRequest
+from django.http import JsonResponse
 
 from tenants import requestcontext
 
@@ -76,3 +78,48 @@ class RequestIdMiddleware:
     def _end(self, tokens):
         requestcontext.request_id.reset(tokens[0])
         requestcontext.client_ip.reset(tokens[1])
+
+
+class NullCharacterGuardMiddleware:
+    """Answers 400 to a request whose path, query string, form fields or cookies carry a NUL
+    character. PostgreSQL stores no NUL in text, so such a value reaching a filter or a write
+    (a console changelist's ``?status=%00``, a candidate page's form) would otherwise fail in
+    the database as a 500. Nothing legitimate sends one. JSON bodies are checked by the API's
+    parser (config.api.JSONBodyParser)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self.__acall__(request)
+        return self._refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request):
+        return self._refusal(request) or await self.get_response(request)
+
+    def _refusal(self, request):
+        if not _carries_null(request):
+            return None
+        message = "The request contains a NUL character."
+        if request.path.startswith("/api/"):
+            body = {"error": {"code": "invalid_characters", "message": message}}
+            return JsonResponse(body, status=400)
+        raise BadRequest(message)  # Django's 400 page, logged as a warning
+
+
+def _carries_null(request) -> bool:
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.COOKIES.items()):
+        return True
+    # request.POST parses only form bodies (urlencoded, multipart) and is empty for the rest.
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for data in (request.GET, request.POST)
+        for key, values in data.lists()
+    )

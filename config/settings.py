@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.NullCharacterGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,7 +79,10 @@ MIDDLEWARE = [
 # The candidate session API (bearer session tokens) is served by a leaner middleware stack,
 # see config/asgi.py.
 CANDIDATE_API_PREFIX = "/api/candidate/"
-CANDIDATE_API_MIDDLEWARE = ["config.middleware.RequestIdMiddleware"]
+CANDIDATE_API_MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.NullCharacterGuardMiddleware",
+]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
