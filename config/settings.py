@@ -79,10 +79,7 @@ MIDDLEWARE = [
 # The candidate session API (bearer session tokens) is served by a leaner middleware stack,
 # see config/asgi.py.
 CANDIDATE_API_PREFIX = "/api/candidate/"
-CANDIDATE_API_MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
-    "config.middleware.NullCharacterGuardMiddleware",
-]
+CANDIDATE_API_MIDDLEWARE = ["config.middleware.RequestIdMiddleware"]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -264,6 +261,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, size/depth-capped, no NUL or lone surrogates (config.api.JSONBodyParser).
+    "DEFAULT_PARSER_CLASSES": ["config.api.JSONBodyParser"],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -50,8 +50,8 @@ def test_a_nul_in_a_cookie_is_a_400(tenant_a):
     assert client.get("/admin/").status_code == 400
 
 
-def test_a_nul_in_the_candidate_apis_query_string_is_a_json_400(client):
-    response = client.get("/api/candidate/sessions/?x=%00")
+def test_a_nul_in_an_api_query_string_is_a_json_400(client):
+    response = client.get("/api/schema/?format=%00")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_characters"
 
