@@ -81,8 +81,8 @@ class RequestIdMiddleware:
 
 
 class NullCharacterGuardMiddleware:
-    """Answers 400 to a request whose path, query string, form fields or cookies carry a NUL
-    character. PostgreSQL stores no NUL in text, so such a value reaching a filter or a write
+    """Answers 400 to a request whose path, query string, form fields, cookies or headers
+    carry a NUL character. PostgreSQL stores no NUL in text, so such a value reaching a filter or a write
     (a console changelist's ``?status=%00``, a candidate page's form) would otherwise fail in
     the database as a 500. Nothing legitimate sends one. The candidate API's stack goes
     without it: its URLs carry only ids, it reads no forms or cookies, and its JSON bodies are
@@ -117,6 +117,9 @@ class NullCharacterGuardMiddleware:
 
 def _carries_null(request) -> bool:
     if "\x00" in request.path or any("\x00" in k + v for k, v in request.COOKIES.items()):
+        return True
+    # Headers too: the consent record keeps the User-Agent.
+    if any(k.startswith("HTTP_") and "\x00" in str(v) for k, v in request.META.items()):
         return True
     # API bodies are the API parser's to read: parsing them here as a form would leave DRF an
     # exhausted stream. request.POST parses only form bodies (urlencoded, multipart).

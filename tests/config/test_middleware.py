@@ -1,10 +1,10 @@
-"""A NUL character in a URL, form field or cookie is a 400 before it reaches the database."""
+"""A NUL character in a URL, form field, cookie or header is a 400 before it reaches the database."""
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from interviews.models import Candidate
+from interviews.models import Candidate, Consent
 from invitations.models import AccommodationRequest
 from tenants import rls
 from tests.factories import CandidateFactory
@@ -42,6 +42,17 @@ def test_a_nul_in_the_accommodation_request_is_a_400_and_nothing_is_stored(clien
     assert response.status_code == 400
     with rls.tenant_context(tenant_a.pk):
         assert not AccommodationRequest.objects.exists()
+
+
+def test_a_nul_in_a_header_kept_with_the_consent_is_a_400(client, tenant_a):
+    _, link = issued_link(tenant_a)
+    client.get(link)
+    response = client.post(
+        reverse("interview_consent"), {"agree": "yes"}, HTTP_USER_AGENT="Firefox\x00"
+    )
+    assert response.status_code == 400
+    with rls.tenant_context(tenant_a.pk):
+        assert not Consent.objects.exists()
 
 
 def test_a_nul_in_a_cookie_is_a_400(tenant_a):
