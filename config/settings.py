@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
     "django_ratelimit",
@@ -269,6 +270,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AI interview platform API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads swagger-ui from our static files (drf-spectacular-sidecar, pinned),
+    # not from a CDN at @latest without an integrity check.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Requests, proxies, logging -------------------------------------------------------------
