@@ -82,11 +82,11 @@ class RequestIdMiddleware:
 
 class NullCharacterGuardMiddleware:
     """Answers 400 to a request whose path, query string, form fields, cookies or headers
-    carry a NUL character. PostgreSQL stores no NUL in text, so such a value reaching a filter or a write
-    (a console changelist's ``?status=%00``, a candidate page's form) would otherwise fail in
-    the database as a 500. Nothing legitimate sends one. The candidate API's stack goes
-    without it: its URLs carry only ids, it reads no forms or cookies, and its JSON bodies are
-    checked by the API's parser (config.api.JSONBodyParser)."""
+    carry a NUL character. PostgreSQL stores no NUL in text, so such a value reaching a filter
+    or a write (a console changelist's ``?status=%00``, a candidate page's form) would
+    otherwise fail in the database as a 500. Nothing legitimate sends one. The candidate API's
+    stack goes without it: its URLs carry only ids, it stores no form, cookie or header, and
+    its JSON bodies are checked by the API's parser (config.api.JSONBodyParser)."""
 
     sync_capable = True
     async_capable = True

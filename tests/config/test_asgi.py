@@ -6,6 +6,7 @@ from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
 
+
 @async_to_sync
 async def handshake(path: str) -> tuple[bool, int]:
     communicator = WebsocketCommunicator(

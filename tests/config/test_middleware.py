@@ -1,4 +1,4 @@
-"""A NUL character in a URL, form field, cookie or header is a 400 before it reaches the database."""
+"""A NUL in a URL, form field, cookie or header is a 400 before it reaches the database."""
 
 import pytest
 from django.test import Client
