@@ -100,10 +100,12 @@ class NullCharacterGuardMiddleware:
     def __call__(self, request):
         if self.is_async:
             return self.__acall__(request)
-        return self._refusal(request) or self.get_response(request)
+        refusal = self._refusal(request)
+        return refusal if refusal is not None else self.get_response(request)
 
     async def __acall__(self, request):
-        return self._refusal(request) or await self.get_response(request)
+        refusal = self._refusal(request)
+        return refusal if refusal is not None else await self.get_response(request)
 
     def _refusal(self, request):
         if not _carries_null(request):
