@@ -1,13 +1,94 @@
-"""The API's error contract: ``{"error": {"code": "...", "message": "..."}}``."""
+"""The API's edge: what a request body may be, and the error contract
+``{"error": {"code": "...", "message": "..."}}``."""
+
+import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# The largest body the API reads: a transcript batch (50 entries of up to 10,000 characters)
+# with room to spare. Deeper nesting than any request needs is refused before it is walked.
+MAX_JSON_BODY_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 16
 
 
 class StateConflict(exceptions.APIException):
     status_code = 409
     default_code = "conflict"
+
+
+class RequestBodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = f"The request body is larger than {MAX_JSON_BODY_BYTES // 1024} KB."
+
+
+class JSONBodyParser(parsers.JSONParser):
+    """JSON bodies, refused (400/413, before any view runs) when they are too large, nested too
+    deep, or carry a string PostgreSQL cannot store: a NUL (``\\u0000``) or a lone surrogate
+    (``\\ud800``, valid JSON but not encodable as UTF-8)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        if declared > MAX_JSON_BODY_BYTES:
+            raise RequestBodyTooLarge()
+        body = stream.read(MAX_JSON_BODY_BYTES + 1) if stream is not None else b""
+        if len(body) > MAX_JSON_BODY_BYTES:
+            raise RequestBodyTooLarge()
+        try:
+            data = json.loads(body, parse_constant=_refuse_constant)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}", code="invalid_json") from exc
+        except RecursionError as exc:  # nesting deeper than the interpreter's stack
+            raise _too_deep() from exc
+        _check_json(data)
+        return data
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _too_deep() -> exceptions.ParseError:
+    return exceptions.ParseError(
+        f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.", code="too_deep"
+    )
+
+
+def _check_json(data) -> None:
+    # Iterative, so that no body can exhaust the stack here either.
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            for key, item in value.items():
+                _check_text(key)
+                pending.append((item, depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_text(value)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise exceptions.ParseError(
+            "Text in the request may not contain NUL characters.", code="invalid_characters"
+        )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise exceptions.ParseError(
+                "Text in the request must be valid Unicode (no lone surrogates).",
+                code="invalid_characters",
+            ) from exc
 
 
 def exception_handler(exc, context):

@@ -60,15 +60,22 @@ async def http_app(scope, receive, send):
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import (  # noqa: E402
+    AllowedHostsOriginValidator,
+    WebsocketDenier,
+)
+from django.urls import re_path  # noqa: E402
 
 websocket_urlpatterns: list = []
+# Any other upgrade is refused at the handshake (daphne answers 403); without a catch-all the
+# router raises "No route found" and the client gets a 500 with a traceback in the log.
+websocket_fallback = [re_path(r"", WebsocketDenier.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + websocket_fallback))
         ),
     }
 )

@@ -7,6 +7,8 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.exceptions import BadRequest
+from django.http import JsonResponse
 
 from tenants import requestcontext
 
@@ -76,3 +78,56 @@ class RequestIdMiddleware:
     def _end(self, tokens):
         requestcontext.request_id.reset(tokens[0])
         requestcontext.client_ip.reset(tokens[1])
+
+
+class NullCharacterGuardMiddleware:
+    """Answers 400 to a request whose path, query string, form fields, cookies or headers
+    carry a NUL character. PostgreSQL stores no NUL in text, so such a value reaching a filter
+    or a write (a console changelist's ``?status=%00``, a candidate page's form) would
+    otherwise fail in the database as a 500. Nothing legitimate sends one. The candidate API's
+    stack goes without it: its URLs carry only ids, it stores no form, cookie or header, and
+    its JSON bodies are checked by the API's parser (config.api.JSONBodyParser)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self.__acall__(request)
+        refusal = self._refusal(request)
+        return refusal if refusal is not None else self.get_response(request)
+
+    async def __acall__(self, request):
+        refusal = self._refusal(request)
+        return refusal if refusal is not None else await self.get_response(request)
+
+    def _refusal(self, request):
+        if not _carries_null(request):
+            return None
+        message = "The request contains a NUL character."
+        if request.path.startswith("/api/"):
+            body = {"error": {"code": "invalid_characters", "message": message}}
+            return JsonResponse(body, status=400)
+        raise BadRequest(message)  # Django's 400 page, logged as a warning
+
+
+def _carries_null(request) -> bool:
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.COOKIES.items()):
+        return True
+    # Headers too: the consent record keeps the User-Agent.
+    if any(k.startswith("HTTP_") and "\x00" in str(v) for k, v in request.META.items()):
+        return True
+    # API bodies are the API parser's to read: parsing them here as a form would leave DRF an
+    # exhausted stream. request.POST parses only form bodies (urlencoded, multipart).
+    sources = (request.GET,) if request.path.startswith("/api/") else (request.GET, request.POST)
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for data in sources
+        for key, values in data.lists()
+    )

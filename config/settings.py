@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
     "django_ratelimit",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.NullCharacterGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tenants.middleware.AccountContextMiddleware",
@@ -266,12 +268,19 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, size/depth-capped, no NUL or lone surrogates (config.api.JSONBodyParser).
+    "DEFAULT_PARSER_CLASSES": ["config.api.JSONBodyParser"],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI interview platform API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads swagger-ui from our static files (drf-spectacular-sidecar, pinned),
+    # not from a CDN at @latest without an integrity check.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Requests, proxies, logging -------------------------------------------------------------
@@ -309,9 +318,20 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # One handler, redacted, in every mode. Django's own logging (DEFAULT_LOGGING) gives
+    # `django` a console handler when DEBUG and `django.server` one always, which print
+    # request lines ("Not Found: /i/<raw token>") unredacted beside ours; listing a logger
+    # here replaces its handlers, so these propagate to the root's JSON handler alone.
+    # (Django's mail_admins goes too: ADMINS is not configured, errors are in the log.)
     "loggers": {
-        "django.server": {"level": "WARNING"},
-        "daphne": {"level": "WARNING"},
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"handlers": [], "propagate": True},
+        "django.security": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # daphne's runserver access log ("HTTP GET /i/... 404").
+        "django.channels.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        "daphne": {"handlers": [], "level": "WARNING", "propagate": True},
+        "channels": {"handlers": [], "propagate": True},
         # At DEBUG, websockets logs every handshake header (the sideband's bearer key) and
         # every frame (transcripts, audio events): never below INFO.
         "websockets": {"level": "INFO"},

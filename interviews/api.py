@@ -126,6 +126,38 @@ def status_payload(session: InterviewSession) -> dict:
     }
 
 
+# --- What the schema tells clients -----------------------------------------------------------
+
+ErrorSerializer = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorDetail",
+            {
+                "code": serializers.CharField(help_text="Stable, machine-readable reason."),
+                "message": serializers.CharField(help_text="For people; may change."),
+            },
+        )
+    },
+)
+
+
+def error_responses(*statuses: int) -> dict:
+    """The error answers an operation can give, each with the error body. Every operation can
+    answer 401 (no session token, or an expired or invalid one) and 404 (another session)."""
+    described = {
+        400: "Invalid input (including text with NUL characters or lone surrogates)",
+        401: "No session token, or an expired or invalid one",
+        404: "No such session for this token",
+        409: "The session has ended",
+        413: "Request body too large",
+    }
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=described[status])
+        for status in (401, 404, *statuses)
+    }
+
+
 StatusSerializer = inline_serializer(
     "SessionStatus",
     {
@@ -143,10 +175,13 @@ StatusSerializer = inline_serializer(
 class SessionTokenRefreshView(SessionAPI):
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "SessionToken",
-            {"token": serializers.CharField(), "expires_in": serializers.IntegerField()},
-        ),
+        responses={
+            200: inline_serializer(
+                "SessionToken",
+                {"token": serializers.CharField(), "expires_in": serializers.IntegerField()},
+            ),
+            **error_responses(409),
+        },
         summary="Exchange a valid session token for a fresh one while the session is active",
     )
     def post(self, request, session_id):
@@ -171,7 +206,7 @@ class SessionStartView(SessionAPI):
 
     @extend_schema(
         request=StartInputSerializer,
-        responses=StatusSerializer,
+        responses={200: StatusSerializer, **error_responses(400, 409, 413)},
         summary="The interview page opened: record the client, get the session state",
     )
     def post(self, request, session_id):
@@ -197,7 +232,7 @@ class SessionHeartbeatView(SessionAPI):
 
     @extend_schema(
         request=HeartbeatInputSerializer,
-        responses=StatusSerializer,
+        responses={200: StatusSerializer, **error_responses(400, 413)},
         summary="The page is still there (and how its connection is)",
     )
     def post(self, request, session_id):
@@ -214,7 +249,9 @@ class SessionHeartbeatView(SessionAPI):
 
 class SessionEndView(SessionAPI):
     @extend_schema(
-        request=None, responses=StatusSerializer, summary="The candidate ends the interview"
+        request=None,
+        responses={200: StatusSerializer, **error_responses()},
+        summary="The candidate ends the interview",
     )
     def post(self, request, session_id):
         with self.tenant(request):
@@ -228,36 +265,65 @@ class SessionEndView(SessionAPI):
 
 
 class SessionStatusView(SessionAPI):
-    @extend_schema(responses=StatusSerializer, summary="The session's state and time left")
+    @extend_schema(
+        responses={200: StatusSerializer, **error_responses()},
+        summary="The session's state and time left",
+    )
     def get(self, request, session_id):
         with self.tenant(request):
             return Response(status_payload(self.load(request)))
 
 
+class TranscriptEntryInputSerializer(serializers.Serializer):
+    item_id = serializers.CharField(
+        max_length=128,
+        help_text="The provider's conversation item id; an entry is stored once per item id.",
+    )
+    speaker = serializers.ChoiceField(
+        [Speaker.INTERVIEWER, Speaker.CANDIDATE], help_text="Who said it."
+    )
+    text = serializers.CharField(
+        max_length=services.MAX_TRANSCRIPT_TEXT, help_text="What was said, as transcribed."
+    )
+    started_ms = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="When the utterance began, in milliseconds from the start of the call.",
+    )
+    ended_ms = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="When the utterance ended, in milliseconds from the start of the call.",
+    )
+
+
 class TranscriptBatchView(SessionAPI):
     """The browser's copy of the transcript, a fallback for what the server's sideband missed."""
 
-    class TranscriptEntryInputSerializer(serializers.Serializer):
-        item_id = serializers.CharField(max_length=128)
-        speaker = serializers.ChoiceField([Speaker.INTERVIEWER, Speaker.CANDIDATE])
-        text = serializers.CharField(max_length=services.MAX_TRANSCRIPT_TEXT)
-        started_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-        ended_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-
     class TranscriptBatchInputSerializer(serializers.Serializer):
-        entries = serializers.ListField(min_length=1, max_length=50)
-
-        def validate_entries(self, value):
-            serializer = TranscriptBatchView.TranscriptEntryInputSerializer(data=value, many=True)
-            serializer.is_valid(raise_exception=True)
-            return serializer.validated_data
+        entries = serializers.ListField(
+            child=TranscriptEntryInputSerializer(),
+            min_length=1,
+            max_length=50,
+            help_text="Up to 50 entries, in any order.",
+        )
 
     @extend_schema(
         request=TranscriptBatchInputSerializer,
-        responses=inline_serializer(
-            "TranscriptBatchResult",
-            {"accepted": serializers.IntegerField(), "ignored": serializers.IntegerField()},
-        ),
+        responses={
+            200: inline_serializer(
+                "TranscriptBatchResult",
+                {
+                    "accepted": serializers.IntegerField(help_text="Entries newly stored."),
+                    "ignored": serializers.IntegerField(
+                        help_text="Entries already stored (by the server or an earlier batch)."
+                    ),
+                },
+            ),
+            **error_responses(400, 409, 413),
+        },
         summary="Add transcript entries seen by the browser (idempotent by item id)",
     )
     def post(self, request, session_id):
@@ -390,9 +456,10 @@ class SessionSDPView(EventLoopAPIView):
         request={"application/sdp": OpenApiTypes.STR},
         responses={
             (201, "application/sdp"): OpenApiResponse(OpenApiTypes.STR, "The SDP answer"),
-            400: OpenApiResponse(description="Not an SDP offer"),
-            409: OpenApiResponse(description="The session has ended"),
-            413: OpenApiResponse(description="Offer larger than 64 KB"),
+            400: OpenApiResponse(ErrorSerializer, description="Not an SDP offer"),
+            **error_responses(),
+            409: OpenApiResponse(ErrorSerializer, description="The session has ended"),
+            413: OpenApiResponse(ErrorSerializer, description="Offer larger than 64 KB"),
             415: OpenApiResponse(description="Not application/sdp"),
             502: OpenApiResponse(description="The provider refused or is unreachable"),
             503: OpenApiResponse(

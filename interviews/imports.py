@@ -51,7 +51,8 @@ class ImportReport:
 
 
 class ImportFileError(ValidationError):
-    """The file as a whole cannot be imported (too big, not CSV, no email column)."""
+    """The file as a whole cannot be imported (too big, not CSV, no email column); nothing in
+    it is imported."""
 
 
 def _read(data: bytes) -> tuple[list[str], list[list[str]]]:
@@ -61,11 +62,19 @@ def _read(data: bytes) -> tuple[list[str], list[list[str]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError("The file is not UTF-8 text. Export it as CSV (UTF-8).") from exc
+    if "\x00" in text:  # PostgreSQL stores no NUL; no spreadsheet's CSV export has one
+        raise ImportFileError("The file contains NUL characters. Export it as CSV (UTF-8).")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a field over csv.field_size_limit(), a stray quote...
+        raise ImportFileError(
+            f"Line {reader.line_num} cannot be read as CSV ({exc}); nothing was imported."
+        ) from exc
     if not rows:
         raise ImportFileError("The file is empty.")
     header = [COLUMN_ALIASES.get(h.strip().lower(), "") for h in rows[0]]

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from interviews.models import InterviewSession, TranscriptEntry
+from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
 from interviews.services import transcript_append
 from interviews.tasks import expire_stale_sessions
 from interviews.tokens import session_token_issue
@@ -312,3 +312,83 @@ def test_what_a_replacement_call_is_told_is_the_servers_most_recent_capture(sess
     # The newest that fit, oldest first; never the browser's copy.
     assert [(seq, text) for seq, _, text, _ in entries] == [(3, "3" * 10), (4, "4" * 10)]
     assert assessed == []
+
+
+def post_raw(session, action, body: str):
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
+    return Client().post(
+        f"/api/candidate/sessions/{session.pk}/{action}/",
+        data=body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def events(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(SessionEvent.objects.filter(session_id=session.pk).values_list("kind"))
+
+
+@pytest.mark.parametrize(
+    "client_info",
+    [
+        {"userAgent": "Chromium\u0000"},
+        {"userAgent": "Chromium\ud800"},
+        {"user\u0000Agent": "Chromium"},
+        {"screens": [{"label": "\udfff"}]},
+    ],
+    ids=["nul", "lone-surrogate", "nul-in-a-key", "nested-surrogate"],
+)
+def test_start_refuses_client_info_the_database_cannot_store(session, client_info):
+    # Django's test client sends these as the JSON escapes \u0000 and \ud800.
+    response = api(session, "start", {"client_info": client_info})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_characters"
+    assert stored(session).client_info == {} and events(session) == []
+
+
+@pytest.mark.parametrize("text", ["Because.\u0000", "Because \ud83d."], ids=["nul", "surrogate"])
+def test_transcript_text_the_database_cannot_store_is_refused(session, text):
+    entries = [{"item_id": "item_1", "speaker": "candidate", "text": text}]
+    response = api(session, "transcript", {"entries": entries})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_characters"
+    assert transcript(session) == []
+
+
+@pytest.mark.parametrize("action", ["transcript", "start", "heartbeat"])
+def test_a_body_nested_100000_deep_is_a_400(session, action):
+    response = post_raw(session, action, "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_deep"
+    assert transcript(session) == []
+
+
+def test_a_body_nested_deeper_than_any_request_needs_is_a_400(session):
+    nested = "{}"
+    for _ in range(20):
+        nested = '{"a": ' + nested + "}"
+    response = post_raw(session, "start", '{"client_info": ' + nested + "}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_deep"
+
+
+def test_an_oversized_body_is_a_413(session):
+    text = "a" * (2 * 1024 * 1024)
+    response = post_raw(session, "transcript", '{"entries": [{"text": "' + text + '"}]}')
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_form_body_is_not_accepted(session):
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
+    response = Client().post(
+        f"/api/candidate/sessions/{session.pk}/heartbeat/",
+        {"connection_state": "connected"},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 415

@@ -152,7 +152,13 @@ def test_csv_import_reports_every_row(recruiter_client, tenant_a):
         (b"name\nAda\n", "including &quot;email&quot;"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b"", "empty"),
+        (b"email,name\nada@example.com,Ada\nbob@example.com,B\x00b\n", "NUL characters"),
+        (
+            b"email,name\nada@example.com,Ada\nbob@example.com," + b"b" * 1024 * 1024 + b"\n",
+            "Line 3 cannot be read as CSV (field larger than field limit",
+        ),
     ],
+    ids=["no-email-column", "not-utf8", "empty", "nul-byte", "1mb-field"],
 )
 def test_csv_import_refuses_bad_files_whole(recruiter_client, tenant_a, content, error):
     upload = SimpleUploadedFile("bad.csv", content, content_type="text/csv")

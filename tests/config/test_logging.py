@@ -1,0 +1,98 @@
+"""Every log line leaves through the project's one redacting JSON handler, Django's included."""
+
+import io
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from config.logging import RequestContextFilter
+from tests.factories import InvitationFactory
+
+pytestmark = pytest.mark.django_db
+
+# Loggers of Django, daphne and channels that report requests (and so their paths).
+FRAMEWORK_LOGGERS = [
+    "django",
+    "django.request",
+    "django.server",
+    "django.security",
+    "django.security.SuspiciousOperation",
+    "django.channels.server",
+    "daphne",
+    "channels",
+]
+
+
+def handlers_reached(name: str) -> list[logging.Handler]:
+    """The handlers a record logged on ``name`` reaches, as the logging module walks them."""
+    found, logger = [], logging.getLogger(name)
+    while logger is not None:
+        found.extend(logger.handlers)
+        logger = logger.parent if logger.propagate else None
+    return found
+
+
+def _pytests(handler: logging.Handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")
+
+
+@pytest.fixture
+def log_output():
+    """What every stream handler reachable from the framework loggers writes, in one buffer
+    (their own stream is the process's stderr, which pytest holds elsewhere)."""
+    buffer = io.StringIO()
+    handlers = {h for name in FRAMEWORK_LOGGERS for h in handlers_reached(name) if not _pytests(h)}
+    streams = {h: h.setStream(buffer) for h in handlers if isinstance(h, logging.StreamHandler)}
+    try:
+        yield buffer
+    finally:
+        for handler, stream in streams.items():
+            handler.setStream(stream)
+
+
+@pytest.mark.parametrize("name", FRAMEWORK_LOGGERS)
+def test_framework_loggers_reach_only_the_redacting_handler(name):
+    reached = [h for h in handlers_reached(name) if not _pytests(h)]
+    assert reached and all(
+        any(isinstance(f, RequestContextFilter) for f in h.filters) for h in reached
+    ), reached
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"expires_at": timezone.now() - timedelta(minutes=1)},
+        {"revoked_at": timezone.now()},
+        None,  # a token nobody issued
+    ],
+    ids=["expired", "revoked", "unknown"],
+)
+def test_an_unusable_invitation_link_is_logged_without_its_token(
+    client, settings, log_output, tenant_a, fields
+):
+    settings.DEBUG = True  # development mode, where Django's own console handler would print
+    token = "RawSecretToken-" + "k" * 30
+    if fields is not None:
+        InvitationFactory(tenant=tenant_a, token=token, **fields)
+    response = client.get(f"/i/{token}")
+    assert response.status_code in {404, 410}
+    output = log_output.getvalue()
+    assert "RawSecretToken" not in output
+    lines = [json.loads(line) for line in output.splitlines()]
+    [warning] = [line for line in lines if line["logger"] == "django.request"]
+    assert warning["level"] == "WARNING" and "/i/<token>" in warning["message"]
+    assert any(line.get("path") == "/i/<token>" for line in lines)
+
+
+def test_the_development_servers_access_line_is_redacted(log_output):
+    # daphne's runserver logs each response with the path in a mapping argument.
+    logging.getLogger("django.channels.server").warning(
+        "HTTP %(method)s %(path)s %(status)s",
+        {"method": "GET", "path": "/i/RawSecretToken-kkkkkkkkkk", "status": 410},
+    )
+    output = log_output.getvalue()
+    assert "RawSecretToken" not in output
+    assert json.loads(output)["message"] == "HTTP GET /i/<token> 410"

@@ -1,0 +1,60 @@
+"""The candidate session API's OpenAPI document is complete enough for a client built from it."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def resolve(schema, node):
+    """The schema object behind a reference (or a lone allOf, spectacular's way to describe
+    a referenced enum)."""
+    while "$ref" in node or len(node.get("allOf", [])) == 1:
+        node = node["allOf"][0] if "allOf" in node else node
+        if "$ref" in node:
+            node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def candidate_operations(schema):
+    return [
+        (f"{method.upper()} {path}", operation)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/candidate/")
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def test_every_candidate_operation_documents_the_401_and_its_error_body(schema):
+    operations = candidate_operations(schema)
+    assert len(operations) == 7
+    for name, operation in operations:
+        assert "401" in operation["responses"], name
+        body = operation["responses"]["401"]["content"]["application/json"]["schema"]
+        error = resolve(schema, resolve(schema, body)["properties"]["error"])
+        assert set(error["properties"]) >= {"code", "message"}, name
+
+
+def test_the_transcript_request_describes_its_entries(schema):
+    operation = schema["paths"]["/api/candidate/sessions/{session_id}/transcript/"]["post"]
+    body = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    entries = body["properties"]["entries"]
+    assert entries["type"] == "array"
+    assert entries["minItems"] == 1 and entries["maxItems"] == 50
+    entry = resolve(schema, entries["items"])
+    assert entry["type"] == "object"
+    assert set(entry["required"]) == {"item_id", "speaker", "text"}
+    assert set(entry["properties"]) == {"item_id", "speaker", "text", "started_ms", "ended_ms"}
+    assert resolve(schema, entry["properties"]["speaker"])["enum"] == ["interviewer", "candidate"]
+    assert entry["properties"]["text"]["maxLength"] == 10_000
+    assert all(field.get("description") for field in entry["properties"].values())
+    result = resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(result["properties"]) == {"accepted", "ignored"}
+    assert all(field.get("description") for field in result["properties"].values())
