@@ -195,6 +195,8 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_REQUIRED = False
+# Console users (operators, staff, tenant members) get no code: invitations.adapters.
+ACCOUNT_FORMS = {"request_login_code": "invitations.forms.CandidateLoginCodeForm"}
 # A candidate whose code did not arrive can ask for a new one (twice) on the code page.
 ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True
 ACCOUNT_UNIQUE_EMAIL = True
