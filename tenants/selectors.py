@@ -27,6 +27,12 @@ def is_console_user(user) -> bool:
         return Membership.objects.filter(user=user).exists()
 
 
+def member_tenant_ids(user) -> list:
+    """The ids of every tenant ``user`` is a member of, whatever the tenant's status."""
+    with rls.user_context(user.pk):
+        return list(Membership.objects.filter(user=user).values_list("tenant_id", flat=True))
+
+
 def membership_pick(memberships: list[Membership], preferred_tenant_id: str | None):
     """The membership the console works in: the one the user switched to, else the first."""
     for membership in memberships:
