@@ -105,6 +105,38 @@ def system_bypass(*, reason: str) -> Iterator[None]:
         yield
 
 
+def operator_viewed_object(*, actor, target, tenant_id, page: str) -> None:
+    """Record in the tenant's audit trail that a platform operator opened a page (change,
+    history, delete) of one of its objects."""
+    with rls.tenant_context(tenant_id):
+        audit_record(
+            action="operator.viewed",
+            tenant_id=tenant_id,
+            actor=actor,
+            target=target,
+            details={"page": page},
+        )
+
+
+def operator_viewed_list(*, actor, model, shown: dict) -> None:
+    """Record in each tenant's audit trail that a platform operator's list page showed
+    ``shown[tenant_id]`` of its ``model`` rows (one INSERT, however many tenants)."""
+    if not shown:
+        return
+    with system_bypass(reason="operator.listed"):
+        audit_record_many(
+            [
+                {
+                    "action": "operator.listed",
+                    "tenant_id": tenant_id,
+                    "actor": actor,
+                    "details": {"model": model._meta.label_lower, "count": count},
+                }
+                for tenant_id, count in shown.items()
+            ]
+        )
+
+
 # --- Tenants --------------------------------------------------------------------------------
 
 
