@@ -203,6 +203,8 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_REQUIRED = False
+# Console users (operators, staff, tenant members) get no code: invitations.adapters.
+ACCOUNT_FORMS = {"request_login_code": "invitations.forms.CandidateLoginCodeForm"}
 # A candidate whose code did not arrive can ask for a new one (twice) on the code page.
 ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True
 ACCOUNT_UNIQUE_EMAIL = True
@@ -292,6 +294,11 @@ RATELIMIT_IP_META_KEY = (
 RATELIMIT_VIEW = "invitations.views.rate_limited"
 # Opening invitation links, per client IP (guessing tokens is hopeless, this makes it slow too).
 INVITATION_OPEN_RATE = env.str("INVITATION_OPEN_RATE", default="30/m")
+# Failed console sign-ins (tenants.views.console_login) allowed per account (username) and
+# per client IP in a window ("5/15m": 5 per 15 minutes); then 429 until the window ends,
+# even for the right password.
+CONSOLE_LOGIN_FAILURES_PER_ACCOUNT = env.str("CONSOLE_LOGIN_FAILURES_PER_ACCOUNT", default="5/15m")
+CONSOLE_LOGIN_FAILURES_PER_IP = env.str("CONSOLE_LOGIN_FAILURES_PER_IP", default="30/15m")
 # django-ratelimit only lists django-redis as "supported"; Django's own RedisCache increments
 # atomically with INCR as well, which is all it needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]

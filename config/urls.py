@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from interviews.urls import api_urlpatterns as session_api
-from tenants.views import tenant_switch
+from tenants.views import console_login, console_logout, tenant_switch
 
 from . import ops
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("admin/tenant/switch/", tenant_switch, name="tenant_switch"),
+    # Ahead of the admin's own: the console's sign-in is throttled and audited.
+    path("admin/login/", console_login, name="console_login"),
+    path("admin/logout/", console_logout, name="console_logout"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("accounts/", include("allauth.urls")),

@@ -4,6 +4,8 @@
 request's tenant (resolved by tenants.middleware); every tenant-owned model's admin extends it.
 """
 
+from collections import Counter
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -14,6 +16,8 @@ from django.http import Http404, HttpResponseRedirect
 
 from . import services
 from .models import AuditEvent, Membership, Role, Tenant
+
+_READ_METHODS = {"GET", "HEAD"}
 
 
 def _tenant_field_of(model) -> str | None:
@@ -28,6 +32,8 @@ class TenantScopedAdmin(admin.ModelAdmin):
     may delete; platform operators (superusers) see every tenant and pick it on forms.
 
     Objects of another tenant answer 404, never a redirect that would confirm they exist.
+    An operator's reads of a tenant's objects (their pages, and list pages showing its rows)
+    are recorded in that tenant's audit trail, so the tenant sees them.
     """
 
     #: Path from this model to its tenant's id, for the queryset filter.
@@ -76,15 +82,48 @@ class TenantScopedAdmin(admin.ModelAdmin):
         # guessed id of another tenant's object the honest answer is a plain 404.
         raise Http404("No such object.")
 
-    def _require_object(self, request, object_id) -> None:
+    def _require_object(self, request, object_id, *, page: str):
         # Before any permission check, so that a role without e.g. delete rights also gets
         # 404 (not 403) for ids outside its tenant, like everyone else.
-        if object_id and self.get_object(request, unquote(object_id)) is None:
+        if not object_id:
+            return None
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
             raise Http404("No such object.")
+        self._record_operator_read(request, obj, page=page)
+        return obj
+
+    def tenant_id_of(self, obj):
+        """The id of the tenant ``obj`` belongs to (None for platform-level rows)."""
+        if self.tenant_lookup == "pk":
+            return obj.pk
+        *path, field = self.tenant_lookup.split("__")
+        for name in path:
+            obj = getattr(obj, name)
+        return getattr(obj, f"{field}_id")
+
+    def _record_operator_read(self, request, obj, *, page: str) -> None:
+        # Writes are recorded as they happen; reads of a tenant's data by an operator are
+        # recorded here, in the tenant's own trail.
+        tenant_id = self.tenant_id_of(obj)
+        if request.user.is_superuser and request.method in _READ_METHODS and tenant_id:
+            services.operator_viewed_object(
+                actor=request.user, target=obj, tenant_id=tenant_id, page=page
+            )
 
     def history_view(self, request, object_id, extra_context=None):
-        self._require_object(request, object_id)
+        self._require_object(request, object_id, page="history")
         return super().history_view(request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.user.is_superuser and request.method in _READ_METHODS and changelist:
+            # The page's own rows (already fetched for it), counted per tenant.
+            shown = Counter(self.tenant_id_of(obj) for obj in changelist.result_list)
+            shown.pop(None, None)
+            services.operator_viewed_list(actor=request.user, model=self.model, shown=shown)
+        return response
 
     # --- permissions (roles, not Django's per-model permission rows) ---
 
@@ -117,7 +156,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
     # half-written; the user lands back on the page with the reason.
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        self._require_object(request, object_id)
+        self._require_object(request, object_id, page="change")
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
@@ -125,7 +164,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_view(self, request, object_id, extra_context=None):
-        self._require_object(request, object_id)
+        self._require_object(request, object_id, page="delete")
         try:
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as error:

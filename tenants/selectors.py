@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address, ip_network
 
+from . import rls
 from .models import Membership
 
 
@@ -14,6 +15,22 @@ def memberships_for_user(user) -> list[Membership]:
         .select_related("tenant")
         .order_by("tenant__name")
     )
+
+
+def is_console_user(user) -> bool:
+    """Whether ``user`` works in the recruiter console: a platform operator, a staff user or a
+    member of any tenant (whatever its status). Such accounts sign in only with their password
+    at the console's sign-in page, never with a candidate's emailed code or Google."""
+    if user.is_staff or user.is_superuser:
+        return True
+    with rls.user_context(user.pk):
+        return Membership.objects.filter(user=user).exists()
+
+
+def member_tenant_ids(user) -> list:
+    """The ids of every tenant ``user`` is a member of, whatever the tenant's status."""
+    with rls.user_context(user.pk):
+        return list(Membership.objects.filter(user=user).values_list("tenant_id", flat=True))
 
 
 def membership_pick(memberships: list[Membership], preferred_tenant_id: str | None):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import ip_network
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django_ratelimit.core import get_usage
 
-from . import requestcontext, rls
+from . import requestcontext, rls, selectors
 from .models import AuditEvent, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)
@@ -26,6 +29,7 @@ def audit_record(
     tenant: Tenant | None = None,
     tenant_id=None,
     actor=None,
+    actor_label: str = "system",
     target=None,
     details: dict | None = None,
 ) -> AuditEvent:
@@ -33,12 +37,41 @@ def audit_record(
 
     ``details`` must not carry personal data beyond what the target's own row holds (field
     names, not values), so that deleting a candidate under the retention policy leaves no copy.
+    ``actor_label`` names who acted when no signed-in ``actor`` did.
     """
+    event = _audit_event(
+        action=action,
+        tenant=tenant,
+        tenant_id=tenant_id,
+        actor=actor,
+        actor_label=actor_label,
+        target=target,
+        details=details,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(events: list[dict]) -> list[AuditEvent]:
+    """Append several events (each given as ``audit_record``'s arguments) in one INSERT."""
+    return AuditEvent.objects.bulk_create([_audit_event(**event) for event in events])
+
+
+def _audit_event(
+    *,
+    action,
+    tenant=None,
+    tenant_id=None,
+    actor=None,
+    actor_label="system",
+    target=None,
+    details=None,
+) -> AuditEvent:
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     event = AuditEvent(
         tenant=tenant,
         actor=actor,
-        actor_label=(actor.get_username() if actor else "system")[:254],
+        actor_label=(actor.get_username() if actor else actor_label)[:254],
         action=action,
         ip=requestcontext.client_ip.get(),
         request_id=requestcontext.request_id.get()[:64],
@@ -50,7 +83,6 @@ def audit_record(
         event.target_type = target._meta.label_lower
         event.target_id = str(target.pk)
         event.target_repr = str(target)[:200]
-    event.save(force_insert=True)
     return event
 
 
@@ -74,15 +106,36 @@ def system_bypass(*, reason: str) -> Iterator[None]:
         yield
 
 
-# --- Accounts -------------------------------------------------------------------------------
+def operator_viewed_object(*, actor, target, tenant_id, page: str) -> None:
+    """Record in the tenant's audit trail that a platform operator opened a page (change,
+    history, delete) of one of its objects."""
+    with rls.tenant_context(tenant_id):
+        audit_record(
+            action="operator.viewed",
+            tenant_id=tenant_id,
+            actor=actor,
+            target=target,
+            details={"page": page},
+        )
 
 
-def user_record_login(sender, user, **kwargs) -> None:
-    """Note the time of ``user``'s sign-in on their account (Django's ``last_login``), as that
-    user: accounts are behind the database wall (``user_logged_in`` receiver)."""
-    user.last_login = timezone.now()
-    with rls.user_context(user.pk):
-        type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)
+def operator_viewed_list(*, actor, model, shown: dict) -> None:
+    """Record in each tenant's audit trail that a platform operator's list page showed
+    ``shown[tenant_id]`` of its ``model`` rows (one INSERT, however many tenants)."""
+    if not shown:
+        return
+    with system_bypass(reason="operator.listed"):
+        audit_record_many(
+            [
+                {
+                    "action": "operator.listed",
+                    "tenant_id": tenant_id,
+                    "actor": actor,
+                    "details": {"model": model._meta.label_lower, "count": count},
+                }
+                for tenant_id, count in shown.items()
+            ]
+        )
 
 
 # --- Tenants --------------------------------------------------------------------------------
@@ -263,3 +316,109 @@ def membership_remove(*, membership: Membership, actor, actor_membership: Member
         details={"role": role},
     )
     membership.delete()
+
+
+# --- Console sign-in ------------------------------------------------------------------------
+# The console's sign-in page (tenants.views.console_login) limits failed attempts per account
+# and per client IP, and every sign-in, failed sign-in and sign-out is in the audit trail: in
+# each tenant the account belongs to, or platform-level for operators and unknown accounts.
+
+_LOGIN_FAILURE_LIMITS = (
+    # (counter, setting with its rate)
+    ("console-login-account", "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT"),
+    ("console-login-ip", "CONSOLE_LOGIN_FAILURES_PER_IP"),
+)
+
+
+def console_username_normalize(username: str) -> str:
+    """One spelling per account for the failure counter, so "Ann@X.com " counts as ann@x.com."""
+    return unicodedata.normalize("NFKC", username or "").strip().casefold()
+
+
+def _login_failure_usage(request, *, username: str, increment: bool) -> list[dict]:
+    keys = {
+        "console-login-account": console_username_normalize(username),
+        "console-login-ip": requestcontext.client_ip.get() or "",
+    }
+    usages = []
+    for group, setting in _LOGIN_FAILURE_LIMITS:
+        usage = get_usage(
+            request,
+            group=group,
+            key=lambda _group, _request, value=keys[group]: value,
+            rate=getattr(settings, setting),
+            increment=increment,
+        )
+        if usage is not None:
+            usages.append(usage)
+    return usages
+
+
+def console_login_retry_after(request, *, username: str) -> int:
+    """Seconds until a sign-in to ``username`` from this client may be tried again, or 0.
+    Checked before the password, so that once the limit is reached even the right one waits."""
+    waits = [
+        max(usage["time_left"], 1)
+        for usage in _login_failure_usage(request, username=username, increment=False)
+        if usage["count"] >= usage["limit"]
+    ]
+    return max(waits, default=0)
+
+
+def _console_account_record(*, action: str, user, actor=None, details=None) -> None:
+    tenant_ids = selectors.member_tenant_ids(user)
+    actor_label = "anonymous"
+    if not tenant_ids:
+        with system_bypass(reason=action):
+            audit_record(
+                action=action, actor=actor, actor_label=actor_label, target=user, details=details
+            )
+    for tenant_id in tenant_ids:
+        with rls.tenant_context(tenant_id):
+            audit_record(
+                action=action,
+                tenant_id=tenant_id,
+                actor=actor,
+                actor_label=actor_label,
+                target=user,
+                details=details,
+            )
+
+
+def console_login_succeeded(*, user) -> None:
+    """Record a sign-in to the console."""
+    _console_account_record(action="console.login", user=user, actor=user)
+
+
+def console_login_failed(request, *, username: str) -> None:
+    """Count a failed sign-in against the account and the client IP, and record it.
+
+    For an existing account the event targets it (in each of its tenants). For a username that
+    matches no account nothing of what was typed is kept: it is often a mistyped address or a
+    password typed into the wrong field.
+    """
+    _login_failure_usage(request, username=username, increment=True)
+    try:
+        user = User._default_manager.get_by_natural_key(username)
+    except User.DoesNotExist:
+        with system_bypass(reason="console.login_failed"):
+            audit_record(
+                action="console.login_failed",
+                actor_label="anonymous",
+                details={"account": "unknown"},
+            )
+        return
+    _console_account_record(action="console.login_failed", user=user)
+
+
+def console_logout_recorded(*, user) -> None:
+    """Record a sign-out from the console."""
+    _console_account_record(action="console.logout", user=user, actor=user)
+
+
+def user_record_login(sender, user, **kwargs) -> None:
+    """Note the time of ``user``'s sign-in on their account (Django's ``last_login``), as that
+    user: accounts are behind the database wall (``user_logged_in`` receiver, any sign-in)."""
+    user.last_login = timezone.now()
+    with rls.user_context(user.pk):
+        type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)

@@ -1,0 +1,173 @@
+"""Only candidates sign in with an emailed code or Google. Console users (operators, staff,
+members of a tenant in any role) are refused there and sign in at the console instead."""
+
+import re
+import time
+from unittest import mock
+from urllib.parse import parse_qs, urlparse
+
+import jwt
+import pytest
+import requests
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import override_settings
+from django.urls import reverse
+
+from tenants.models import Role
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+GOOGLE = {
+    "google": {
+        "APP": {"client_id": "test-client-id", "secret": "test-secret"},
+        "SCOPE": ["openid", "email", "profile"],
+        "EMAIL_AUTHENTICATION": True,
+    }
+}
+CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")
+CONSOLE_USERS = ["operator", "staff", *[f"member-{role}" for role in Role.values]]
+
+
+def make_console_user(kind, tenant):
+    if kind == "operator":
+        return UserFactory(is_staff=True, is_superuser=True)
+    if kind == "staff":
+        return UserFactory(is_staff=True)
+    # A member without is_staff: the membership alone makes it a console account.
+    user = UserFactory(is_staff=False)
+    MembershipFactory(tenant=tenant, user=user, role=kind.removeprefix("member-"))
+    return user
+
+
+@pytest.fixture(params=CONSOLE_USERS)
+def console_user(request, tenant_a):
+    return make_console_user(request.param, tenant_a)
+
+
+def request_code(client, email):
+    mail.outbox.clear()
+    response = client.post(reverse("account_request_login_code"), {"email": email})
+    assert response.status_code == 302
+    return response
+
+
+def is_signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_a_console_user_gets_no_login_code(client, console_user):
+    request_code(client, console_user.email)
+
+    [message] = mail.outbox
+    assert message.to == [console_user.email]
+    assert CODE.search(message.body) is None
+    assert reverse("admin:login") in message.body
+    # Whatever is typed, the pending login has no account behind it.
+    client.post(reverse("account_confirm_login_code"), {"code": "AAAA-0000"})
+    assert not is_signed_in(client)
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 302
+
+
+def test_the_page_answers_a_console_address_as_any_other(client, console_user):
+    """So the code form does not tell anyone which addresses are console accounts."""
+    known = request_code(client, console_user.email)
+    unknown = request_code(client, "nobody@example.com")
+    assert known["Location"] == unknown["Location"]
+
+
+def test_a_console_user_holding_a_code_is_still_refused(client, console_user):
+    """The second wall: should a code be made for a console account anyway, completing it
+    does not sign the account in."""
+    with mock.patch("invitations.forms.is_console_user", return_value=False):
+        with mock.patch("invitations.adapters.is_console_user", return_value=False):
+            request_code(client, console_user.email)
+    code = CODE.search(mail.outbox[0].body).group(1)
+
+    response = client.post(reverse("account_confirm_login_code"), {"code": code})
+
+    assert response.status_code == 403
+    assert reverse("admin:login") in response.content.decode()
+    assert not is_signed_in(client)
+
+
+def test_the_candidate_sign_in_page_sends_a_console_user_no_code(client, console_user):
+    mail.outbox.clear()
+    client.post(reverse("account_login"), {"login": console_user.email})
+    [message] = mail.outbox
+    assert CODE.search(message.body) is None
+    assert not is_signed_in(client)
+
+
+def candidate_account():
+    """A candidate's account as the invitation's sign-in page creates it."""
+    user = UserFactory()
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    return user
+
+
+def test_a_candidate_still_signs_in_by_code(client):
+    candidate = candidate_account()
+    request_code(client, candidate.email)
+    code = CODE.search(mail.outbox[0].body).group(1)
+
+    response = client.post(reverse("account_confirm_login_code"), {"code": code})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(candidate.pk)
+
+
+def google_sign_in(client, email):
+    """Google's side of the sign-in, faked the way allauth's own test suite does it."""
+    response = client.post(reverse("google_login"), {"process": "login"})
+    state = parse_qs(urlparse(response["Location"]).query)["state"][0]
+    now = int(time.time())
+    id_token = jwt.encode(
+        {
+            "iss": "https://accounts.google.com",
+            "aud": "test-client-id",
+            "sub": "108204268033311374519",
+            "email": email,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + 3600,
+        },
+        "any-key-google-would-sign-with-its-own-rsa-key",
+        algorithm="HS256",
+    )
+    token_response = mock.Mock(status_code=200, headers={"content-type": "application/json"})
+    token_response.json.return_value = {
+        "access_token": "ya29.test",
+        "expires_in": 3600,
+        "token_type": "Bearer",
+        "id_token": id_token,
+    }
+    with mock.patch.object(requests.Session, "request", return_value=token_response):
+        return client.get(reverse("google_callback"), {"code": "test-code", "state": state})
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS=GOOGLE, GOOGLE_LOGIN_ENABLED=True)
+def test_a_console_user_cannot_sign_in_with_google(client, console_user):
+    response = google_sign_in(client, console_user.email)
+
+    assert response.status_code == 403
+    assert reverse("admin:login") in response.content.decode()
+    assert not is_signed_in(client)
+    # Neither linked to the Google identity nor stripped of the console password.
+    assert not SocialAccount.objects.filter(user=console_user).exists()
+    assert get_user_model().objects.get(pk=console_user.pk).has_usable_password()
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS=GOOGLE, GOOGLE_LOGIN_ENABLED=True)
+def test_a_candidate_still_signs_in_with_google(client):
+    candidate = candidate_account()
+
+    response = google_sign_in(client, candidate.email)
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(candidate.pk)
