@@ -83,6 +83,12 @@ class Candidate(TenantOwned):
     def __str__(self):
         return f"{self.full_name} <{self.email}>" if self.full_name else self.email
 
+    @property
+    def audit_label(self) -> str:
+        """How the (append-only) audit trail names it: no name or address, which must go
+        when the candidate's data is erased."""
+        return f"Candidate {str(self.pk)[:8]}"
+
 
 # --- Templates ------------------------------------------------------------------------------
 
@@ -307,6 +313,10 @@ class InterviewSession(TenantOwned):
 
     def __str__(self):
         return f"{self.template} - {self.candidate}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"Interview session {str(self.pk)[:8]}"  # without the candidate (see Candidate)
 
     @property
     def duration_seconds(self) -> int | None:

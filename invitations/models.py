@@ -71,6 +71,10 @@ class InterviewInvitation(models.Model):
         return f"Invitation for {self.candidate} ({self.template})"
 
     @property
+    def audit_label(self) -> str:
+        return f"Invitation {str(self.pk)[:8]}"  # without the candidate (see Candidate)
+
+    @property
     def status(self) -> str:
         if self.revoked_at:
             return InvitationStatus.REVOKED
@@ -112,3 +116,7 @@ class AccommodationRequest(models.Model):
 
     def __str__(self):
         return f"Request from {self.candidate}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"Accommodation request {str(self.pk)[:8]}"  # without the candidate

@@ -41,6 +41,23 @@ class TenantScopedAdmin(admin.ModelAdmin):
     #: Who may delete: by default only owners and admins.
     delete_roles = frozenset({Role.OWNER, Role.ADMIN})
 
+    # --- Django's own change log: not written ---
+    # The services record every change in the audit trail, without names or addresses. The
+    # admin's log would keep each object's name (a candidate's name and email) in a table of
+    # its own, beyond erasure and retention.
+
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletion(self, request, obj, object_repr):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
     # --- scoping ---
 
     def get_queryset(self, request):

@@ -82,7 +82,8 @@ def _audit_event(
     if target is not None:
         event.target_type = target._meta.label_lower
         event.target_id = str(target.pk)
-        event.target_repr = str(target)[:200]
+        # A model whose name holds personal data says how the trail names it (audit_label).
+        event.target_repr = (getattr(target, "audit_label", None) or str(target))[:200]
     return event
 
 

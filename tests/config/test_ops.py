@@ -24,6 +24,16 @@ def test_readyz_checks_database_migrations_and_redis(client, settings):
     assert body["checks"]["redis"] == {"ok": True}
 
 
+def test_readyz_is_503_when_the_database_does_not_know_this_processs_signing_key(client):
+    # A SECRET_KEY changed without the migrate that installs the matching key: every
+    # tenant query would see nothing.
+    with override_settings(SECRET_KEY="another-secret-key-" * 4):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    [problem] = response.json()["checks"]["database"]["problems"]
+    assert "signatures" in problem
+
+
 def test_readyz_is_503_when_redis_is_unreachable(client):
     with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
         response = client.get("/readyz")

@@ -1,5 +1,6 @@
 """Recruiter changes made in the console go through services and land in the audit trail."""
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -102,6 +103,26 @@ def test_status_action_and_delete_are_audited(tenant_a):
     client.post(reverse("admin:interviews_candidate_delete", args=[first.pk]), {"post": "yes"})
     actions = [a for a, _ in audit_actions(tenant_a)]
     assert actions == ["candidate.changed", "candidate.changed", "candidate.deleted"]
+
+
+def test_an_erased_candidate_leaves_no_name_or_address_in_any_log(tenant_a):
+    from django.contrib.admin.models import LogEntry
+
+    client = console_client(tenant_a, Role.ADMIN)
+    add = {"email": "ada@example.com", "full_name": "Ada Lovelace", "status": "new"}
+    client.post(reverse("admin:interviews_candidate_add"), {**add, **NO_INLINE_ROWS})
+    with rls.tenant_context(tenant_a.pk):
+        candidate = Candidate.objects.get()
+    change = reverse("admin:interviews_candidate_change", args=[candidate.pk])
+    client.post(change, {**add, "full_name": "Ada King", **NO_INLINE_ROWS})
+    client.post(reverse("admin:interviews_candidate_delete", args=[candidate.pk]), {"post": "yes"})
+
+    with rls.bypass_context():
+        assert not LogEntry.objects.exists()  # the admin's own log is not written
+        trail = list(AuditEvent.objects.values_list("action", "target_repr", "details"))
+    assert [action for action, _, _ in trail].count("candidate.deleted") == 1
+    assert not re.search(r"(?i)ada|lovelace|king|example\.com", repr(trail))
+    assert {label for _, label, _ in trail} == {f"Candidate {str(candidate.pk)[:8]}"}
 
 
 def test_a_recruiter_records_a_decision(recruiter_client, tenant_a):

@@ -28,7 +28,7 @@ def test_opening_an_objects_page_is_recorded_in_its_tenant(operator_client, tena
 
     [event] = events("operator.viewed")
     assert event.tenant_id == tenant_a.pk
-    assert event.actor == operator_client.user
+    assert event.actor_id == operator_client.user.pk
     assert (event.target_type, event.target_id) == ("interviews.candidate", str(candidate.pk))
     assert event.details == {"page": page}
     assert event.request_id

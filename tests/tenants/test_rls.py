@@ -1,18 +1,23 @@
 """The database wall, proven with the application's own (non-superuser) role."""
 
+import re
+
+import psycopg
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.db.models import ForeignKey
 
 from interviews.models import Candidate
-from tenants import rls
+from tenants import asyncdb, rls
 from tenants.models import AuditEvent, Membership, Tenant
 from tests.factories import (
     AuditEventFactory,
     CandidateFactory,
     MembershipFactory,
     SessionEventFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +138,137 @@ def test_session_events_cannot_be_edited(tenant_a):
     with rls.bypass_context():
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             type(event).objects.filter(pk=event.pk).update(kind="x")
+
+
+# --- What the application role cannot do to the wall -----------------------------------------
+
+PERSONAL_TABLES = [
+    "auth_user",
+    "account_emailaddress",
+    "socialaccount_socialaccount",
+    "django_session",
+    "django_admin_log",
+]
+
+
+def visible_rows(tables) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        counts = {}
+        for table in tables:
+            cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 (our table names)
+            counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+@pytest.fixture
+def tenant_b_data(tenant_b, client):
+    """A member and a candidate of tenant B, with an account, an email address, a Google link,
+    a browser session and a line of the admin's log: something in every protected table."""
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+    from django.contrib.admin.models import ADDITION, LogEntry
+
+    member = MembershipFactory(tenant=tenant_b)
+    candidate = CandidateFactory(tenant=tenant_b, user=UserFactory())
+    SessionEventFactory(session__tenant=tenant_b, tenant=tenant_b)
+    AuditEventFactory(tenant=tenant_b)
+    client.force_login(member.user)
+    with rls.bypass_context():
+        EmailAddress.objects.create(user=candidate.user, email=candidate.user.email)
+        SocialAccount.objects.create(user=candidate.user, provider="google", uid="1")
+        LogEntry.objects.create(
+            user=member.user, object_repr="Ada <ada@example.com>", action_flag=ADDITION
+        )
+        assert all(visible_rows(PERSONAL_TABLES).values())
+        candidates = Candidate.objects.filter(tenant=tenant_b).count()
+    return {
+        "member": member,
+        "candidate": candidate,
+        "candidates": candidates,
+        "session_key": client.session.session_key,
+    }
+
+
+def test_the_application_role_cannot_open_the_wall_whatever_it_sets(tenant_a, tenant_b_data):
+    forged = {
+        "app.rls_bypass": "on",
+        "app.tenant_id": str(tenant_b_data["member"].tenant_id),
+        "app.user_id": str(tenant_b_data["member"].user_id),
+        "app.identity_lookup": "on",
+        "app.session_key": tenant_b_data["session_key"],
+    }
+    # As an injected statement would, in the middle of a request of tenant A.
+    with rls.tenant_context(tenant_a.pk), connection.cursor() as cursor:
+        for name, value in forged.items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+        # Also with a signature that is not right for this connection.
+        cursor.execute(
+            "SELECT set_config('app.tenant_id', %s, false)",
+            [rls.sign(rls.TENANT, forged["app.tenant_id"], "12345@1700000000000000")],
+        )
+        assert visible_rows([*tenant_owned_tables(), *PERSONAL_TABLES]) == dict.fromkeys(
+            [*tenant_owned_tables(), *PERSONAL_TABLES], 0
+        )
+
+
+def test_a_signature_read_off_another_connection_opens_nothing(tenant_b_data):
+    tenant_b = str(tenant_b_data["member"].tenant_id)
+    with psycopg.connect(asyncdb.conninfo(), autocommit=True) as other:
+        (identity,) = other.execute(rls.CONNECTION_IDENTITY_SQL).fetchone()
+        signed = rls.sign(rls.TENANT, tenant_b, identity)
+        # A literal, as Django's client-side binding sends it: any backend of the same role
+        # can read it in pg_stat_activity.
+        other.execute(f"SELECT set_config('app.tenant_id', '{signed}', false)")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # taken once per transaction
+            cursor.execute(
+                "SELECT query FROM pg_stat_activity WHERE pid = %s", [other.info.backend_pid]
+            )
+            harvested = re.search(r"'app.tenant_id', '([^']+)'", cursor.fetchone()[0]).group(1)
+            assert harvested == signed
+            cursor.execute("SELECT set_config('app.tenant_id', %s, false)", [harvested])
+            assert visible_rows(["interviews_candidate", "tenants_membership"]) == {
+                "interviews_candidate": 0,
+                "tenants_membership": 0,
+            }
+    rls.reset()
+    with rls.tenant_context(tenant_b):  # signed for this connection, the same tenant is open
+        assert Candidate.objects.count() == tenant_b_data["candidates"]
+
+
+def test_the_signing_key_is_out_of_the_application_roles_reach():
+    with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM rls_private.signing_key")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rls_bypass(), rls_identity_lookup(), rls_tenant() IS NULL")
+        assert cursor.fetchone() == (False, False, True)
+
+
+def test_accounts_sessions_and_the_admin_log_are_behind_the_wall(tenant_b_data):
+    candidate, member = tenant_b_data["candidate"], tenant_b_data["member"]
+    assert visible_rows(PERSONAL_TABLES) == dict.fromkeys(PERSONAL_TABLES, 0)
+    User = get_user_model()
+    with rls.user_context(candidate.user_id):  # one's own account and address
+        assert list(User.objects.values_list("pk", flat=True)) == [candidate.user_id]
+        assert visible_rows(["account_emailaddress", "django_admin_log"]) == {
+            "account_emailaddress": 1,
+            "django_admin_log": 0,
+        }
+    with rls.tenant_context(member.tenant_id):  # the tenant's members and candidates
+        assert set(User.objects.values_list("pk", flat=True)) == {
+            member.user_id,
+            candidate.user_id,
+        }
+        assert visible_rows(["account_emailaddress", "django_session"]) == {
+            "account_emailaddress": 0,
+            "django_session": 0,
+        }
+    with rls.identity_lookup_context():  # signing in: every account, no tenant data
+        assert User.objects.count() == 2
+        assert visible_rows(["interviews_candidate", "django_session"]) == {
+            "interviews_candidate": 0,
+            "django_session": 0,
+        }
+    with rls.session_context(tenant_b_data["session_key"]):
+        assert visible_rows(["django_session"]) == {"django_session": 1}
