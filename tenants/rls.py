@@ -214,9 +214,13 @@ def wall_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
 # PostgreSQL shows a backend's start time to its own role). ``rls_verified`` runs as the
 # schema owner, the only role that can read the key, and returns a setting's value when its
 # signature is right for this connection, else NULL. The others read one setting each.
-# ``rls_bypass`` is also true for the role that owns these functions - the schema owner, which
+# ``rls_bypass`` is also true for the role that made these functions - the schema owner, which
 # runs the migrations and owns the SECURITY DEFINER invitation-token lookup - and never for the
-# application role (``manage.py check`` and /readyz make sure of that).
+# application role (/readyz makes sure of that). The wrappers skip the signature check (and
+# finding the connection's identity) for a setting that is not set at all, which is most of
+# them on most statements. They are PL/pgSQL rather than SQL functions on purpose: PostgreSQL
+# would inline SQL ones into every policy, parsing their bodies again each time a statement
+# is planned (every statement, under Django), which costs more than the call.
 RLS_FUNCTIONS_SQL = """
 CREATE SCHEMA IF NOT EXISTS rls_private;
 REVOKE ALL ON SCHEMA rls_private FROM PUBLIC;
@@ -228,10 +232,12 @@ CREATE TABLE IF NOT EXISTS rls_private.signing_key (
 REVOKE ALL ON rls_private.signing_key FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION rls_connection() RETURNS text
-LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
-    SELECT pg_backend_pid()::text || '@'
-        || (extract(epoch FROM backend_start) * 1000000)::bigint::text
-    FROM pg_stat_get_activity(pg_backend_pid())
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+BEGIN
+    RETURN (SELECT pg_backend_pid()::text || '@'
+                || (extract(epoch FROM backend_start) * 1000000)::bigint::text
+            FROM pg_stat_get_activity(pg_backend_pid()));
+END
 $$;
 
 CREATE OR REPLACE FUNCTION rls_verified(setting text, connection text) RETURNS text
@@ -264,27 +270,54 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION rls_tenant() RETURNS uuid LANGUAGE sql STABLE AS $$
-    SELECT public.rls_verified('app.tenant_id', public.rls_connection())::uuid
+CREATE OR REPLACE FUNCTION rls_tenant() RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF current_setting('app.tenant_id', true) <> '' THEN
+        RETURN public.rls_verified('app.tenant_id', public.rls_connection())::uuid;
+    END IF;
+    RETURN NULL;
+END
 $$;
-CREATE OR REPLACE FUNCTION rls_user() RETURNS bigint LANGUAGE sql STABLE AS $$
-    SELECT public.rls_verified('app.user_id', public.rls_connection())::bigint
+CREATE OR REPLACE FUNCTION rls_user() RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF current_setting('app.user_id', true) <> '' THEN
+        RETURN public.rls_verified('app.user_id', public.rls_connection())::bigint;
+    END IF;
+    RETURN NULL;
+END
 $$;
-CREATE OR REPLACE FUNCTION rls_session_key() RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT public.rls_verified('app.session_key', public.rls_connection())
+CREATE OR REPLACE FUNCTION rls_session_key() RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF current_setting('app.session_key', true) <> '' THEN
+        RETURN public.rls_verified('app.session_key', public.rls_connection());
+    END IF;
+    RETURN NULL;
+END
 $$;
-CREATE OR REPLACE FUNCTION rls_bypass() RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT pg_has_role(
-            (SELECT proowner FROM pg_catalog.pg_proc
-             WHERE oid = 'public.rls_verified(text,text)'::regprocedure),
-            'USAGE')
-        OR coalesce(
-            public.rls_verified('app.rls_bypass', public.rls_connection()) = 'on', false)
+CREATE OR REPLACE FUNCTION rls_identity_lookup() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN current_setting('app.identity_lookup', true) <> ''
+        AND coalesce(
+            public.rls_verified('app.identity_lookup', public.rls_connection()) = 'on', false);
+END
 $$;
-CREATE OR REPLACE FUNCTION rls_identity_lookup() RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT coalesce(
-        public.rls_verified('app.identity_lookup', public.rls_connection()) = 'on', false)
-$$;
+-- The schema owner's name is written into the function when it is made (by the owner, in a
+-- migration): comparing a name costs nothing, a catalog lookup on every statement would not.
+DO $do$
+BEGIN
+    EXECUTE format($fn$
+        CREATE OR REPLACE FUNCTION rls_bypass() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+        BEGIN
+            RETURN current_user = %L::name
+                OR (current_setting('app.rls_bypass', true) <> ''
+                    AND coalesce(
+                        public.rls_verified('app.rls_bypass', public.rls_connection()) = 'on',
+                        false));
+        END
+        $$
+    $fn$, current_user);
+END
+$do$;
 """
 
 
