@@ -15,22 +15,16 @@ _BYPASS_AUDITED_SESSION_KEY = "operator_bypass_audited"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-class AccountContextMiddleware:
-    """Runs the request with the signed-in user's own account visible (``rls.user_context``
-    for the user id in the session), so that Django can load ``request.user`` and record a
-    login; on the sign-in pages (IDENTITY_LOOKUP_PATH_PREFIXES), where the account is found by
-    name or address, every account (``rls.identity_lookup_context``) - never tenant data.
-
-    Placed after the session middleware and before authentication. Everything after it runs
-    on one thread, the one whose database connection carries the settings.
-    """
+class _OnTheViewsThread:
+    """Middleware whose database settings must be made on the connection the views use. The
+    console's and candidate pages' views are synchronous: in an asynchronous stack everything
+    after this middleware runs on one thread, the one whose connection carries the settings."""
 
     sync_capable = True
     async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.lookup_prefixes = tuple(settings.IDENTITY_LOOKUP_PATH_PREFIXES)
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -42,6 +36,22 @@ class AccountContextMiddleware:
 
     async def __acall__(self, request):
         return await sync_to_async(self._call)(request, async_to_sync(self.get_response))
+
+    def _call(self, request, get_response):
+        raise NotImplementedError
+
+
+class AccountContextMiddleware(_OnTheViewsThread):
+    """Runs the request with the signed-in user's own account visible (``rls.user_context``
+    for the user id in the session), so that Django can load ``request.user`` and record a
+    login; on the sign-in pages (IDENTITY_LOOKUP_PATH_PREFIXES), where the account is found by
+    name or address, every account (``rls.identity_lookup_context``) - never tenant data.
+    Placed after the session middleware and before authentication.
+    """
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.lookup_prefixes = tuple(settings.IDENTITY_LOOKUP_PATH_PREFIXES)
 
     def _call(self, request, get_response):
         with ExitStack() as stack:
@@ -56,7 +66,7 @@ def _session_user_id(request) -> str:
     return value if value.isdigit() else ""
 
 
-class TenantMiddleware:
+class TenantMiddleware(_OnTheViewsThread):
     """For console paths (the admin), sets ``request.tenant`` / ``request.membership`` /
     ``request.memberships`` and runs the request in that tenant's RLS context.
 
@@ -65,30 +75,16 @@ class TenantMiddleware:
     response is done, so a pooled connection never carries them into the next request.
     """
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response):
-        self.get_response = get_response
+        super().__init__(get_response)
         self.prefixes = tuple(settings.CONSOLE_PATH_PREFIXES)
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self.__acall__(request)
-        return self._call(request, self.get_response)
 
     async def __acall__(self, request):
         if not request.path_info.startswith(self.prefixes):
-            # Everything outside the console (candidate pages, the API) passes straight on,
-            # without a thread hop: the SDP proxy stays fully asynchronous.
+            # Everything outside the console passes straight on, without a thread hop.
             request.tenant, request.membership, request.memberships = None, None, []
             return await self.get_response(request)
-        # The console's views are synchronous; its tenant settings must be made on their
-        # database connection, so the whole console request runs on one thread.
-        return await sync_to_async(self._call)(request, async_to_sync(self.get_response))
+        return await super().__acall__(request)
 
     def _call(self, request, get_response):
         request.tenant = None

@@ -270,37 +270,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION rls_tenant() RETURNS uuid LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    IF current_setting('app.tenant_id', true) <> '' THEN
-        RETURN public.rls_verified('app.tenant_id', public.rls_connection())::uuid;
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE FUNCTION rls_user() RETURNS bigint LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    IF current_setting('app.user_id', true) <> '' THEN
-        RETURN public.rls_verified('app.user_id', public.rls_connection())::bigint;
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE FUNCTION rls_session_key() RETURNS text LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    IF current_setting('app.session_key', true) <> '' THEN
-        RETURN public.rls_verified('app.session_key', public.rls_connection());
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE FUNCTION rls_identity_lookup() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN current_setting('app.identity_lookup', true) <> ''
-        AND coalesce(
-            public.rls_verified('app.identity_lookup', public.rls_connection()) = 'on', false);
-END
-$$;
+{setting_functions}
+
 -- The schema owner's name is written into the function when it is made (by the owner, in a
 -- migration): comparing a name costs nothing, a catalog lookup on every statement would not.
 DO $do$
@@ -319,6 +290,36 @@ BEGIN
 END
 $do$;
 """
+
+
+def _setting_function(function: str, setting: str, returns: str, verified: str) -> str:
+    # A setting that is not set at all skips the signature check (and finding the
+    # connection's identity): most of them, on most statements.
+    unset = "false" if returns == "boolean" else "NULL"
+    check = verified.format(f"public.rls_verified('{setting}', public.rls_connection())")
+    return f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS {returns} LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF current_setting('{setting}', true) <> '' THEN
+        RETURN {check};
+    END IF;
+    RETURN {unset};
+END
+$$;"""
+
+
+RLS_FUNCTIONS_SQL = RLS_FUNCTIONS_SQL.replace(
+    "{setting_functions}",
+    "".join(
+        _setting_function(*spec)
+        for spec in (
+            ("rls_tenant", TENANT, "uuid", "{}::uuid"),
+            ("rls_user", USER, "bigint", "{}::bigint"),
+            ("rls_session_key", SESSION, "text", "{}"),
+            ("rls_identity_lookup", IDENTITY, "boolean", "coalesce({} = 'on', false)"),
+        )
+    ),
+)
 
 
 def rls_functions() -> list:

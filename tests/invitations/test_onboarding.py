@@ -1,13 +1,8 @@
 """The candidate's way from the emailed link to a pending session, and every bad path."""
 
 import re
-import time
-from unittest import mock
-from urllib.parse import parse_qs, urlparse
 
-import jwt
 import pytest
-import requests
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client, override_settings
@@ -24,16 +19,9 @@ from tests.factories import (
     TemplateFactory,
     UserFactory,
 )
+from tests.support.google import GOOGLE, google_sign_in
 
 pytestmark = pytest.mark.django_db
-
-GOOGLE = {
-    "google": {
-        "APP": {"client_id": "test-client-id", "secret": "test-secret"},
-        "SCOPE": ["openid", "email", "profile"],
-        "EMAIL_AUTHENTICATION": True,
-    }
-}
 
 
 def issued_link(tenant, email="ada@example.com"):
@@ -145,34 +133,9 @@ def test_google_path_links_the_account(client, tenant_a):
     page = walk_to_sign_in(client, link)
     assert "Continue with Google" in page.content.decode()
 
-    response = client.post(
-        reverse("google_login"), {"process": "login", "next": reverse("interview_sign_in")}
+    response, post = google_sign_in(
+        client, "grace@example.com", next_url=reverse("interview_sign_in")
     )
-    state = parse_qs(urlparse(response["Location"]).query)["state"][0]
-    now = int(time.time())
-    id_token = jwt.encode(
-        {
-            "iss": "https://accounts.google.com",
-            "aud": "test-client-id",
-            "sub": "108204268033311374519",
-            "email": "grace@example.com",
-            "email_verified": True,
-            "iat": now,
-            "exp": now + 3600,
-        },
-        "any-key-google-would-sign-with-its-own-rsa-key",
-        algorithm="HS256",
-    )
-    token_response = mock.Mock(status_code=200, headers={"content-type": "application/json"})
-    token_response.json.return_value = {
-        "access_token": "ya29.test",
-        "expires_in": 3600,
-        "token_type": "Bearer",
-        "id_token": id_token,
-    }
-    # Google's token endpoint, faked the way allauth's own test suite does it.
-    with mock.patch.object(requests.Session, "request", return_value=token_response) as post:
-        response = client.get(reverse("google_callback"), {"code": "test-code", "state": state})
     assert post.call_args.args[:2] == ("POST", "https://oauth2.googleapis.com/token")
     assert response["Location"] == reverse("interview_sign_in")
     assert client.get(reverse("interview_sign_in"))["Location"] == reverse("interview_device_check")
