@@ -44,6 +44,13 @@ class CandidateAccountAdapter(DefaultAccountAdapter):
         # Open only inside an invitation's onboarding: nobody else has a reason to sign up.
         return _has_invitation(request)
 
+    def add_message(self, request, level, message_template=None, *args, **kwargs):
+        # A code sign-in also confirms the address it went to; one notice (signed in) is
+        # enough for the candidate, not a second one for the address.
+        if message_template == "account/messages/email_confirmed.txt":
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)
+
     def pre_login(self, request, user, **kwargs):
         # Every allauth login (emailed code, Google, a password at /accounts/login/) ends
         # here; the console's own sign-in does not go through allauth at all.

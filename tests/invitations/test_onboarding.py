@@ -54,6 +54,7 @@ def sign_in_by_email_code(client, email):
     [message] = mail.outbox
     assert message.to == [email]
     code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", message.body).group(1)
+    assert client.get(response["Location"]).status_code == 200  # the code page, as a browser
     response = client.post(
         reverse("account_confirm_login_code"),
         {"code": code, "next": reverse("interview_sign_in")},
@@ -105,6 +106,8 @@ def test_email_code_path_from_link_to_pending_session(client, tenant_a):
     page = client.get(reverse("interview_device_check"))
     assert page.status_code == 200
     assert 'id="start-interview" disabled' in page.content.decode()
+    # One notice for signing in, not a second one for the address the code proved.
+    assert [str(m) for m in page.context["messages"]] == ["Successfully signed in as ada@example.com."]
 
     response = client.post(reverse("interview_start"))
     state = invitation_state(invitation)
