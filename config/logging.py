@@ -26,7 +26,11 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = requestcontext.request_id.get()
+            # Django logs a 4xx/5xx answer (django.request) after the middleware is done with
+            # the request and has cleared the context; the request itself still carries it.
+            record.request_id = requestcontext.request_id.get() or getattr(
+                getattr(record, "request", None), "request_id", ""
+            )
         record.msg = redact(str(record.msg)) if isinstance(record.msg, str) else record.msg
         if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)

@@ -96,3 +96,12 @@ def test_the_development_servers_access_line_is_redacted(log_output):
     output = log_output.getvalue()
     assert "RawSecretToken" not in output
     assert json.loads(output)["message"] == "HTTP GET /i/<token> 410"
+
+
+def test_djangos_own_line_about_a_response_carries_its_request_id(client, log_output):
+    # Django logs a 4xx/5xx answer after the middleware has finished with the request.
+    response = client.get("/i/" + "u" * 43, headers={"X-Request-ID": "probe-7"})
+    assert response.status_code == 404 and response["X-Request-ID"] == "probe-7"
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    [answer] = [line for line in lines if line["logger"] == "django.request"]
+    assert answer["request_id"] == "probe-7"

@@ -107,7 +107,8 @@ def test_email_code_path_from_link_to_pending_session(client, tenant_a):
     assert page.status_code == 200
     assert 'id="start-interview" disabled' in page.content.decode()
     # One notice for signing in, not a second one for the address the code proved.
-    assert [str(m) for m in page.context["messages"]] == ["Successfully signed in as ada@example.com."]
+    notices = [str(m) for m in page.context["messages"]]
+    assert notices == ["Successfully signed in as ada@example.com."]
 
     response = client.post(reverse("interview_start"))
     state = invitation_state(invitation)
