@@ -332,7 +332,9 @@ LOGGING = {
     # (Django's mail_admins goes too: ADMINS is not configured, errors are in the log.)
     "loggers": {
         "django": {"handlers": [], "propagate": True},
-        "django.request": {"handlers": [], "propagate": True},
+        # Errors only: each answer is already one "request" line with its status
+        # (config.middleware), so a 404 is logged once.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
         "django.security": {"handlers": [], "propagate": True},
         "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
         # daphne's runserver access log ("HTTP GET /i/... 404").

@@ -9,7 +9,9 @@ import pytest
 from django.utils import timezone
 
 from config.logging import RequestContextFilter
-from tests.factories import InvitationFactory
+from interviews.tokens import session_token_issue
+from tests.factories import InvitationFactory, SessionFactory, UserFactory
+from tests.interviews.test_sdp_proxy import OFFER
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +84,7 @@ def test_an_unusable_invitation_link_is_logged_without_its_token(
     output = log_output.getvalue()
     assert "RawSecretToken" not in output
     lines = [json.loads(line) for line in output.splitlines()]
-    [warning] = [line for line in lines if line["logger"] == "django.request"]
-    assert warning["level"] == "WARNING" and "/i/<token>" in warning["message"]
-    assert any(line.get("path") == "/i/<token>" for line in lines)
+    assert [line.get("path") for line in lines] == ["/i/<token>"]
 
 
 def test_the_development_servers_access_line_is_redacted(log_output):
@@ -98,10 +98,34 @@ def test_the_development_servers_access_line_is_redacted(log_output):
     assert json.loads(output)["message"] == "HTTP GET /i/<token> 410"
 
 
-def test_djangos_own_line_about_a_response_carries_its_request_id(client, log_output):
-    # Django logs a 4xx/5xx answer after the middleware has finished with the request.
-    response = client.get("/i/" + "u" * 43, headers={"X-Request-ID": "probe-7"})
-    assert response.status_code == 404 and response["X-Request-ID"] == "probe-7"
+@pytest.mark.django_db(transaction=True)  # the proxy reads on connections of its own
+def test_djangos_own_error_line_about_a_502_carries_its_request_id(client, settings, tenant_a):
+    # Django logs a 4xx/5xx answer after the middleware is done with the request.
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens: the proxy says 502
+    session = SessionFactory(tenant=tenant_a, candidate__user=UserFactory())
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
+    records = []
+    handler = logging.Handler()
+    handler.addFilter(RequestContextFilter())
+    handler.emit = records.append
+    logging.getLogger("django.request").addHandler(handler)
+    try:
+        response = client.post(
+            f"/api/candidate/sessions/{session.pk}/sdp/",
+            data=OFFER,
+            content_type="application/sdp",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "probe-7"},
+        )
+    finally:
+        logging.getLogger("django.request").removeHandler(handler)
+    assert response.status_code == 502 and response["X-Request-ID"] == "probe-7"
+    [error] = records
+    assert error.levelname == "ERROR" and error.request_id == "probe-7"
+
+
+def test_a_404_is_logged_once(client, log_output):
+    assert client.get("/no-such-page/").status_code == 404
     lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
-    [answer] = [line for line in lines if line["logger"] == "django.request"]
-    assert answer["request_id"] == "probe-7"
+    assert [(line["logger"], line.get("status")) for line in lines] == [("config.request", 404)]
