@@ -249,7 +249,16 @@ def run(argv: list[str]) -> int:
         say(f"embedded Redis at {redis_url}")
 
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
-    manage("seed_demo", env=env)
+    # Its logins and invitation link are printed last, once the processes' start-up lines
+    # are out of the way.
+    demo = subprocess.run(
+        [PYTHON, "manage.py", "seed_demo"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
 
     if not env.get("OPENAI_API_KEY"):
         sim_port = env.get("SIMULATOR_PORT", "8765")
@@ -302,7 +311,10 @@ def run(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     if _wait_http(f"http://{host}:{port}/healthz", timeout=30):
+        time.sleep(1)  # the other processes' start-up lines come out first
         say(f"running at http://{host}:{port}/  (console: http://{host}:{port}/admin/)")
+        rule = "=" * 78
+        print(f"{rule}\n{demo.rstrip()}\n{rule}", flush=True)
         say("press Ctrl-C to stop")
     exit_code = 0
     try:

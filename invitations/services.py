@@ -186,10 +186,11 @@ def invitation_email(invitation: InterviewInvitation, token: str) -> EmailMultiA
     return message
 
 
-def invitation_deliver(*, invitation_id, tenant_id) -> str | None:
+def invitation_deliver(*, invitation_id, tenant_id, email_connection=None) -> str | None:
     """Email the invitation with a fresh link. Returns the token, or None when the invitation
     is no longer open. A sending failure is recorded on the invitation and re-raised so the
-    task retries with backoff."""
+    task retries with backoff. ``email_connection``: an email backend connection other than
+    the configured one."""
     with rls.tenant_context(tenant_id), transaction.atomic():
         invitation = (
             InterviewInvitation.objects.select_for_update(of=("self",))
@@ -202,7 +203,9 @@ def invitation_deliver(*, invitation_id, tenant_id) -> str | None:
         invitation.token_hash = digest
         invitation.save(update_fields=["token_hash"])
     try:
-        invitation_email(invitation, token).send()
+        message = invitation_email(invitation, token)
+        message.connection = email_connection
+        message.send()
     except Exception as exc:
         with rls.tenant_context(tenant_id):
             InterviewInvitation.objects.filter(pk=invitation_id).update(

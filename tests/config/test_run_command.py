@@ -66,10 +66,14 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
             if not line:
                 break
             output.append(line)
-            if "running at" in line:
+            if "press Ctrl-C to stop" in line:
                 break
         text = "".join(output)
         assert "running at" in text, text
+        # The logins and the link come last, in one block; the email is summarised.
+        block = text.rsplit("running at", 1)[1]
+        assert "recruiter login:" in block and "Candidate invitation" in block
+        assert "Content-Type:" not in text
 
         base = f"http://127.0.0.1:{port}"
         status, body = get(f"{base}/readyz")

@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -93,8 +94,13 @@ class Command(BaseCommand):
             invitation = invitation_issue(
                 candidate=candidate, template=template, actor=owner, send=False
             )
-        # Delivered here rather than by the worker, so the link can be printed below.
-        token = invitation_deliver(invitation_id=invitation.pk, tenant_id=tenant.pk)
+        # Delivered here rather than by the worker, so the link can be printed below; kept in
+        # memory rather than sent (to the console, or to a real inbox) and summarised instead.
+        outbox = mail.get_connection("django.core.mail.backends.locmem.EmailBackend")
+        token = invitation_deliver(
+            invitation_id=invitation.pk, tenant_id=tenant.pk, email_connection=outbox
+        )
+        letter = mail.outbox[-1]
 
         logins = [(RECRUITER_EMAIL, "recruiter"), (OWNER_EMAIL, "owner")]
         with rls.identity_lookup_context():
@@ -109,6 +115,9 @@ class Command(BaseCommand):
             f"    operator  login: {OPERATOR_EMAIL} / {operator_password}  (all tenants, audited)"
         )
         self.stdout.write(f"  Candidate invitation ({CANDIDATES[0][1]}): {invitation_link(token)}")
+        self.stdout.write(
+            f'    the email it came in (not sent): to {letter.to[0]}, "{letter.subject}"'
+        )
 
     def _template(self, tenant, owner) -> InterviewTemplate:
         template = InterviewTemplate.objects.filter(tenant=tenant, title="Backend engineer screen")
