@@ -14,7 +14,8 @@ setting anyone on the connection can change: a stray raw query or an SQL injecti
 SECRET_KEY. The policies believe a value only when ``rls_verified()`` - a SECURITY DEFINER
 function that alone may read the key, kept in the owner's private schema - finds its signature
 right for the connection it is on. SQL alone cannot make a signature, and one read off another
-connection (``pg_stat_activity`` shows other backends' last statements) is worthless here.
+connection is worthless here, as long as the connection's identity cannot be faked: the
+functions pin their search_path (see RLS_FUNCTIONS_SQL).
 
 The settings are session-level (``set_config(..., false)``) and each context manager puts the
 previous value back when it exits, so they nest, work in autocommit mode and never outlive
@@ -210,7 +211,10 @@ def wall_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
 
 # --- Migrations -----------------------------------------------------------------------------
 
-# The functions the policies call. ``rls_connection`` names this connection (invoker rights:
+# The functions the policies call. Each runs with its search_path pinned to pg_catalog (then
+# pg_temp, last): otherwise the session's own temporary schema is searched first for type
+# names, and a query could shadow ``text`` or ``uuid`` with a type and cast of its own and make
+# these functions return what it likes. ``rls_connection`` names this connection (invoker rights:
 # PostgreSQL shows a backend's start time to its own role). ``rls_verified`` runs as the
 # schema owner, the only role that can read the key, and returns a setting's value when its
 # signature is right for this connection, else NULL. The others read one setting each.
@@ -232,7 +236,7 @@ CREATE TABLE IF NOT EXISTS rls_private.signing_key (
 REVOKE ALL ON rls_private.signing_key FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION rls_connection() RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN (SELECT pg_backend_pid()::text || '@'
                 || (extract(epoch FROM backend_start) * 1000000)::bigint::text
@@ -277,7 +281,8 @@ $$;
 DO $do$
 BEGIN
     EXECUTE format($fn$
-        CREATE OR REPLACE FUNCTION rls_bypass() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+        CREATE OR REPLACE FUNCTION rls_bypass() RETURNS boolean
+        LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
         BEGIN
             RETURN current_user = %L::name
                 OR (current_setting('app.rls_bypass', true) <> ''
@@ -298,7 +303,8 @@ def _setting_function(function: str, setting: str, returns: str, verified: str) 
     unset = "false" if returns == "boolean" else "NULL"
     check = verified.format(f"public.rls_verified('{setting}', public.rls_connection())")
     return f"""
-CREATE OR REPLACE FUNCTION {function}() RETURNS {returns} LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION {function}() RETURNS {returns}
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF current_setting('{setting}', true) <> '' THEN
         RETURN {check};

@@ -236,6 +236,54 @@ def test_a_signature_read_off_another_connection_opens_nothing(tenant_b_data):
         assert Candidate.objects.count() == tenant_b_data["candidates"]
 
 
+def test_types_of_its_own_do_not_change_what_the_policies_believe(tenant_a, tenant_b_data):
+    """A session's temporary schema is searched first for type names: a query could give
+    ``uuid`` or ``text`` a meaning of its own (an enum and a cast) to make the policies'
+    functions return another tenant, or another connection's identity."""
+    tenant_b = str(tenant_b_data["member"].tenant_id)
+    with psycopg.connect(asyncdb.conninfo(), autocommit=True) as other:
+        (victim,) = other.execute(rls.CONNECTION_IDENTITY_SQL).fetchone()
+        signed_bypass = rls.sign(rls.BYPASS, "on", victim)
+        pid, start = victim.split("@")
+    with rls.tenant_context(tenant_a.pk), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            CREATE TYPE pg_temp.uuid AS ENUM ('{tenant_b}');
+            CREATE FUNCTION pg_temp.to_b(pg_catalog.text) RETURNS pg_temp.uuid
+                LANGUAGE sql CALLED ON NULL INPUT AS $$ SELECT '{tenant_b}'::pg_temp.uuid $$;
+            CREATE CAST (pg_catalog.text AS pg_temp.uuid)
+                WITH FUNCTION pg_temp.to_b(pg_catalog.text);
+            CREATE TYPE pg_temp.text AS ENUM ('{pid}', '{start}');
+            CREATE FUNCTION pg_temp.pid(integer) RETURNS pg_temp.text
+                LANGUAGE sql AS $$ SELECT '{pid}'::pg_temp.text $$;
+            CREATE FUNCTION pg_temp.start(bigint) RETURNS pg_temp.text
+                LANGUAGE sql AS $$ SELECT '{start}'::pg_temp.text $$;
+            CREATE CAST (integer AS pg_temp.text) WITH FUNCTION pg_temp.pid(integer);
+            CREATE CAST (bigint AS pg_temp.text) WITH FUNCTION pg_temp.start(bigint);
+            """
+        )
+        cursor.execute("SELECT set_config('app.tenant_id', 'anything', false)")
+        cursor.execute("SELECT set_config('app.rls_bypass', %s, false)", [signed_bypass])
+        cursor.execute("SELECT public.rls_tenant(), public.rls_bypass(), public.rls_connection()")
+        tenant, bypass, identity = cursor.fetchone()
+        assert (tenant, bypass) == (None, False) and identity != victim
+        assert visible_rows([*tenant_owned_tables(), *PERSONAL_TABLES]) == dict.fromkeys(
+            [*tenant_owned_tables(), *PERSONAL_TABLES], 0
+        )
+
+
+def test_every_function_the_policies_call_pins_its_search_path():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proconfig FROM pg_proc WHERE proname LIKE 'rls\\_%' "
+            "OR proname = 'invitation_token_lookup'"
+        )
+        functions = dict(cursor.fetchall())
+    assert len(functions) >= 8
+    for name, config in functions.items():
+        assert config == ["search_path=pg_catalog, pg_temp"], name
+
+
 def test_the_signing_key_is_out_of_the_application_roles_reach():
     with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
         with connection.cursor() as cursor:
