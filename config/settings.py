@@ -126,6 +126,10 @@ DATABASES = {
 # long-lived worker threads (SDP proxy, realtime worker) keep theirs: tenants.dbthreads.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Values travel apart from the SQL (the extended protocol), so pg_stat_activity - where every
+# backend of the application role can read the others' last statements - shows $1, $2, never
+# a session key, a candidate's email or an answer from another tenant's request.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 # The asynchronous connections of the SDP proxy (tenants/asyncdb.py), per web process: each
 # offer holds one for a single round trip, twice, so a few serve hundreds of offers at once.
 DATABASE_ASYNC_POOL_SIZE = env.int("DATABASE_ASYNC_POOL_SIZE", default=8)
@@ -191,8 +195,15 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 # Sessions in PostgreSQL, each row readable only with its own key (tenants.rls).
 SESSION_ENGINE = "tenants.sessionstore"
 # Pages that find an account by name or address (signing in): every account is visible to
-# them, and no tenant's data (tenants.middleware.AccountContextMiddleware).
-IDENTITY_LOOKUP_PATH_PREFIXES = ["/accounts/", "/admin/login/"]
+# them, and no tenant's data (tenants.middleware.AccountContextMiddleware). allauth's other
+# pages (email addresses, connected accounts) see only the signed-in user's own.
+IDENTITY_LOOKUP_PATH_PREFIXES = [
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/google/",
+    "/accounts/3rdparty/signup/",
+    "/admin/login/",
+]
 
 # Candidates sign in without a password: an emailed login code, or Google.
 ACCOUNT_ADAPTER = "invitations.adapters.CandidateAccountAdapter"
@@ -294,10 +305,14 @@ RATELIMIT_IP_META_KEY = (
 RATELIMIT_VIEW = "invitations.views.rate_limited"
 # Opening invitation links, per client IP (guessing tokens is hopeless, this makes it slow too).
 INVITATION_OPEN_RATE = env.str("INVITATION_OPEN_RATE", default="30/m")
-# Failed console sign-ins (tenants.views.console_login) allowed per account (username) and
-# per client IP in a window ("5/15m": 5 per 15 minutes); then 429 until the window ends,
-# even for the right password.
+# Failed console sign-ins (tenants.views.console_login) allowed in a window ("5/15m": 5 per
+# 15 minutes); then 429 until the window ends, even for the right password. Per account from
+# one client IP (the tight one: a stranger cannot lock its owner out from elsewhere with it),
+# per account from anywhere (looser: guessing spread over many addresses), and per client IP.
 CONSOLE_LOGIN_FAILURES_PER_ACCOUNT = env.str("CONSOLE_LOGIN_FAILURES_PER_ACCOUNT", default="5/15m")
+CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP = env.str(
+    "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP", default="50/15m"
+)
 CONSOLE_LOGIN_FAILURES_PER_IP = env.str("CONSOLE_LOGIN_FAILURES_PER_IP", default="30/15m")
 # django-ratelimit only lists django-redis as "supported"; Django's own RedisCache increments
 # atomically with INCR as well, which is all it needs.

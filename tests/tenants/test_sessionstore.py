@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from tenants import rls
+from tenants import asyncdb, rls
 from tenants.sessionstore import SessionStore
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,20 @@ def test_the_console_signs_in_and_out_through_the_store(client, tenant_a):
     assert client.get("/admin/").status_code == 200
     client.post("/admin/logout/")
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_a_session_key_never_shows_in_another_backends_view_of_this_one():
+    # Every backend of the application role can read the others' last statement in
+    # pg_stat_activity; with values bound apart from the SQL it shows $1, not the key.
+    store = SessionStore()
+    store.save()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM django_session WHERE session_key = %s", [store.session_key]
+        )
+    with psycopg.connect(asyncdb.conninfo(), autocommit=True) as other:
+        (query,) = other.execute(
+            "SELECT query FROM pg_stat_activity WHERE pid = %s",
+            [connection.connection.info.backend_pid],
+        ).fetchone()
+    assert "django_session" in query and store.session_key not in query
