@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from interviews.urls import api_urlpatterns as session_api
+from invitations.views import password_pages_not_offered
 from tenants.views import console_login, console_logout, tenant_switch
 
 from . import ops
@@ -20,6 +21,8 @@ urlpatterns = [
     path("admin/logout/", console_logout, name="console_logout"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Ahead of allauth's: nobody resets or sets a password by email here (see the view).
+    re_path(r"^accounts/password/", password_pages_not_offered),
     path("accounts/", include("allauth.urls")),
     path("api/candidate/sessions/", include(session_api)),
     path("", include("interviews.urls")),

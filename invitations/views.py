@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -45,6 +46,14 @@ _UNKNOWN = (
 
 def _invalid(request, message: str, status: int):
     return render(request, "invitations/invalid.html", {"message": message}, status=status)
+
+
+def password_pages_not_offered(request, *args, **kwargs):
+    """allauth's password pages (reset by email, set, change) answer 404. Candidates sign in
+    with an emailed code or Google and have no password; console users sign in with theirs at
+    the console, and an inbox alone must not be a way in: a platform operator resets a
+    forgotten console password (the console's user page, or ``manage.py changepassword``)."""
+    raise Http404("Passwords are not managed here.")
 
 
 def rate_limited(request, exception=None):

@@ -326,7 +326,8 @@ def membership_remove(*, membership: Membership, actor, actor_membership: Member
 
 _LOGIN_FAILURE_LIMITS = (
     # (counter, setting with its rate)
-    ("console-login-account", "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT"),
+    ("console-login-account-ip", "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT"),
+    ("console-login-account", "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP"),
     ("console-login-ip", "CONSOLE_LOGIN_FAILURES_PER_IP"),
 )
 
@@ -337,9 +338,11 @@ def console_username_normalize(username: str) -> str:
 
 
 def _login_failure_usage(request, *, username: str, increment: bool) -> list[dict]:
+    account, ip = console_username_normalize(username), requestcontext.client_ip.get() or ""
     keys = {
-        "console-login-account": console_username_normalize(username),
-        "console-login-ip": requestcontext.client_ip.get() or "",
+        "console-login-account-ip": f"{account}|{ip}",
+        "console-login-account": account,
+        "console-login-ip": ip,
     }
     usages = []
     for group, setting in _LOGIN_FAILURE_LIMITS:

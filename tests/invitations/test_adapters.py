@@ -133,3 +133,14 @@ def test_a_candidate_still_signs_in_with_google(client):
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(candidate.pk)
+
+
+def test_no_password_is_reset_or_set_by_email(client, console_user):
+    # An inbox alone must not open the console: allauth's password pages are not offered.
+    mail.outbox.clear()
+    response = client.post("/accounts/password/reset/", {"email": console_user.email})
+    assert response.status_code == 404 and mail.outbox == []
+    client.force_login(console_user)
+    for page in ("/accounts/password/set/", "/accounts/password/change/"):
+        assert client.get(page).status_code == 404, page
+    assert client.get("/accounts/password/reset/key/1-set-password/").status_code == 404
