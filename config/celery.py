@@ -1,7 +1,8 @@
+import contextvars
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from tenants import requestcontext
 
@@ -19,7 +20,24 @@ def _carry_request_id(headers=None, **kwargs):
         headers.setdefault("request_id", requestcontext.request_id.get())
 
 
+# The value each running task replaced, put back when it ends: a task run inline (eagerly,
+# inside a request) must not leave its id on the rest of the request's lines.
+_replaced: dict[str, contextvars.Token] = {}
+
+
 @task_prerun.connect
-def _restore_request_id(task=None, **kwargs):
+def _restore_request_id(task_id=None, task=None, **kwargs):
     request_id = getattr(task.request, "request_id", None) if task else None
-    requestcontext.request_id.set(request_id or (task.request.id if task else "") or "")
+    token = requestcontext.request_id.set(request_id or (task.request.id if task else "") or "")
+    if task_id:
+        _replaced[task_id] = token
+
+
+@task_postrun.connect
+def _forget_request_id(task_id=None, **kwargs):
+    token = _replaced.pop(task_id, None)
+    if token is not None:
+        try:
+            requestcontext.request_id.reset(token)
+        except ValueError:  # ended in another context than it started in
+            requestcontext.request_id.set("")

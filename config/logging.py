@@ -28,8 +28,9 @@ class RequestContextFilter(logging.Filter):
         if not getattr(record, "request_id", None):
             # Django logs a 4xx/5xx answer (django.request) after the middleware is done with
             # the request and has cleared the context; the request itself still carries it.
-            record.request_id = requestcontext.request_id.get() or getattr(
-                getattr(record, "request", None), "request_id", ""
+            record.request_id = (
+                getattr(getattr(record, "request", None), "request_id", "")
+                or requestcontext.request_id.get()
             )
         record.msg = redact(str(record.msg)) if isinstance(record.msg, str) else record.msg
         if isinstance(record.args, tuple):

@@ -129,3 +129,15 @@ def test_a_404_is_logged_once(client, log_output):
     assert client.get("/no-such-page/").status_code == 404
     lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
     assert [(line["logger"], line.get("status")) for line in lines] == [("config.request", 404)]
+
+
+def test_a_task_run_inline_leaves_the_requests_id_as_it_found_it():
+    from interviews.tasks import expire_stale_sessions
+    from tenants import requestcontext
+
+    token = requestcontext.request_id.set("req-1")
+    try:
+        expire_stale_sessions.delay()  # eager in tests, as a request would run it inline
+        assert requestcontext.request_id.get() == "req-1"
+    finally:
+        requestcontext.request_id.reset(token)
