@@ -134,7 +134,8 @@ def test_a_recruiter_records_a_decision(recruiter_client, tenant_a):
     with rls.tenant_context(tenant_a.pk):
         session = InterviewSession.objects.get(pk=session.pk)
         assert session.decision == "advance" and session.decided_by == recruiter_client.user
-    assert audit_actions(tenant_a)[-1][0] == "session.decision"
+    # The decision, then the candidate's status following it.
+    assert [a for a, _ in audit_actions(tenant_a)[-2:]] == ["session.decision", "candidate.changed"]
 
 
 class _FormFields(HTMLParser):
