@@ -3,6 +3,8 @@ the candidate list (this app extends the candidate admin, which knows nothing of
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 
 from interviews.admin import CandidateAdmin
@@ -51,15 +53,22 @@ class CandidateWithInvitationsAdmin(CandidateAdmin):
             templates = templates.filter(tenant=request.tenant)
         form = InviteForm(request.POST if "apply" in request.POST else None, templates=templates)
         if form.is_valid():
-            invitations = services.invitations_issue_many(
-                candidates=list(queryset),
-                template=form.cleaned_data["template"],
-                actor=request.user,
-            )
-            self.message_user(
-                request, f"{len(invitations)} invitation(s) created; emails are on their way."
-            )
-            return None
+            try:
+                with transaction.atomic():  # all the selection's invitations, or none
+                    invitations = services.invitations_issue_many(
+                        candidates=list(queryset),
+                        template=form.cleaned_data["template"],
+                        actor=request.user,
+                    )
+            except ValidationError as error:
+                # Every reason invitation_issue refuses is about the template chosen (not
+                # active, another organisation's): the form again, the reason beside it.
+                form.add_error("template", error.messages)
+            else:
+                self.message_user(
+                    request, f"{len(invitations)} invitation(s) created; emails are on their way."
+                )
+                return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

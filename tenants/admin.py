@@ -168,17 +168,35 @@ class TenantScopedAdmin(admin.ModelAdmin):
         )
 
     # --- service errors ---
-    # Services raise ValidationError for a rule the form could not know (last owner, a
-    # cross-tenant reference...). The whole admin view runs in one transaction, so nothing is
-    # half-written; the user lands back on the page with the reason.
+    # Services raise ValidationError for a rule the form could not know (a duplicate address,
+    # the last owner, a cross-tenant reference...). The whole admin view runs in one
+    # transaction, so nothing is half-written. A refused form is shown again as Django shows
+    # its own errors: with what was typed, each message beside the field it names. A refused
+    # delete or action lands back on the page with the reason.
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         self._require_object(request, object_id, page="change")
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
-            self.report_validation_error(request, error)
-            return HttpResponseRedirect(request.get_full_path())
+            # The view's transaction is rolled back. The same POST is processed again with
+            # the refusal attached to the form (get_form), so the form is invalid and Django
+            # renders it - typed values, inlines and all - without saving.
+            request.console_form_refusal = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "console_form_refusal", None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                form_add_service_errors(self, refusal)
+
+        return RefusedForm
 
     def delete_view(self, request, object_id, extra_context=None):
         self._require_object(request, object_id, page="delete")
@@ -207,6 +225,16 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def report_validation_error(self, request, error: ValidationError) -> None:
         for message in error.messages:
             self.message_user(request, message, level=messages.ERROR)
+
+
+def form_add_service_errors(form, error: ValidationError) -> None:
+    """Put a service's refusal on ``form``: each message beside the field it names (a
+    ValidationError raised with a dict of field names), the rest above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, ValidationError(errors))
+    else:
+        form.add_error(None, error)
 
 
 def is_console_member(request) -> bool:

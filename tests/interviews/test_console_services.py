@@ -17,6 +17,7 @@ from tests.factories import (
     TemplateFactory,
     TranscriptEntryFactory,
 )
+from tests.support.console import field_errors, form_row
 
 pytestmark = pytest.mark.django_db
 
@@ -78,20 +79,51 @@ def test_editing_a_candidate_records_fields_not_values(recruiter_client, tenant_
     assert event.request_id and event.ip == "127.0.0.1"
 
 
-def test_duplicate_email_is_refused_with_a_message(recruiter_client, tenant_a):
+def test_a_duplicate_email_is_shown_beside_the_field_with_what_was_typed(
+    recruiter_client, tenant_a
+):
     CandidateFactory(tenant=tenant_a, email="dup@example.com")
     response = recruiter_client.post(
         reverse("admin:interviews_candidate_add"),
         {
             "email": "DUP@example.com",
+            "full_name": "Grace Hopper",
+            "external_id": "ATS-77",
             "status": "new",
             **NO_INLINE_ROWS,
         },
-        follow=True,
     )
-    assert "already exists" in response.content.decode()
+    assert response.status_code == 200  # the form again, not a redirect to a blank one
+    page = response.content.decode()
+    assert field_errors(page, "email") == ["A candidate with this email already exists."]
+    assert 'value="DUP@example.com"' in form_row(page, "email")
+    assert 'value="Grace Hopper"' in form_row(page, "full_name")
+    assert 'value="ATS-77"' in form_row(page, "external_id")
     with rls.tenant_context(tenant_a.pk):
         assert Candidate.objects.count() == 1
+        assert not AuditEvent.objects.exists()
+
+
+def test_a_duplicate_email_on_a_change_is_shown_beside_the_field(recruiter_client, tenant_a):
+    CandidateFactory(tenant=tenant_a, email="taken@example.com")
+    candidate = CandidateFactory(tenant=tenant_a, email="mine@example.com", full_name="Old")
+    response = recruiter_client.post(
+        reverse("admin:interviews_candidate_change", args=[candidate.pk]),
+        {
+            "email": "taken@example.com",
+            "full_name": "New Name",
+            "external_id": candidate.external_id,
+            "status": "new",
+            **NO_INLINE_ROWS,
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert field_errors(page, "email") == ["A candidate with this email already exists."]
+    assert 'value="New Name"' in form_row(page, "full_name")
+    with rls.tenant_context(tenant_a.pk):
+        candidate.refresh_from_db()
+        assert (candidate.email, candidate.full_name) == ("mine@example.com", "Old")
         assert not AuditEvent.objects.exists()
 
 
