@@ -93,6 +93,7 @@ class CandidateAdmin(TenantScopedAdmin):
     date_hierarchy = "created_at"
     fields = ("tenant", "email", "full_name", "external_id", "status", "user", "created_at")
     readonly_fields = ("user", "created_at")
+    account_fields = ("user",)
     inlines = [CandidateSessionInline]
     actions = [
         _status_action(CandidateStatus.ADVANCED, "Advanced"),
@@ -222,8 +223,10 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
     list_filter = ("is_active", "language", "voice")
     search_fields = ("title", "role")
     inlines = [QuestionInline, CriterionInline]
+    readonly_fields = ("created_by",)
+    account_fields = ("created_by",)
     fieldsets = (
-        (None, {"fields": ("tenant", "title", "role", "instructions", "is_active")}),
+        (None, {"fields": ("tenant", "title", "role", "instructions", "is_active", "created_by")}),
         (
             "Conversation",
             {
@@ -352,10 +355,13 @@ class InterviewSessionAdmin(TenantScopedAdmin):
         ),
     )
     editable_fields = ("decision", "decision_note")
+    account_fields = ("decided_by",)
 
     def get_readonly_fields(self, request, obj=None):
         names = [f for fs in self.fieldsets for f in fs[1]["fields"]]
-        return [n for n in names if n not in self.editable_fields]
+        return self.with_account_fields(
+            request, [n for n in names if n not in self.editable_fields]
+        )
 
     def has_add_permission(self, request):
         return False  # sessions start from an accepted invitation

@@ -114,6 +114,7 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
         "created_at",
     )
     fields = readonly_fields
+    account_fields = ("created_by",)
     actions = ["resend", "revoke", "expire"]
 
     @admin.display(description="Status")

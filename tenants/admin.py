@@ -9,10 +9,14 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import ForeignKey
 from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from . import services
 from .models import AuditEvent, Membership, Role, Tenant
@@ -25,6 +29,45 @@ def _tenant_field_of(model) -> str | None:
         if isinstance(field, ForeignKey) and field.related_model is Tenant:
             return field.name
     return None
+
+
+class AccountField:
+    """A read-only field showing the account a user foreign key points at: the person's name
+    and address, linked to the account's page only for a viewer who may open it (operators;
+    a member following the link would meet a 403). Used by ``TenantScopedAdmin``, which puts
+    it in place of each name in its ``account_fields``."""
+
+    def __init__(self, field, *, linked: bool):
+        self.field = field
+        self.linked = linked
+        self.__name__ = field.name  # the row's CSS class, as for the field itself
+        self.short_description = capfirst(field.verbose_name)
+
+    def __eq__(self, other):
+        return isinstance(other, AccountField) and (other.field, other.linked) == (
+            self.field,
+            self.linked,
+        )
+
+    def __hash__(self):
+        return hash((self.field, self.linked))
+
+    def __call__(self, obj):
+        try:
+            user = getattr(obj, self.field.name)
+        except ObjectDoesNotExist:  # an account this viewer's tenant may not read (operator's)
+            user = None
+        if user is None:
+            return "-"
+        name = user.get_full_name()
+        label = f"{name} <{user.email}>" if name and user.email else user.email or name
+        label = label or user.get_username()
+        if not self.linked:
+            return label
+        url = reverse(
+            f"admin:{user._meta.app_label}_{user._meta.model_name}_change", args=[user.pk]
+        )
+        return format_html('<a href="{}">{}</a>', url, label)
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -87,11 +130,40 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
+        hidden = () if request.user.is_superuser else ("tenant",)
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "tenant"]})
+            (
+                name,
+                {
+                    **options,
+                    "fields": self.with_account_fields(
+                        request, [f for f in options["fields"] if f not in hidden]
+                    ),
+                },
+            )
             for name, options in fieldsets
+        ]
+
+    # --- accounts shown read-only ---
+
+    #: User foreign keys shown read-only: shown as the person, linked only for those who may
+    #: open account pages (``AccountField``).
+    account_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.with_account_fields(request, super().get_readonly_fields(request, obj))
+
+    def with_account_fields(self, request, names):
+        """``names`` with each of ``account_fields`` replaced by its ``AccountField``."""
+        if not self.account_fields:
+            return list(names)
+        user_admin = self.admin_site.get_model_admin(get_user_model())
+        linked = user_admin.has_view_or_change_permission(request)
+        return [
+            AccountField(self.model._meta.get_field(n), linked=linked)
+            if n in self.account_fields
+            else n
+            for n in names
         ]
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
@@ -323,6 +395,7 @@ class MembershipAdmin(TenantScopedAdmin):
     search_fields = ("user__email", "user__username")
     list_select_related = ("user", "tenant")
     ordering = ("user__email",)
+    account_fields = ("user",)
 
     @admin.display(description="Email", ordering="user__email")
     def user_email(self, obj):
@@ -340,7 +413,7 @@ class MembershipAdmin(TenantScopedAdmin):
         return ["user", "role"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("user",) if obj is not None else ()
+        return self.with_account_fields(request, ["user"] if obj is not None else [])
 
     def _can_manage(self, request):
         membership = self._membership(request)
@@ -396,6 +469,7 @@ class AuditEventAdmin(TenantScopedAdmin):
     date_hierarchy = "created_at"
     list_select_related = ()
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    account_fields = ("actor",)
 
     def get_exclude(self, request, obj=None):
         return []
