@@ -266,8 +266,25 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
 # --- Sessions -------------------------------------------------------------------------------
 
 
-def _when(moment) -> str:
-    return formats.localize(timezone.localtime(moment)) if moment else "-"
+def _clock(moment) -> str:
+    """The time of day to the second: rows of one interview are seconds apart."""
+    return formats.time_format(timezone.localtime(moment), "H:i:s") if moment else "-"
+
+
+def _elapsed(moment, start) -> str:
+    """How far into the interview ``moment`` is, e.g. "+02:15" ("-00:04" before it began)."""
+    if not (moment and start):
+        return "-"
+    seconds = int((moment - start).total_seconds())
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
+
+
+def _interview_start(session):
+    # The interview starts when it goes live; one that never did is timed from its creation.
+    return session.started_at or session.created_at
 
 
 def _table(headers, rows) -> str:
@@ -403,20 +420,29 @@ class InterviewSessionAdmin(TenantScopedAdmin):
     @admin.display(description="Transcript")
     def transcript_table(self, obj):
         speakers, sources = dict(Speaker.choices), dict(TranscriptSource.choices)
+        start = _interview_start(obj)
         rows = [
-            (seq, speakers.get(speaker, speaker), text, sources.get(source, source), _when(at))
+            (
+                seq,
+                _clock(at),
+                _elapsed(at, start),
+                speakers.get(speaker, speaker),
+                text,
+                sources.get(source, source),
+            )
             for seq, speaker, text, source, at in obj.transcript.order_by("seq").values_list(
                 "seq", "speaker", "text", "source", "created_at"
             )
         ]
-        return _table(("#", "Speaker", "Text", "Source", "Time"), rows)
+        return _table(("#", "Time", "Into interview", "Speaker", "Text", "Source"), rows)
 
     @admin.display(description="Video")
     def video_table(self, obj):
         rows = [
             (
                 segment.get_status_display(),
-                _when(segment.started_at),
+                _clock(segment.started_at),
+                _elapsed(segment.started_at, _interview_start(obj)),
                 segment.duration_seconds or "-",
                 format_html(
                     '<a href="{}" target="_blank" rel="noopener">Watch</a>', segment.playback_url
@@ -426,17 +452,23 @@ class InterviewSessionAdmin(TenantScopedAdmin):
             )
             for segment in obj.video_segments.order_by("started_at", "pk")
         ]
-        return _table(("Status", "Started", "Seconds", "Playback"), rows)
+        return _table(("Status", "Started", "Into interview", "Seconds", "Playback"), rows)
 
     @admin.display(description="Timeline")
     def timeline_table(self, obj):
+        start = _interview_start(obj)
         rows = [
-            (_when(at), kind, json.dumps(data, sort_keys=True) if data else "")
+            (
+                _clock(at),
+                _elapsed(at, start),
+                kind,
+                json.dumps(data, sort_keys=True) if data else "",
+            )
             for at, kind, data in obj.events.order_by("created_at", "pk").values_list(
                 "created_at", "kind", "data"
             )
         ]
-        return _table(("Time", "Event", "Details"), rows)
+        return _table(("Time", "Into interview", "Event", "Details"), rows)
 
     def save_model(self, request, obj, form, change):
         if {"decision", "decision_note"} & set(form.changed_data):

@@ -1,12 +1,14 @@
 """Recruiter changes made in the console go through services and land in the audit trail."""
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from interviews.models import Candidate, InterviewSession
+from interviews.models import Candidate, InterviewSession, TranscriptEntry
 from tenants import rls
 from tenants.models import AuditEvent, Role
 from tests.conftest import console_client
@@ -201,6 +203,35 @@ def test_a_decision_is_saved_on_a_long_interview(recruiter_client, tenant_a):
     assert response.status_code == 302, response.content.decode()[:500]
     with rls.tenant_context(tenant_a.pk):
         assert InterviewSession.objects.get(pk=session.pk).decision == "advance"
+
+
+def test_transcript_and_timeline_rows_show_seconds_and_time_into_the_interview(
+    recruiter_client, tenant_a
+):
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    connected = SessionEventFactory(session=session, kind="connected")  # append-only
+    start = connected.created_at + timedelta(seconds=4)
+    answer = TranscriptEntryFactory(session=session, text="I built a queue.")
+    late = TranscriptEntryFactory(session=session, text="Thank you.")
+    with rls.bypass_context():  # when each happened (created_at is stamped on insert)
+        InterviewSession.objects.filter(pk=session.pk).update(
+            started_at=start, ended_at=start + timedelta(hours=2)
+        )
+        for entry, seconds in ((answer, 135), (late, 3725)):
+            TranscriptEntry.objects.filter(pk=entry.pk).update(
+                created_at=start + timedelta(seconds=seconds)
+            )
+    page = recruiter_client.get(
+        reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    ).content.decode()
+
+    def clock(moment):
+        return timezone.localtime(moment).strftime("%H:%M:%S")
+
+    answered, ended = start + timedelta(seconds=135), start + timedelta(seconds=3725)
+    assert f"<td>{clock(answered)}</td><td>+02:15</td><td>Candidate</td>" in page
+    assert f"<td>{clock(ended)}</td><td>+1:02:05</td>" in page
+    assert f"<td>{clock(connected.created_at)}</td><td>-00:04</td><td>connected</td>" in page
 
 
 def test_templates_are_saved_with_their_questions_in_the_tenant(recruiter_client, tenant_a):
