@@ -21,6 +21,9 @@ class InviteForm(forms.Form):
     def __init__(self, *args, templates, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = templates
+        only = templates[:2]
+        if len(only) == 1:  # the one active template is the only sensible choice
+            self.fields["template"].initial = only[0].pk
 
 
 class CandidateInvitationInline(ReadOnlyInline):

@@ -56,6 +56,24 @@ def test_invite_action_asks_for_a_template_then_emails_each_candidate(
     assert actions(tenant_a).count("invitation.issued") == 2
 
 
+def test_the_invite_form_preselects_the_tenants_only_active_template(
+    recruiter_client, tenant_a, tenant_b
+):
+    candidate = CandidateFactory(tenant=tenant_a)
+    template = TemplateFactory(tenant=tenant_a)
+    TemplateFactory(tenant=tenant_a, is_active=False)
+    TemplateFactory(tenant=tenant_b)
+    selection = {"action": "invite", "_selected_action": [candidate.pk]}
+    changelist = reverse("admin:interviews_candidate_changelist")
+    page = recruiter_client.post(changelist, selection).content.decode()
+    assert f'<option value="{template.pk}" selected>' in page
+
+    TemplateFactory(tenant=tenant_a)  # with two to choose from, the recruiter chooses
+    page = recruiter_client.post(changelist, selection).content.decode()
+    choices = page.split('name="template"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="([^"]*)" selected>', choices) == [""]
+
+
 def test_inviting_with_another_tenants_template_is_refused(recruiter_client, tenant_a, tenant_b):
     candidate = CandidateFactory(tenant=tenant_a)
     theirs = TemplateFactory(tenant=tenant_b)
