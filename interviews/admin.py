@@ -29,6 +29,14 @@ from .models import (
 )
 
 
+def candidate_person(candidate) -> str:
+    """A candidate in a list: the name, with the address beneath it (the address alone when
+    there is no name), so long addresses wrap instead of widening the table."""
+    if not candidate.full_name:
+        return candidate.email
+    return format_html('{}<span class="secondary">{}</span>', candidate.full_name, candidate.email)
+
+
 def _duration(seconds: int | None) -> str:
     if seconds is None:
         return "-"
@@ -316,7 +324,7 @@ def _decision_action(decision: str, label: str):
 @admin.register(InterviewSession)
 class InterviewSessionAdmin(TenantScopedAdmin):
     list_display = (
-        "candidate",
+        "person",
         "template",
         "status",
         "started_at",
@@ -382,6 +390,10 @@ class InterviewSessionAdmin(TenantScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # sessions start from an accepted invitation
+
+    @admin.display(description="Candidate", ordering="candidate__full_name")
+    def person(self, obj):
+        return candidate_person(obj.candidate)
 
     @admin.display(description="Candidate")
     def candidate_link(self, obj):

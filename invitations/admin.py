@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 
-from interviews.admin import CandidateAdmin
+from interviews.admin import CandidateAdmin, candidate_person
 from interviews.models import Candidate, InterviewTemplate
 from tenants.admin import ReadOnlyInline, TenantScopedAdmin
 
@@ -93,7 +93,7 @@ def _each(service, past_tense):
 
 @admin.register(InterviewInvitation)
 class InterviewInvitationAdmin(TenantScopedAdmin):
-    list_display = ("candidate", "template", "status", "expires_at", "send_count", "created_at")
+    list_display = ("person", "template", "status", "expires_at", "send_count", "created_at")
     list_filter = (
         ("template", admin.RelatedOnlyFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
@@ -123,6 +123,10 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
     @admin.display(description="Status")
     def status(self, obj):
         return InvitationStatus(obj.status).label
+
+    @admin.display(description="Candidate", ordering="candidate__full_name")
+    def person(self, obj):
+        return candidate_person(obj.candidate)
 
     def has_add_permission(self, request):
         return False  # invitations are issued from the candidate list
