@@ -29,6 +29,14 @@ from .models import (
 )
 
 
+def candidate_person(candidate) -> str:
+    """A candidate in a list: the name, with the address beneath it (the address alone when
+    there is no name), so long addresses wrap instead of widening the table."""
+    if not candidate.full_name:
+        return candidate.email
+    return format_html('{}<span class="secondary">{}</span>', candidate.full_name, candidate.email)
+
+
 def _duration(seconds: int | None) -> str:
     if seconds is None:
         return "-"
@@ -93,6 +101,7 @@ class CandidateAdmin(TenantScopedAdmin):
     date_hierarchy = "created_at"
     fields = ("tenant", "email", "full_name", "external_id", "status", "user", "created_at")
     readonly_fields = ("user", "created_at")
+    account_fields = ("user",)
     inlines = [CandidateSessionInline]
     actions = [
         _status_action(CandidateStatus.ADVANCED, "Advanced"),
@@ -222,8 +231,10 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
     list_filter = ("is_active", "language", "voice")
     search_fields = ("title", "role")
     inlines = [QuestionInline, CriterionInline]
+    readonly_fields = ("created_by",)
+    account_fields = ("created_by",)
     fieldsets = (
-        (None, {"fields": ("tenant", "title", "role", "instructions", "is_active")}),
+        (None, {"fields": ("tenant", "title", "role", "instructions", "is_active", "created_by")}),
         (
             "Conversation",
             {
@@ -263,8 +274,25 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
 # --- Sessions -------------------------------------------------------------------------------
 
 
-def _when(moment) -> str:
-    return formats.localize(timezone.localtime(moment)) if moment else "-"
+def _clock(moment) -> str:
+    """The time of day to the second: rows of one interview are seconds apart."""
+    return formats.time_format(timezone.localtime(moment), "H:i:s") if moment else "-"
+
+
+def _elapsed(moment, start) -> str:
+    """How far into the interview ``moment`` is, e.g. "+02:15" ("-00:04" before it began)."""
+    if not (moment and start):
+        return "-"
+    seconds = int((moment - start).total_seconds())
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
+
+
+def _interview_start(session):
+    # The interview starts when it goes live; one that never did is timed from its creation.
+    return session.started_at or session.created_at
 
 
 def _table(headers, rows) -> str:
@@ -296,7 +324,7 @@ def _decision_action(decision: str, label: str):
 @admin.register(InterviewSession)
 class InterviewSessionAdmin(TenantScopedAdmin):
     list_display = (
-        "candidate",
+        "person",
         "template",
         "status",
         "started_at",
@@ -352,13 +380,20 @@ class InterviewSessionAdmin(TenantScopedAdmin):
         ),
     )
     editable_fields = ("decision", "decision_note")
+    account_fields = ("decided_by",)
 
     def get_readonly_fields(self, request, obj=None):
         names = [f for fs in self.fieldsets for f in fs[1]["fields"]]
-        return [n for n in names if n not in self.editable_fields]
+        return self.with_account_fields(
+            request, [n for n in names if n not in self.editable_fields]
+        )
 
     def has_add_permission(self, request):
         return False  # sessions start from an accepted invitation
+
+    @admin.display(description="Candidate", ordering="candidate__full_name")
+    def person(self, obj):
+        return candidate_person(obj.candidate)
 
     @admin.display(description="Candidate")
     def candidate_link(self, obj):
@@ -397,20 +432,29 @@ class InterviewSessionAdmin(TenantScopedAdmin):
     @admin.display(description="Transcript")
     def transcript_table(self, obj):
         speakers, sources = dict(Speaker.choices), dict(TranscriptSource.choices)
+        start = _interview_start(obj)
         rows = [
-            (seq, speakers.get(speaker, speaker), text, sources.get(source, source), _when(at))
+            (
+                seq,
+                _clock(at),
+                _elapsed(at, start),
+                speakers.get(speaker, speaker),
+                text,
+                sources.get(source, source),
+            )
             for seq, speaker, text, source, at in obj.transcript.order_by("seq").values_list(
                 "seq", "speaker", "text", "source", "created_at"
             )
         ]
-        return _table(("#", "Speaker", "Text", "Source", "Time"), rows)
+        return _table(("#", "Time", "Into interview", "Speaker", "Text", "Source"), rows)
 
     @admin.display(description="Video")
     def video_table(self, obj):
         rows = [
             (
                 segment.get_status_display(),
-                _when(segment.started_at),
+                _clock(segment.started_at),
+                _elapsed(segment.started_at, _interview_start(obj)),
                 segment.duration_seconds or "-",
                 format_html(
                     '<a href="{}" target="_blank" rel="noopener">Watch</a>', segment.playback_url
@@ -420,17 +464,23 @@ class InterviewSessionAdmin(TenantScopedAdmin):
             )
             for segment in obj.video_segments.order_by("started_at", "pk")
         ]
-        return _table(("Status", "Started", "Seconds", "Playback"), rows)
+        return _table(("Status", "Started", "Into interview", "Seconds", "Playback"), rows)
 
     @admin.display(description="Timeline")
     def timeline_table(self, obj):
+        start = _interview_start(obj)
         rows = [
-            (_when(at), kind, json.dumps(data, sort_keys=True) if data else "")
+            (
+                _clock(at),
+                _elapsed(at, start),
+                kind,
+                json.dumps(data, sort_keys=True) if data else "",
+            )
             for at, kind, data in obj.events.order_by("created_at", "pk").values_list(
                 "created_at", "kind", "data"
             )
         ]
-        return _table(("Time", "Event", "Details"), rows)
+        return _table(("Time", "Into interview", "Event", "Details"), rows)
 
     def save_model(self, request, obj, form, change):
         if {"decision", "decision_note"} & set(form.changed_data):

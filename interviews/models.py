@@ -33,8 +33,12 @@ class TenantOwned(models.Model):
 
 
 class CandidateStatus(models.TextChoices):
+    """Where a candidate is in the tenant's pipeline. It follows their progress
+    (services.candidate_status_follow); recruiters may also set it by hand."""
+
     NEW = "new", "New"
     INVITED = "invited", "Invited"
+    INTERVIEWING = "interviewing", "Interviewing"
     INTERVIEWED = "interviewed", "Interviewed"
     ADVANCED = "advanced", "Advanced"
     ON_HOLD = "on_hold", "On hold"

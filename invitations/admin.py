@@ -3,9 +3,11 @@ the candidate list (this app extends the candidate admin, which knows nothing of
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 
-from interviews.admin import CandidateAdmin
+from interviews.admin import CandidateAdmin, candidate_person
 from interviews.models import Candidate, InterviewTemplate
 from tenants.admin import ReadOnlyInline, TenantScopedAdmin
 
@@ -19,6 +21,9 @@ class InviteForm(forms.Form):
     def __init__(self, *args, templates, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = templates
+        only = templates[:2]
+        if len(only) == 1:  # the one active template is the only sensible choice
+            self.fields["template"].initial = only[0].pk
 
 
 class CandidateInvitationInline(ReadOnlyInline):
@@ -51,15 +56,22 @@ class CandidateWithInvitationsAdmin(CandidateAdmin):
             templates = templates.filter(tenant=request.tenant)
         form = InviteForm(request.POST if "apply" in request.POST else None, templates=templates)
         if form.is_valid():
-            invitations = services.invitations_issue_many(
-                candidates=list(queryset),
-                template=form.cleaned_data["template"],
-                actor=request.user,
-            )
-            self.message_user(
-                request, f"{len(invitations)} invitation(s) created; emails are on their way."
-            )
-            return None
+            try:
+                with transaction.atomic():  # all the selection's invitations, or none
+                    invitations = services.invitations_issue_many(
+                        candidates=list(queryset),
+                        template=form.cleaned_data["template"],
+                        actor=request.user,
+                    )
+            except ValidationError as error:
+                # Every reason invitation_issue refuses is about the template chosen (not
+                # active, another organisation's): the form again, the reason beside it.
+                form.add_error("template", error.messages)
+            else:
+                self.message_user(
+                    request, f"{len(invitations)} invitation(s) created; emails are on their way."
+                )
+                return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -81,7 +93,7 @@ def _each(service, past_tense):
 
 @admin.register(InterviewInvitation)
 class InterviewInvitationAdmin(TenantScopedAdmin):
-    list_display = ("candidate", "template", "status", "expires_at", "send_count", "created_at")
+    list_display = ("person", "template", "status", "expires_at", "send_count", "created_at")
     list_filter = (
         ("template", admin.RelatedOnlyFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
@@ -105,11 +117,16 @@ class InterviewInvitationAdmin(TenantScopedAdmin):
         "created_at",
     )
     fields = readonly_fields
+    account_fields = ("created_by",)
     actions = ["resend", "revoke", "expire"]
 
     @admin.display(description="Status")
     def status(self, obj):
         return InvitationStatus(obj.status).label
+
+    @admin.display(description="Candidate", ordering="candidate__full_name")
+    def person(self, obj):
+        return candidate_person(obj.candidate)
 
     def has_add_permission(self, request):
         return False  # invitations are issued from the candidate list

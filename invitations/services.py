@@ -20,8 +20,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from interviews.models import Candidate, CandidateStatus, Consent, InterviewTemplate
-from interviews.services import normalize_email, require_same_tenant, session_create
+from interviews.models import Candidate, Consent, InterviewTemplate
+from interviews.services import (
+    PipelineEvent,
+    candidate_status_follow,
+    normalize_email,
+    require_same_tenant,
+    session_create,
+)
 from tenants import rls
 from tenants.models import Membership, Role
 from tenants.services import audit_record, system_bypass
@@ -93,15 +99,15 @@ def invitation_issue(
         expires_at=timezone.now() + timedelta(days=candidate.tenant.invitation_expiry_days),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    if candidate.status == CandidateStatus.NEW:
-        candidate.status = CandidateStatus.INVITED
-        candidate.save(update_fields=["status", "updated_at"])
     audit_record(
         action="invitation.issued",
         tenant_id=candidate.tenant_id,
         actor=actor,
         target=invitation,
         details={"template": str(template.pk)},
+    )
+    candidate.status = candidate_status_follow(
+        candidate_id=candidate.pk, event=PipelineEvent.INVITED, actor=actor
     )
     if send:
         _enqueue_delivery(invitation)

@@ -9,10 +9,14 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import ForeignKey
 from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from . import services
 from .models import AuditEvent, Membership, Role, Tenant
@@ -25,6 +29,45 @@ def _tenant_field_of(model) -> str | None:
         if isinstance(field, ForeignKey) and field.related_model is Tenant:
             return field.name
     return None
+
+
+class AccountField:
+    """A read-only field showing the account a user foreign key points at: the person's name
+    and address, linked to the account's page only for a viewer who may open it (operators;
+    a member following the link would meet a 403). Used by ``TenantScopedAdmin``, which puts
+    it in place of each name in its ``account_fields``."""
+
+    def __init__(self, field, *, linked: bool):
+        self.field = field
+        self.linked = linked
+        self.__name__ = field.name  # the row's CSS class, as for the field itself
+        self.short_description = capfirst(field.verbose_name)
+
+    def __eq__(self, other):
+        return isinstance(other, AccountField) and (other.field, other.linked) == (
+            self.field,
+            self.linked,
+        )
+
+    def __hash__(self):
+        return hash((self.field, self.linked))
+
+    def __call__(self, obj):
+        try:
+            user = getattr(obj, self.field.name)
+        except ObjectDoesNotExist:  # an account this viewer's tenant may not read (operator's)
+            user = None
+        if user is None:
+            return "-"
+        name = user.get_full_name()
+        label = f"{name} <{user.email}>" if name and user.email else user.email or name
+        label = label or user.get_username()
+        if not self.linked:
+            return label
+        url = reverse(
+            f"admin:{user._meta.app_label}_{user._meta.model_name}_change", args=[user.pk]
+        )
+        return format_html('<a href="{}">{}</a>', url, label)
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -87,11 +130,40 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
+        hidden = () if request.user.is_superuser else ("tenant",)
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "tenant"]})
+            (
+                name,
+                {
+                    **options,
+                    "fields": self.with_account_fields(
+                        request, [f for f in options["fields"] if f not in hidden]
+                    ),
+                },
+            )
             for name, options in fieldsets
+        ]
+
+    # --- accounts shown read-only ---
+
+    #: User foreign keys shown read-only: shown as the person, linked only for those who may
+    #: open account pages (``AccountField``).
+    account_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.with_account_fields(request, super().get_readonly_fields(request, obj))
+
+    def with_account_fields(self, request, names):
+        """``names`` with each of ``account_fields`` replaced by its ``AccountField``."""
+        if not self.account_fields:
+            return list(names)
+        user_admin = self.admin_site.get_model_admin(get_user_model())
+        linked = user_admin.has_view_or_change_permission(request)
+        return [
+            AccountField(self.model._meta.get_field(n), linked=linked)
+            if n in self.account_fields
+            else n
+            for n in names
         ]
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
@@ -168,17 +240,35 @@ class TenantScopedAdmin(admin.ModelAdmin):
         )
 
     # --- service errors ---
-    # Services raise ValidationError for a rule the form could not know (last owner, a
-    # cross-tenant reference...). The whole admin view runs in one transaction, so nothing is
-    # half-written; the user lands back on the page with the reason.
+    # Services raise ValidationError for a rule the form could not know (a duplicate address,
+    # the last owner, a cross-tenant reference...). The whole admin view runs in one
+    # transaction, so nothing is half-written. A refused form is shown again as Django shows
+    # its own errors: with what was typed, each message beside the field it names. A refused
+    # delete or action lands back on the page with the reason.
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         self._require_object(request, object_id, page="change")
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
-            self.report_validation_error(request, error)
-            return HttpResponseRedirect(request.get_full_path())
+            # The view's transaction is rolled back. The same POST is processed again with
+            # the refusal attached to the form (get_form), so the form is invalid and Django
+            # renders it - typed values, inlines and all - without saving.
+            request.console_form_refusal = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "console_form_refusal", None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                form_add_service_errors(self, refusal)
+
+        return RefusedForm
 
     def delete_view(self, request, object_id, extra_context=None):
         self._require_object(request, object_id, page="delete")
@@ -207,6 +297,16 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def report_validation_error(self, request, error: ValidationError) -> None:
         for message in error.messages:
             self.message_user(request, message, level=messages.ERROR)
+
+
+def form_add_service_errors(form, error: ValidationError) -> None:
+    """Put a service's refusal on ``form``: each message beside the field it names (a
+    ValidationError raised with a dict of field names), the rest above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, ValidationError(errors))
+    else:
+        form.add_error(None, error)
 
 
 def is_console_member(request) -> bool:
@@ -295,6 +395,7 @@ class MembershipAdmin(TenantScopedAdmin):
     search_fields = ("user__email", "user__username")
     list_select_related = ("user", "tenant")
     ordering = ("user__email",)
+    account_fields = ("user",)
 
     @admin.display(description="Email", ordering="user__email")
     def user_email(self, obj):
@@ -312,7 +413,7 @@ class MembershipAdmin(TenantScopedAdmin):
         return ["user", "role"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("user",) if obj is not None else ()
+        return self.with_account_fields(request, ["user"] if obj is not None else [])
 
     def _can_manage(self, request):
         membership = self._membership(request)
@@ -368,6 +469,7 @@ class AuditEventAdmin(TenantScopedAdmin):
     date_hierarchy = "created_at"
     list_select_related = ()
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    account_fields = ("actor",)
 
     def get_exclude(self, request, obj=None):
         return []

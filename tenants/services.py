@@ -249,7 +249,7 @@ def _require_role_change_allowed(*, actor_membership: Membership | None, role: s
         and role == Role.OWNER
         and (actor_membership.role != Role.OWNER)
     ):
-        raise ValidationError("Only an owner can grant or remove the owner role.")
+        raise ValidationError({"role": "Only an owner can grant or remove the owner role."})
 
 
 def _require_other_owner(*, tenant_id, excluding_pk) -> None:
@@ -257,7 +257,7 @@ def _require_other_owner(*, tenant_id, excluding_pk) -> None:
         pk=excluding_pk
     )
     if not others.exists():
-        raise ValidationError("A tenant must keep at least one owner.")
+        raise ValidationError({"role": "A tenant must keep at least one owner."})
 
 
 @transaction.atomic

@@ -1,12 +1,14 @@
 """Recruiter changes made in the console go through services and land in the audit trail."""
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from interviews.models import Candidate, InterviewSession
+from interviews.models import Candidate, InterviewSession, TranscriptEntry
 from tenants import rls
 from tenants.models import AuditEvent, Role
 from tests.conftest import console_client
@@ -17,6 +19,7 @@ from tests.factories import (
     TemplateFactory,
     TranscriptEntryFactory,
 )
+from tests.support.console import field_errors, form_row
 
 pytestmark = pytest.mark.django_db
 
@@ -78,20 +81,51 @@ def test_editing_a_candidate_records_fields_not_values(recruiter_client, tenant_
     assert event.request_id and event.ip == "127.0.0.1"
 
 
-def test_duplicate_email_is_refused_with_a_message(recruiter_client, tenant_a):
+def test_a_duplicate_email_is_shown_beside_the_field_with_what_was_typed(
+    recruiter_client, tenant_a
+):
     CandidateFactory(tenant=tenant_a, email="dup@example.com")
     response = recruiter_client.post(
         reverse("admin:interviews_candidate_add"),
         {
             "email": "DUP@example.com",
+            "full_name": "Grace Hopper",
+            "external_id": "ATS-77",
             "status": "new",
             **NO_INLINE_ROWS,
         },
-        follow=True,
     )
-    assert "already exists" in response.content.decode()
+    assert response.status_code == 200  # the form again, not a redirect to a blank one
+    page = response.content.decode()
+    assert field_errors(page, "email") == ["A candidate with this email already exists."]
+    assert 'value="DUP@example.com"' in form_row(page, "email")
+    assert 'value="Grace Hopper"' in form_row(page, "full_name")
+    assert 'value="ATS-77"' in form_row(page, "external_id")
     with rls.tenant_context(tenant_a.pk):
         assert Candidate.objects.count() == 1
+        assert not AuditEvent.objects.exists()
+
+
+def test_a_duplicate_email_on_a_change_is_shown_beside_the_field(recruiter_client, tenant_a):
+    CandidateFactory(tenant=tenant_a, email="taken@example.com")
+    candidate = CandidateFactory(tenant=tenant_a, email="mine@example.com", full_name="Old")
+    response = recruiter_client.post(
+        reverse("admin:interviews_candidate_change", args=[candidate.pk]),
+        {
+            "email": "taken@example.com",
+            "full_name": "New Name",
+            "external_id": candidate.external_id,
+            "status": "new",
+            **NO_INLINE_ROWS,
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert field_errors(page, "email") == ["A candidate with this email already exists."]
+    assert 'value="New Name"' in form_row(page, "full_name")
+    with rls.tenant_context(tenant_a.pk):
+        candidate.refresh_from_db()
+        assert (candidate.email, candidate.full_name) == ("mine@example.com", "Old")
         assert not AuditEvent.objects.exists()
 
 
@@ -134,7 +168,8 @@ def test_a_recruiter_records_a_decision(recruiter_client, tenant_a):
     with rls.tenant_context(tenant_a.pk):
         session = InterviewSession.objects.get(pk=session.pk)
         assert session.decision == "advance" and session.decided_by == recruiter_client.user
-    assert audit_actions(tenant_a)[-1][0] == "session.decision"
+    # The decision, then the candidate's status following it.
+    assert [a for a, _ in audit_actions(tenant_a)[-2:]] == ["session.decision", "candidate.changed"]
 
 
 class _FormFields(HTMLParser):
@@ -168,6 +203,35 @@ def test_a_decision_is_saved_on_a_long_interview(recruiter_client, tenant_a):
     assert response.status_code == 302, response.content.decode()[:500]
     with rls.tenant_context(tenant_a.pk):
         assert InterviewSession.objects.get(pk=session.pk).decision == "advance"
+
+
+def test_transcript_and_timeline_rows_show_seconds_and_time_into_the_interview(
+    recruiter_client, tenant_a
+):
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    connected = SessionEventFactory(session=session, kind="connected")  # append-only
+    start = connected.created_at + timedelta(seconds=4)
+    answer = TranscriptEntryFactory(session=session, text="I built a queue.")
+    late = TranscriptEntryFactory(session=session, text="Thank you.")
+    with rls.bypass_context():  # when each happened (created_at is stamped on insert)
+        InterviewSession.objects.filter(pk=session.pk).update(
+            started_at=start, ended_at=start + timedelta(hours=2)
+        )
+        for entry, seconds in ((answer, 135), (late, 3725)):
+            TranscriptEntry.objects.filter(pk=entry.pk).update(
+                created_at=start + timedelta(seconds=seconds)
+            )
+    page = recruiter_client.get(
+        reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    ).content.decode()
+
+    def clock(moment):
+        return timezone.localtime(moment).strftime("%H:%M:%S")
+
+    answered, ended = start + timedelta(seconds=135), start + timedelta(seconds=3725)
+    assert f"<td>{clock(answered)}</td><td>+02:15</td><td>Candidate</td>" in page
+    assert f"<td>{clock(ended)}</td><td>+1:02:05</td>" in page
+    assert f"<td>{clock(connected.created_at)}</td><td>-00:04</td><td>connected</td>" in page
 
 
 def test_templates_are_saved_with_their_questions_in_the_tenant(recruiter_client, tenant_a):

@@ -1,5 +1,7 @@
 """Recruiters invite, resend, revoke, expire and import from the console; all of it audited."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -54,6 +56,24 @@ def test_invite_action_asks_for_a_template_then_emails_each_candidate(
     assert actions(tenant_a).count("invitation.issued") == 2
 
 
+def test_the_invite_form_preselects_the_tenants_only_active_template(
+    recruiter_client, tenant_a, tenant_b
+):
+    candidate = CandidateFactory(tenant=tenant_a)
+    template = TemplateFactory(tenant=tenant_a)
+    TemplateFactory(tenant=tenant_a, is_active=False)
+    TemplateFactory(tenant=tenant_b)
+    selection = {"action": "invite", "_selected_action": [candidate.pk]}
+    changelist = reverse("admin:interviews_candidate_changelist")
+    page = recruiter_client.post(changelist, selection).content.decode()
+    assert f'<option value="{template.pk}" selected>' in page
+
+    TemplateFactory(tenant=tenant_a)  # with two to choose from, the recruiter chooses
+    page = recruiter_client.post(changelist, selection).content.decode()
+    choices = page.split('name="template"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="([^"]*)" selected>', choices) == [""]
+
+
 def test_inviting_with_another_tenants_template_is_refused(recruiter_client, tenant_a, tenant_b):
     candidate = CandidateFactory(tenant=tenant_a)
     theirs = TemplateFactory(tenant=tenant_b)
@@ -70,6 +90,33 @@ def test_inviting_with_another_tenants_template_is_refused(recruiter_client, ten
     assert "Select a valid choice" in response.content.decode()
     with rls.bypass_context():
         assert not InterviewInvitation.objects.exists()
+
+
+def test_a_refused_invitation_shows_the_reason_beside_the_template(
+    operator_client, tenant_a, tenant_b
+):
+    # An operator sees every tenant's templates, so may pick one the candidates are not in.
+    ours, theirs = CandidateFactory(tenant=tenant_a), CandidateFactory(tenant=tenant_b)
+    template = TemplateFactory(tenant=tenant_b, title="Globex screen")
+    response = operator_client.post(
+        reverse("admin:interviews_candidate_changelist"),
+        {
+            "action": "invite",
+            "_selected_action": [theirs.pk, ours.pk],
+            "apply": "1",
+            "template": template.pk,
+        },
+    )
+    assert response.status_code == 200  # the invite form again, with the reason
+    page = response.content.decode()
+    assert re.search(
+        r'<ul class="errorlist"[^>]*><li>Interview template belongs to another organisation.'
+        r"</li></ul>\s*<p>\s*<label for=\"id_template\">",
+        page,
+    ), page
+    assert f'<option value="{template.pk}" selected>' in page
+    with rls.bypass_context():
+        assert not InterviewInvitation.objects.exists()  # not even the one that was allowed
 
 
 def test_resend_revoke_and_expire_actions(
@@ -127,7 +174,7 @@ CSV = (
 
 
 def test_csv_import_reports_every_row(recruiter_client, tenant_a):
-    CandidateFactory(tenant=tenant_a, email="existing@example.com", full_name="Old")
+    CandidateFactory(tenant=tenant_a, email="existing@example.com", full_name="Old", external_id="")
     CandidateFactory(tenant=tenant_a, email="owner9@example.com", external_id="ATS-9")
     upload = SimpleUploadedFile("people.csv", CSV.encode(), content_type="text/csv")
     response = recruiter_client.post(reverse("admin:interviews_candidate_import"), {"file": upload})

@@ -7,6 +7,7 @@ from tenants.models import AuditEvent, Membership, Role
 from tenants.services import membership_change_role, membership_remove
 from tests.conftest import console_client
 from tests.factories import MembershipFactory
+from tests.support.console import field_errors, form_row
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +31,42 @@ def test_only_an_owner_grants_the_owner_role(tenant_a):
     response = client.post(
         reverse("admin:tenants_membership_add"),
         {"email": "boss@example.com", "role": "owner"},
-        follow=True,
     )
-    assert "Only an owner" in response.content.decode()
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert field_errors(page, "role") == ["Only an owner can grant or remove the owner role."]
+    assert 'value="boss@example.com"' in form_row(page, "email")
     with rls.tenant_context(tenant_a.pk):
         assert not Membership.objects.filter(user__email="boss@example.com").exists()
+        assert not AuditEvent.objects.exists()
+
+
+def test_adding_an_existing_member_is_shown_beside_the_email(tenant_a):
+    client = console_client(tenant_a, Role.ADMIN)
+    MembershipFactory(tenant=tenant_a, user__email="ann@example.com", role=Role.VIEWER)
+    response = client.post(
+        reverse("admin:tenants_membership_add"), {"email": "ann@example.com", "role": "recruiter"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert field_errors(page, "email") == ["This person is already a member."]
+    assert 'value="ann@example.com"' in form_row(page, "email")
+    assert '<option value="recruiter" selected>' in form_row(page, "role")
+
+
+def test_the_last_owner_keeps_the_role_and_the_form_says_so(tenant_a):
+    client = console_client(tenant_a, Role.OWNER)
+    with rls.tenant_context(tenant_a.pk):
+        own = Membership.objects.get(user=client.user)
+    response = client.post(
+        reverse("admin:tenants_membership_change", args=[own.pk]), {"role": "admin"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert field_errors(page, "role") == ["A tenant must keep at least one owner."]
+    assert '<option value="admin" selected>' in form_row(page, "role")
+    with rls.tenant_context(tenant_a.pk):
+        assert Membership.objects.get(pk=own.pk).role == Role.OWNER
 
 
 def test_recruiters_and_viewers_cannot_manage_members(tenant_a):
@@ -90,6 +122,34 @@ def test_owners_change_tenant_settings_with_an_audit(tenant_a):
         event = AuditEvent.objects.get(action="tenant.settings_changed")
     assert tenant_a.name == "Acme Ltd" and tenant_a.retention_days == 90
     assert event.details == {"fields": ["allowed_admin_networks", "name", "retention_days"]}
+
+
+def test_a_refused_network_is_shown_beside_the_field_with_the_settings_typed(tenant_a):
+    client = console_client(tenant_a, Role.OWNER)
+    response = client.post(
+        reverse("admin:tenants_tenant_change", args=[tenant_a.pk]),
+        {
+            "name": "Acme Renamed",
+            "retention_days": 90,
+            "invitation_expiry_days": 7,
+            "allowed_admin_networks": '["10.0.0.0/8", "the office"]',
+            "branding": "{}",
+            "default_model": "gpt-realtime",
+            "default_voice": "marin",
+            "default_language": "en",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert field_errors(page, "allowed_admin_networks") == [
+        "&#x27;the office&#x27; is not a CIDR range."
+    ]
+    assert "the office" in form_row(page, "allowed_admin_networks")
+    assert 'value="Acme Renamed"' in form_row(page, "name")
+    with rls.tenant_context(tenant_a.pk):
+        tenant_a.refresh_from_db()
+        assert (tenant_a.name, tenant_a.allowed_admin_networks) == ("Acme", [])
+        assert not AuditEvent.objects.filter(action="tenant.settings_changed").exists()
 
 
 def test_the_console_refuses_networks_outside_the_tenants_list(tenant_a):
