@@ -55,8 +55,10 @@ class AccountField:
     def __call__(self, obj):
         try:
             user = getattr(obj, self.field.name)
-        except ObjectDoesNotExist:  # an account this viewer's tenant may not read (operator's)
-            user = None
+        except ObjectDoesNotExist:
+            # Accounts are behind the database wall: a tenant reads those of its members and
+            # candidates only, not a platform operator's or a removed member's.
+            return "Someone outside the organisation (platform staff or a former member)"
         if user is None:
             return "-"
         name = user.get_full_name()

@@ -73,3 +73,14 @@ def test_an_operator_gets_a_link_to_the_account(operator_client, tenant_a, kind)
     user_page = reverse("admin:auth_user_change", args=[person.pk])
     assert f'<a href="{user_page}">Ann Lee &lt;ann.lee@example.com&gt;</a>' in page
     assert operator_client.get(user_page).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["decided_by", "invitation_created_by", "audit_actor"])
+def test_someone_the_tenant_may_not_read_is_said_to_be_outside_it(tenant_a, kind):
+    # An operator acted, or a member who has since been removed: their account is not the
+    # tenant's to read, but the page says someone did.
+    client = console_client(tenant_a, Role.RECRUITER)
+    outsider = UserFactory(first_name="Olga", email="olga@platform.example", is_staff=True)
+    name, args = account_page(tenant_a, outsider, kind)
+    page = client.get(reverse(name, args=args)).content.decode()
+    assert "Someone outside the organisation" in page and "olga" not in page.lower()
