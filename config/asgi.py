@@ -32,7 +32,7 @@ class CandidateAPIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         # Django gives every request a thread of its own for thread-sensitive sync code, made
         # and joined per request. An asynchronous view here (the SDP proxy) runs none: it
-        # reaches the database through tenants.asyncdb or explicit thread hand-overs. Under a
+        # reaches the database through core.asyncdb or explicit thread hand-overs. Under a
         # burst of offers those per-request threads cost more CPU than the view itself; the
         # few thread-sensitive calls left (Django's request signals) use the process's shared
         # sync thread instead. Synchronous views keep Django's per-request thread.

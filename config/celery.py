@@ -4,7 +4,7 @@ import os
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
-from tenants import requestcontext
+from core import requestcontext
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

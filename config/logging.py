@@ -3,7 +3,7 @@ import re
 
 from pythonjsonlogger.json import JsonFormatter
 
-from tenants import requestcontext
+from core import requestcontext
 
 # URLs that carry a secret: the invitation link's token must exist only in the email.
 _SECRET_URL = re.compile(r"/i/[A-Za-z0-9_\-]{8,}")

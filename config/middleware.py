@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import JsonResponse
 
-from tenants import requestcontext
+from core import requestcontext
 
 logger = logging.getLogger("config.request")
 REQUEST_ID_HEADER = "X-Request-ID"

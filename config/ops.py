@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from tenants import rls
+from core import rls
 
 logger = logging.getLogger(__name__)
 

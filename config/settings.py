@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    "core",
     "tenants",
     "interviews",
     "invitations",
@@ -123,14 +124,14 @@ DATABASES = {
 }
 # 0: under ASGI each request's synchronous work runs on a thread of its own, so a connection
 # kept open after the request would outlive its thread (Django's advice for ASGI). The
-# long-lived worker threads (SDP proxy, realtime worker) keep theirs: tenants.dbthreads.
+# long-lived worker threads (SDP proxy, realtime worker) keep theirs: core.dbthreads.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Values travel apart from the SQL (the extended protocol), so pg_stat_activity - where every
 # backend of the application role can read the others' last statements - shows $1, $2, never
 # a session key, a candidate's email or an answer from another tenant's request.
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-# The asynchronous connections of the SDP proxy (tenants/asyncdb.py), per web process: each
+# The asynchronous connections of the SDP proxy (core/asyncdb.py), per web process: each
 # offer holds one for a single round trip, twice, so a few serve hundreds of offers at once.
 DATABASE_ASYNC_POOL_SIZE = env.int("DATABASE_ASYNC_POOL_SIZE", default=8)
 DATABASE_ASYNC_POOL_TIMEOUT_SECONDS = env.float("DATABASE_ASYNC_POOL_TIMEOUT_SECONDS", default=5.0)
@@ -186,14 +187,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "tenants.backends.ModelBackend",
+    "core.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
-# Sessions in PostgreSQL, each row readable only with its own key (tenants.rls).
-SESSION_ENGINE = "tenants.sessionstore"
+# Sessions in PostgreSQL, each row readable only with its own key (core.rls).
+SESSION_ENGINE = "core.sessionstore"
 # Pages that find an account by name or address (signing in): every account is visible to
 # them, and no tenant's data (tenants.middleware.AccountContextMiddleware). allauth's other
 # pages (email addresses, connected accounts) see only the signed-in user's own.

@@ -24,8 +24,8 @@ from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants import rls
-from tenants.dbthreads import recover_connection
+from core import rls
+from core.dbthreads import recover_connection
 
 from . import connect, selectors, services, tasks
 from .models import InterviewSession, SessionStatus, Speaker, TranscriptSource

@@ -1,11 +1,11 @@
-"""The SDP proxy's two database steps, asynchronous (tenants.asyncdb): before the provider is
+"""The SDP proxy's two database steps, asynchronous (core.asyncdb): before the provider is
 asked, find the session and its configuration; once the provider has answered, move the
 session to ``connecting`` with the new call. Each is one statement in one round trip, so an
 offer holds no thread and almost no database time while hundreds are in flight.
 
 The move to ``connecting`` applies the state machine table (``SESSION_TRANSITIONS``) in SQL,
 under the row lock, and records the same timeline event as ``services.session_transition``.
-It is safe to repeat (tenants.asyncdb may send it twice): a call already recorded is not
+It is safe to repeat (core.asyncdb may send it twice): a call already recorded is not
 recorded again.
 """
 
@@ -18,7 +18,7 @@ from functools import cache
 
 from django.utils import timezone
 
-from tenants import asyncdb
+from core import asyncdb
 
 from .models import SESSION_TRANSITIONS, Candidate, InterviewSession, SessionEvent, SessionStatus
 from .realtime.worker import ATTACH_CHANNEL

@@ -5,28 +5,18 @@ Django indexes every foreign-key column; the indexes declared below are the extr
 console's list pages and the periodic jobs query by, each with the query it serves.
 """
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from tenants.models import Tenant
+from core.models import TenantOwned
 
 
 def default_turn_detection():
     # Semantic VAD with low eagerness: the model waits for the candidate to finish a thought
     # instead of cutting in on a pause.
     return {"type": "semantic_vad", "eagerness": "low"}
-
-
-class TenantOwned(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        abstract = True
 
 
 # --- Candidates -----------------------------------------------------------------------------

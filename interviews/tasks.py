@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from tenants import rls
+from core import rls
 from tenants.services import system_bypass
 
 from . import services

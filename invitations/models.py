@@ -1,13 +1,11 @@
 """Interview invitations: the emailed link is the only place the raw token exists."""
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.models import TenantOwned
 from interviews.models import Candidate, InterviewSession, InterviewTemplate
-from tenants.models import Tenant
 
 
 class InvitationStatus(models.TextChoices):
@@ -20,9 +18,7 @@ class InvitationStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
-class InterviewInvitation(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+class InterviewInvitation(TenantOwned):
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="invitations")
     template = models.ForeignKey(
         InterviewTemplate, on_delete=models.PROTECT, related_name="invitations"
@@ -91,12 +87,10 @@ class InterviewInvitation(models.Model):
         return InvitationStatus.QUEUED
 
 
-class AccommodationRequest(models.Model):
+class AccommodationRequest(TenantOwned):
     """A candidate asking for an alternative process or an accommodation instead of (or for)
     the AI interview. The tenant's owners and admins are notified by email."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     invitation = models.ForeignKey(
         InterviewInvitation, on_delete=models.CASCADE, related_name="accommodation_requests"
     )

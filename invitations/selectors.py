@@ -7,7 +7,7 @@ import hmac
 
 from django.db import connection
 
-from tenants import rls
+from core import rls
 from tenants.services import system_bypass
 
 from .models import InterviewInvitation

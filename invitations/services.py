@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import rls
 from interviews.models import Candidate, Consent, InterviewTemplate
 from interviews.services import (
     PipelineEvent,
@@ -28,7 +29,6 @@ from interviews.services import (
     require_same_tenant,
     session_create,
 )
-from tenants import rls
 from tenants.models import Membership, Role
 from tenants.services import audit_record, system_bypass
 

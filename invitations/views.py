@@ -17,9 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from core import requestcontext, rls
 from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
-from tenants import requestcontext, rls
 
 from . import services
 from .flow import FLOW_CONSENT_KEY, FLOW_INVITATION_KEY

@@ -283,10 +283,10 @@ def prepare_database(count: int) -> list[tuple[str, str]]:
     import django
 
     django.setup()
+    from core import rls
     from interviews import services
     from interviews.tokens import session_token_issue
     from invitations.management.commands.seed_demo import CRITERIA, QUESTIONS
-    from tenants import rls
     from tests.factories import (
         CandidateFactory,
         ConsentFactory,

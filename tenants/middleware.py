@@ -8,7 +8,9 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_USER_SESSION_KEY
 from django.http import HttpResponseForbidden
 
-from . import requestcontext, rls, selectors, services
+from core import requestcontext, rls
+
+from . import selectors, services
 
 ACTIVE_TENANT_SESSION_KEY = "active_tenant_id"
 _BYPASS_AUDITED_SESSION_KEY = "operator_bypass_audited"

@@ -2,7 +2,7 @@
 
 Every tenant-owned table in the project carries ``tenant_id`` and is protected twice: by
 queryset scoping in the application (tenants.selectors / tenants.admin) and by a FORCEd
-PostgreSQL row-level security policy (tenants.rls), so a bug in one wall is caught by the other.
+PostgreSQL row-level security policy (core.rls), so a bug in one wall is caught by the other.
 """
 
 import uuid

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ipaddress import ip_address, ip_network
 
-from . import rls
+from core import rls
+
 from .models import Membership
 
 

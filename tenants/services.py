@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_ratelimit.core import get_usage
 
-from . import requestcontext, rls, selectors
+from core import requestcontext, rls
+
+from . import selectors
 from .models import AuditEvent, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)

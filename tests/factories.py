@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core import rls
 from interviews.models import (
     Candidate,
     Consent,
@@ -22,7 +23,6 @@ from interviews.models import (
 )
 from invitations.models import AccommodationRequest, InterviewInvitation
 from invitations.services import token_hash
-from tenants import rls
 from tenants.models import AuditEvent, Membership, Role, Tenant
 
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from tenants.rls import append_only, rls_enable
+from core.rls import append_only, rls_enable
 
 TABLES = [
     "interviews_candidate",

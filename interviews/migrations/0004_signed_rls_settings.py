@@ -1,9 +1,9 @@
-"""The interview tables' policies believe only signed settings (see tenants.rls), and a
+"""The interview tables' policies believe only signed settings (see core.rls), and a
 candidate's account is visible in the tenant the candidate belongs to (the console shows it)."""
 
 from django.db import migrations
 
-from tenants.rls import TENANT_MATCH, rls_sign_policies
+from core.rls import TENANT_MATCH, rls_sign_policies
 
 TABLES = [
     "interviews_candidate",

@@ -13,8 +13,8 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError
 from django.utils import timezone
 
-from tenants import rls
-from tenants.dbthreads import recover_connection
+from core import rls
+from core.dbthreads import recover_connection
 
 from .. import selectors, services
 from ..models import (

@@ -20,8 +20,8 @@ import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from tenants import asyncdb
-from tenants.dbthreads import recover_connection
+from core import asyncdb
+from core.dbthreads import recover_connection
 
 from .. import selectors
 from .provider import get_provider

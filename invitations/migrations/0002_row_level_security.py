@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from tenants.rls import rls_enable
+from core.rls import rls_enable
 
 
 class Migration(migrations.Migration):

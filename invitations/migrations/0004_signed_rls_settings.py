@@ -1,10 +1,10 @@
-"""The invitation tables' policies believe only signed settings (see tenants.rls). The token
+"""The invitation tables' policies believe only signed settings (see core.rls). The token
 lookup can no longer lift the policy by setting the bypass flag (the application role could
 do the same); it runs as the schema owner instead, which the policies let through."""
 
 from django.db import migrations
 
-from tenants.rls import rls_sign_policies
+from core.rls import rls_sign_policies
 
 FORWARD = """
 DROP FUNCTION IF EXISTS invitation_token_lookup(text);

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from tenants.rls import (
+from core.rls import (
     USER_MEMBERSHIP_READ,
     USER_TENANT_READ,
     append_only,

@@ -1,9 +1,9 @@
-"""The policies believe only signed settings (see tenants.rls): a tenant, user or bypass that
+"""The policies believe only signed settings (see core.rls): a tenant, user or bypass that
 the application role sets for itself in SQL no longer opens anything."""
 
 from django.db import migrations
 
-from tenants.rls import (
+from core.rls import (
     USER_MEMBERSHIP_READ,
     USER_TENANT_READ,
     rls_functions,

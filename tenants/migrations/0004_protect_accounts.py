@@ -7,7 +7,7 @@ that set nothing, or set something it could not sign."""
 
 from django.db import migrations
 
-from tenants.rls import IDENTITY_LOOKUP, OWN_USER, SESSION_KEY, TENANT_MEMBER_USERS, rls_protect
+from core.rls import IDENTITY_LOOKUP, OWN_USER, SESSION_KEY, TENANT_MEMBER_USERS, rls_protect
 
 OWN_ACCOUNT_ROWS = f"user_id = {OWN_USER} OR {IDENTITY_LOOKUP}"
 

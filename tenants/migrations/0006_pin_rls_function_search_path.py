@@ -1,9 +1,9 @@
-"""The functions the policies call run with their search_path pinned (see tenants.rls): a
+"""The functions the policies call run with their search_path pinned (see core.rls): a
 database migrated before that gets them made again."""
 
 from django.db import migrations
 
-from tenants.rls import rls_functions
+from core.rls import rls_functions
 
 
 class Migration(migrations.Migration):

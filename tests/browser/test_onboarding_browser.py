@@ -5,9 +5,9 @@ import re
 import pytest
 from django.core import mail
 
+from core import rls
 from interviews.models import InterviewSession
 from invitations.services import invitation_deliver, invitation_issue
-from tenants import rls
 from tests.browser.conftest import snap
 from tests.factories import CandidateFactory, TemplateFactory
 

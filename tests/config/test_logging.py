@@ -132,8 +132,8 @@ def test_a_404_is_logged_once(client, log_output):
 
 
 def test_a_task_run_inline_leaves_the_requests_id_as_it_found_it():
+    from core import requestcontext
     from interviews.tasks import expire_stale_sessions
-    from tenants import requestcontext
 
     token = requestcontext.request_id.set("req-1")
     try:

@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core import rls
 from interviews.models import Candidate, Consent
 from invitations.models import AccommodationRequest
-from tenants import rls
 from tests.factories import CandidateFactory
 from tests.invitations.test_onboarding import issued_link
 

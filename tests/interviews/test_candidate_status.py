@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core import rls
 from interviews.models import Candidate, CandidateStatus, InterviewSession, SessionStatus
 from interviews.services import (
     PipelineEvent,
@@ -18,7 +19,6 @@ from interviews.services import (
 )
 from interviews.tasks import expire_stale_sessions
 from invitations.services import invitation_issue
-from tenants import rls
 from tenants.models import AuditEvent
 from tests.factories import CandidateFactory, SessionFactory, TemplateFactory
 

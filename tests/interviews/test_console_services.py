@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core import rls
 from interviews.models import Candidate, InterviewSession, TranscriptEntry
-from tenants import rls
 from tenants.models import AuditEvent, Role
 from tests.conftest import console_client
 from tests.factories import (

@@ -11,11 +11,11 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 
+from core import asyncdb, rls
 from interviews import connect
 from interviews.models import InterviewSession, SessionEvent
 from interviews.realtime.session_config import TOOL_NAMES
 from interviews.tokens import session_token_issue
-from tenants import asyncdb, rls
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import FakeUpstream
 

@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from psycopg import sql
 
+from core import rls
 from interviews import selectors, services
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
 from interviews.realtime.provider import get_provider
@@ -22,7 +23,6 @@ from interviews.realtime.session_config import drifted
 from interviews.realtime.sideband import SidebandSession
 from interviews.realtime.worker import RealtimeWorker
 from interviews.tokens import session_token_issue
-from tenants import rls
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import Peer, serve_simulator
 

@@ -2,9 +2,9 @@ import itertools
 
 import pytest
 
+from core import rls
 from interviews.models import SESSION_TRANSITIONS, InterviewSession, SessionEvent, SessionStatus
 from interviews.services import IllegalTransition, session_end, session_transition
-from tenants import rls
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db

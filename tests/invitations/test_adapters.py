@@ -12,7 +12,7 @@ from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
 
-from tenants import rls
+from core import rls
 from tenants.models import Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.support.google import GOOGLE, google_sign_in

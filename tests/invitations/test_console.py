@@ -7,9 +7,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core import rls
 from interviews.models import Candidate
 from invitations.models import InterviewInvitation
-from tenants import rls
 from tenants.models import AuditEvent
 from tests.factories import CandidateFactory, InvitationFactory, TemplateFactory
 

@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core import rls
 from invitations.services import invitation_deliver, invitation_issue
-from tenants import rls
 from tests.factories import CandidateFactory, InvitationFactory, TemplateFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ from django.core import mail
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from core import rls
 from interviews.models import Consent, InterviewSession
 from invitations.models import AccommodationRequest, InterviewInvitation
 from invitations.services import invitation_deliver, invitation_issue
-from tenants import rls
 from tenants.models import AuditEvent, Role
 from tests.factories import (
     CandidateFactory,

@@ -8,9 +8,9 @@ from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from config.celery import app
+from core import rls
 from invitations.models import InterviewInvitation
 from invitations.services import invitation_issue
-from tenants import rls
 from tests.factories import CandidateFactory, TemplateFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker_test]

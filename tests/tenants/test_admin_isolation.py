@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
+from core import rls
 from interviews.models import Candidate, InterviewSession, InterviewTemplate
 from invitations.models import AccommodationRequest, InterviewInvitation
-from tenants import rls
 from tenants.models import AuditEvent, Membership, Role, Tenant
 from tests.conftest import console_client
 from tests.factories import (

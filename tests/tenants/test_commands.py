@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from core import rls
 from interviews.models import Candidate, InterviewTemplate
 from invitations.models import InterviewInvitation
-from tenants import rls
 from tenants.models import Membership, Role, Tenant
 
 pytestmark = pytest.mark.django_db

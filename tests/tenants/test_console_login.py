@@ -5,7 +5,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from tenants import rls
+from core import rls
 from tenants.models import AuditEvent, Role
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 

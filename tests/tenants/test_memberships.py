@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from tenants import rls
+from core import rls
 from tenants.models import AuditEvent, Membership, Role
 from tenants.services import membership_change_role, membership_remove
 from tests.conftest import console_client

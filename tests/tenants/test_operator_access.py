@@ -4,7 +4,7 @@ page opened, and each list page showing its rows."""
 import pytest
 from django.urls import reverse
 
-from tenants import rls
+from core import rls
 from tenants.models import AuditEvent, Role
 from tests.conftest import console_client
 from tests.factories import CandidateFactory

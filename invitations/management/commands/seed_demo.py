@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core import rls
 from interviews.models import Candidate, InterviewTemplate, RubricCriterion, TemplateQuestion
 from interviews.services import candidate_create, template_save
 from invitations.models import InterviewInvitation
@@ -17,7 +18,6 @@ from invitations.services import (
     invitation_link,
     invitation_revoke,
 )
-from tenants import rls
 from tenants.models import Membership, Role, Tenant
 from tenants.services import membership_add, system_bypass, tenant_create
 

@@ -3,7 +3,7 @@
 The application's own role (DATABASE_URL) only reads and writes rows; DDL runs as the role in
 DATABASE_OWNER_URL, which then grants the application role what it needs on every table. With
 no DATABASE_OWNER_URL this is Django's plain migrate. Either way it ends by installing this
-deployment's key for the signed row-level security settings (tenants.rls), so a changed
+deployment's key for the signed row-level security settings (core.rls), so a changed
 SECRET_KEY takes effect with the next migrate (run on every deploy).
 """
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from tenants import rls
+from core import rls
 
 _CONNECTION_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 

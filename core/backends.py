@@ -1,6 +1,6 @@
 """Console sign-in with a password, through the database wall: accounts (auth_user) are
 visible only to their own user, to the members of the tenant being worked in, and while
-signing in (tenants.rls)."""
+signing in (core.rls)."""
 
 from django.contrib.auth import backends
 

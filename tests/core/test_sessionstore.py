@@ -8,8 +8,8 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from tenants import asyncdb, rls
-from tenants.sessionstore import SessionStore
+from core import asyncdb, rls
+from core.sessionstore import SessionStore
 
 pytestmark = pytest.mark.django_db
 

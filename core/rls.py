@@ -61,7 +61,7 @@ CONNECTION_IDENTITY_SQL = "SELECT public.rls_connection()"
 def signing_key() -> bytes:
     """The 64-byte key the database checks signatures with (one SHA-256 block, so HMAC uses it
     as it is). Derived from SECRET_KEY; ``migrate`` installs it (``install_signing_key``)."""
-    return salted_hmac("tenants.rls", "row-level security settings", algorithm="sha512").digest()
+    return salted_hmac("core.rls", "row-level security settings", algorithm="sha512").digest()
 
 
 def sign(name: str, value: str, connection_identity: str) -> str:

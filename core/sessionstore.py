@@ -1,7 +1,7 @@
 """Browser sessions in PostgreSQL behind the database wall (SESSION_ENGINE).
 
 Django's database sessions, with ``django_session`` under row-level security: a row is visible
-only to a connection that has signed its session key into ``app.session_key`` (tenants.rls),
+only to a connection that has signed its session key into ``app.session_key`` (core.rls),
 which this store does around each of its reads and writes. A query that knows no session key
 - a stray raw query, an injected one - reads no session at all, and so none of the sign-in
 state, invitation flow or account ids sessions carry.

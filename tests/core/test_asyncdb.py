@@ -1,4 +1,4 @@
-"""tenants.asyncdb: the asynchronous path to PostgreSQL keeps the database wall (the
+"""core.asyncdb: the asynchronous path to PostgreSQL keeps the database wall (the
 application role, row-level security, the tenant set per transaction) and survives
 connections the server dropped."""
 
@@ -8,7 +8,7 @@ import threading
 import psycopg
 import pytest
 
-from tenants import asyncdb
+from core import asyncdb
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.db.models import ForeignKey
 
+from core import asyncdb, rls
 from interviews.models import Candidate
-from tenants import asyncdb, rls
 from tenants.models import AuditEvent, Membership, Tenant
 from tests.factories import (
     AuditEventFactory,

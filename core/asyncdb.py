@@ -8,7 +8,7 @@ The same database wall applies as everywhere else: connections are made as the a
 (``DATABASE_URL``, subject to row-level security), and every statement runs in a transaction
 with ``app.tenant_id`` set transaction-locally (``set_config(..., true)``), so nothing carries
 over to the connection's next user. The value is signed for the connection it is sent on
-(tenants.rls), whose identity the pool asks for once, when it opens it. Setting the tenant and
+(core.rls), whose identity the pool asks for once, when it opens it. Setting the tenant and
 the statement go to the server as one query string - one round trip, one implicit transaction
 that commits at its end or rolls back entirely - with the values bound on the client as Django
 itself does (psycopg's client-side binding).
