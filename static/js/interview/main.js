@@ -9,6 +9,17 @@ const config = JSON.parse($("interview-config").textContent);
 const api = new SessionApi(config);
 
 const RECONNECT_DELAYS = [1000, 2000, 4000, 8000, 15000];
+const NOT_CONFIGURED = "The interview can't start right now; we've told the company.";
+const WAITING_FOR_INTERVIEWER = "Connected. The interviewer will speak first.";
+// Any of these means the interviewer has begun: the first one may be missed (sound can start
+// before the data channel opens, and the events sent before it are not delivered).
+const INTERVIEWER_SIGNS = new Set([
+  "response.output_item.added",
+  "response.output_audio_transcript.delta",
+  "response.output_audio_transcript.done",
+  "output_audio_buffer.started",
+  "output_audio_buffer.stopped",
+]);
 const HEARTBEAT_MS = 10000;
 const TRANSCRIPT_FLUSH_MS = 5000;
 
@@ -36,7 +47,10 @@ const interviewerDrafts = new Map();
 
 function setState(state, message) {
   $("interview").dataset.state = state;
-  if (message) $("status").textContent = message;
+  // In the error state the error box says what happened and what to do: the status line
+  // must not go on saying what was true before ("Reconnecting...").
+  if (state === "error") $("status").textContent = "";
+  else if (message) $("status").textContent = message;
   const live = state === "live";
   $("mute").disabled = !live;
   $("end").disabled = !(live || state === "connecting" || state === "reconnecting");
@@ -129,6 +143,9 @@ async function flushTranscript() {
 // --- provider events from the data channel ------------------------------------------------
 
 function onProviderEvent(event) {
+  if (INTERVIEWER_SIGNS.has(event.type) && $("status").textContent === WAITING_FOR_INTERVIEWER) {
+    showConnected();
+  }
   switch (event.type) {
     case "response.output_audio_transcript.delta": {
       const draft = (interviewerDrafts.get(event.item_id) || "") + event.delta;
@@ -204,7 +221,7 @@ async function connect() {
   connection.addEventListener("provider-event", (e) => onProviderEvent(e.detail));
   connection.addEventListener("open", () => {
     reconnectAttempt = 0;
-    setState("live", "Connected. The interviewer will speak first.");
+    setState("live", WAITING_FOR_INTERVIEWER);
     api.heartbeat("connected").then(applyStatus).catch(() => {});
   });
   connection.addEventListener("lost", onLost);
@@ -222,8 +239,13 @@ async function onConnectError(error) {
       setState("error");
       return showError("Your session has expired. Reload the page to continue.");
     }
+    // The service's setup is at fault (the company has been told): trying again cannot help.
+    if (error.code === "interviewer_not_configured") return giveUp(NOT_CONFIGURED);
+    if (error.code === "upstream_rate_limited") {
+      return scheduleReconnect("The interviewer service is busy right now.", error.retryAfter);
+    }
     if (error.status === 502 || error.status === 503 || error.status === 504) {
-      return scheduleReconnect("The interviewer service is not available right now.");
+      return scheduleReconnect("The interviewer service is not available right now.", error.retryAfter);
     }
   }
   scheduleReconnect("Could not connect.");
@@ -245,17 +267,23 @@ async function onLost(event) {
   if (lost === connection) scheduleReconnect("The connection dropped.");
 }
 
-function scheduleReconnect(reason) {
+function giveUp(message, { retry = false } = {}) {
+  connection?.close();
+  connection = null;
+  setState("error");
+  showError(message, { retry });
+  $("end").disabled = false; // ending stays possible
+}
+
+function scheduleReconnect(reason, retryAfterSeconds = null) {
   if (finished || reconnectTimer) return;
   connection?.close();
   connection = null;
   if (reconnectAttempt >= RECONNECT_DELAYS.length) {
-    setState("error");
-    showError(`${reason} Check your internet connection and try again.`, { retry: true });
-    $("end").disabled = false; // giving up stays possible
-    return;
+    return giveUp(`${reason} Check your internet connection and try again.`, { retry: true });
   }
-  const delay = RECONNECT_DELAYS[reconnectAttempt++];
+  // Never sooner than the server asked (a provider's rate limit says how long to wait).
+  const delay = Math.max(RECONNECT_DELAYS[reconnectAttempt++], (retryAfterSeconds || 0) * 1000);
   setState("reconnecting", `${reason} Reconnecting in ${Math.round(delay / 1000)} s...`);
   reconnectTimer = setTimeout(() => {
     reconnectTimer = null;
