@@ -123,6 +123,8 @@ class SidebandSession:
         self.seeded: set[str] = set()
         self.positions: dict[str, int] = {}  # the call's items in conversation order
         self.written: list[str] = []  # items this follower wrote to the transcript
+        # When the candidate's speech items began and ended, in ms of the call's audio.
+        self.speech: dict[str, dict[str, int]] = {}
         self.reasserts = 0
         self.last_drift = ""
 
@@ -318,6 +320,8 @@ class SidebandSession:
             # Sound is flowing: the call is live even if the browser's heartbeat is late.
             await self.db(self._mark_live)
             self.live = True
+        if kind in ("input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"):
+            self._note_timing(event)
         if kind == "response.output_audio_transcript.done":
             await self._transcript(
                 Speaker.INTERVIEWER, event.get("transcript"), event.get("item_id")
@@ -383,9 +387,23 @@ class SidebandSession:
         await sideband.send({"type": "session.update", "session": self.config})
         await self.event("session.reasserted", {"changed": changed})
 
+    def _note_timing(self, event: dict) -> None:
+        """Where a candidate's utterance is in the call's audio (what lets a recruiter jump to
+        the moment in a recording)."""
+        item_id = event.get("item_id")
+        field, key = (
+            ("started_ms", "audio_start_ms")
+            if event["type"] == "input_audio_buffer.speech_started"
+            else ("ended_ms", "audio_end_ms")
+        )
+        value = event.get(key)
+        if item_id and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            self.speech.setdefault(item_id, {})[field] = value
+
     async def _transcript(self, speaker, text, item_id) -> None:
         if not text:
             return
+        timing = self.speech.get(item_id, {}) if item_id else {}
         # Text can arrive out of conversation order (a candidate's transcription finishing
         # after the interviewer's reply): name the written items that came after this one.
         position = self.positions.get(item_id)
@@ -401,6 +419,8 @@ class SidebandSession:
                 text=text,
                 item_id=item_id or "",
                 source=TranscriptSource.SERVER,
+                started_ms=timing.get("started_ms"),
+                ended_ms=timing.get("ended_ms"),
                 before_item_ids=later,
             )
         )

@@ -198,7 +198,6 @@ class SimulatedCall:
     conversation: list = field(default_factory=list)  # (role, text) of created messages
     item_ids: set = field(default_factory=set)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
-    started_at: float = field(default_factory=time.monotonic)
     tasks: list = field(default_factory=list)
 
     # --- events out ---
@@ -452,15 +451,19 @@ class SimulatedCall:
         return output
 
     async def hear(self, track) -> None:
-        """Turn detection from the energy of the candidate's audio."""
+        """Turn detection from the energy of the candidate's audio. As the real service's,
+        its times are positions in the audio received on the call (audio_start_ms includes
+        the prefix padding before the speech, audio_end_ms the silence after it)."""
         speaking_since = last_loud = None
         item_id = None
+        received_ms = 0.0  # audio received so far
         while True:
             try:
                 frame = await track.recv()
             except Exception:  # the track ended with the call
                 return
-            now_ms = (time.monotonic() - self.started_at) * 1000
+            now_ms = received_ms
+            received_ms += 1000 * frame.samples / (frame.sample_rate or SAMPLE_RATE)
             loud = _rms(frame) >= self.timing.speech_threshold
             if loud:
                 last_loud = now_ms
@@ -469,7 +472,7 @@ class SimulatedCall:
                     await self.emit(
                         {
                             "type": "input_audio_buffer.speech_started",
-                            "audio_start_ms": int(now_ms),
+                            "audio_start_ms": int(max(0, now_ms - self._prefix_padding_ms())),
                             "item_id": item_id,
                         }
                     )
@@ -481,7 +484,7 @@ class SimulatedCall:
                 await self.emit(
                     {
                         "type": "input_audio_buffer.speech_stopped",
-                        "audio_end_ms": int(now_ms),
+                        "audio_end_ms": int(received_ms),
                         "item_id": item_id,
                     }
                 )
@@ -507,6 +510,11 @@ class SimulatedCall:
                 self.tasks.append(asyncio.ensure_future(self._transcribe(item_id, transcript)))
                 await self.answers.put(Answer(transcript, item_id))
                 speaking_since = last_loud = None
+
+    def _prefix_padding_ms(self) -> int:
+        detection = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")
+        padding = (detection or {}).get("prefix_padding_ms", 300)
+        return padding if isinstance(padding, int) else 300
 
     def _creates_responses(self) -> bool:
         detection = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")

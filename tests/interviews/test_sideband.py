@@ -166,6 +166,15 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
     ]
     assert "Why us?" in rows[0][3] and "seconds of speech" in rows[1][3]
     assert rows[3][3] == "I would rather type."
+    with rls.tenant_context(session.tenant_id):
+        spoken, typed = (
+            TranscriptEntry.objects.filter(session=session, seq__in=(2, 4))
+            .order_by("seq")
+            .values_list("started_ms", "ended_ms")
+        )
+    # Where the spoken answer is in the call's audio; a typed one has no place there.
+    assert spoken[0] is not None and spoken[1] - spoken[0] >= 500
+    assert typed == (None, None)
     kinds = [kind for kind, _ in timeline(session)]
     assert "sideband.attached" in kinds
     [assessment] = [data for kind, data in timeline(session) if kind == "assessment"]
@@ -450,6 +459,33 @@ def test_after_a_tool_call_the_interviewer_is_asked_to_go_on_only_when_it_must(s
         ["conversation.item.create"],
         [],
     ]
+
+
+def test_the_candidates_speech_keeps_its_place_in_the_audio(session):
+    """The provider says when each utterance began and ended (what lets a recruiter jump to
+    the moment in a recording); the transcript keeps it."""
+    follower_ = follower(session, "rtc_x")
+    events = [
+        {"type": "input_audio_buffer.speech_started", "item_id": "item_u", "audio_start_ms": 1200},
+        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_u", "audio_end_ms": 3400},
+        {"type": "input_audio_buffer.committed", "item_id": "item_u", "previous_item_id": None},
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_u",
+            "transcript": "Hello?",
+        },
+    ]
+
+    async def scenario():
+        for event in events:
+            await follower_.handle(event, RecordingSideband())
+
+    asyncio.run(scenario())
+    with rls.tenant_context(session.tenant_id):
+        [row] = TranscriptEntry.objects.filter(session=session).values_list(
+            "text", "started_ms", "ended_ms"
+        )
+    assert row == ("Hello?", 1200, 3400)
 
 
 def test_a_provider_error_shows_its_code_not_its_message(session, caplog):

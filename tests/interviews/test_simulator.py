@@ -8,7 +8,7 @@ import json
 import pytest
 
 from interviews.realtime.provider import OpenAIRealtime
-from tests.support.realtime import Peer, serve_simulator
+from tests.support.realtime import FAST, Peer, serve_simulator
 
 SESSION = {
     "type": "realtime",
@@ -74,6 +74,13 @@ def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
         peer.voice.speaking = False
         answer = await peer.wait_for("conversation.item.input_audio_transcription.completed")
         assert "seconds of speech" in answer["transcript"]
+        # As the real service's: positions in the call's audio, the start with its prefix
+        # padding, the end with the silence that ended the turn.
+        started = await peer.wait_for("input_audio_buffer.speech_started")
+        stopped = await peer.wait_for("input_audio_buffer.speech_stopped")
+        assert started["item_id"] == stopped["item_id"] == answer["item_id"]
+        assert started["audio_start_ms"] >= 0
+        assert stopped["audio_end_ms"] - started["audio_start_ms"] >= 400 + FAST.silence_ms
 
         second = await peer.wait_for("response.output_audio_transcript.done", 2)
         assert "A hard bug?" in second["transcript"]

@@ -42,6 +42,7 @@ let deadline = null;
 let pendingTranscript = [];
 const seenItems = new Set();
 const interviewerDrafts = new Map();
+const speechTimes = new Map(); // item id -> where the candidate's speech is in the call's audio
 
 // --- what the candidate sees --------------------------------------------------------------
 
@@ -127,7 +128,8 @@ function remember(speaker, itemId, text) {
   if (!itemId || !text || seenItems.has(itemId)) return;
   seenItems.add(itemId);
   addCaption(speaker, text, itemId);
-  pendingTranscript.push({ item_id: itemId, speaker, text });
+  const { started_ms = null, ended_ms = null } = speechTimes.get(itemId) || {};
+  pendingTranscript.push({ item_id: itemId, speaker, text, started_ms, ended_ms });
 }
 
 async function flushTranscript() {
@@ -187,11 +189,15 @@ function onProviderEvent(event) {
       if (replyWanted && !endsWithToolCall(event.response)) requestReply();
       break;
     case "input_audio_buffer.speech_started":
+      if (Number.isInteger(event.audio_start_ms)) speechTimes.set(event.item_id, { started_ms: event.audio_start_ms });
       reserveCaption(event.item_id);
       candidateSpeaking = true;
       setSpeaking("candidate", true);
       break;
     case "input_audio_buffer.speech_stopped":
+      if (Number.isInteger(event.audio_end_ms)) {
+        speechTimes.set(event.item_id, { ...speechTimes.get(event.item_id), ended_ms: event.audio_end_ms });
+      }
       candidateSpeaking = false; // turn detection responds, and that answers too
       setSpeaking("candidate", false);
       break;
