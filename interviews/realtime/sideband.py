@@ -25,7 +25,7 @@ from ..models import (
     TranscriptSource,
 )
 from .provider import ProviderError, RealtimeProvider
-from .session_config import drifted, guarded_parts
+from .session_config import drifted, guarded_parts, tool_argument_errors
 
 logger = logging.getLogger(__name__)
 
@@ -432,8 +432,20 @@ class SidebandSession:
         try:
             arguments = json.loads(event.get("arguments") or "{}")
         except ValueError:
-            arguments = {}
-        if name == "record_assessment":
+            arguments = None  # not JSON: no schema accepts it
+        problems = tool_argument_errors(self.config, name, arguments)
+        if problems:
+            # Not acted on: the interviewer is told what was wrong and may call it again. The
+            # details can quote the arguments (the candidate's words): timeline, not log.
+            logger.warning(
+                "tool call refused",
+                extra={"call": self.call_id, "tool": name, "problems": len(problems)},
+            )
+            await self.event(
+                "tool.rejected", {"name": name, "call_id": call_id, "errors": problems}
+            )
+            output = {"error": "invalid arguments", "details": problems}
+        elif name == "record_assessment":
             await self.event(
                 "assessment",
                 {
@@ -447,7 +459,8 @@ class SidebandSession:
             output = {"ended": True}
         else:
             output = {"error": f"unknown tool {name!r}"}
-        await self.event("tool.called", {"name": name, "call_id": call_id})
+        if not problems:
+            await self.event("tool.called", {"name": name, "call_id": call_id})
         await sideband.send(
             {
                 "type": "conversation.item.create",
@@ -458,7 +471,7 @@ class SidebandSession:
                 },
             }
         )
-        if name == "end_interview":
+        if name == "end_interview" and not problems:
             await self.end(EndReason.INTERVIEW_COMPLETE, grace=HANGUP_GRACE_SECONDS)
         elif event.get("response_id"):
             # The response that called the tool is still open: a response.create now would

@@ -4,6 +4,7 @@ that goes through our SDP proxy, exactly as the interview page does."""
 import asyncio
 import contextlib
 import copy
+import json
 import logging
 from datetime import timedelta
 
@@ -486,6 +487,66 @@ def test_the_candidates_speech_keeps_its_place_in_the_audio(session):
             "text", "started_ms", "ended_ms"
         )
     assert row == ("Hello?", 1200, 3400)
+
+
+@pytest.mark.parametrize(
+    "name,arguments",
+    [
+        ("end_interview", '{"reason": "bored"}'),  # not one of the tool's reasons
+        ("end_interview", "{}"),
+        ("end_interview", "not json"),
+        ("record_assessment", '{"criterion": "Debugging", "score": 9, "evidence": "x"}'),
+        ("record_assessment", '{"criterion": "Debugging", "score": 4, "evidence": "x", "a": 1}'),
+    ],
+)
+def test_a_tool_call_outside_its_schema_is_refused_not_acted_on(session, name, arguments):
+    follower_ = follower(session, "rtc_x")
+    follower_.config = server_config(session)
+    with rls.tenant_context(session.tenant_id):
+        services.session_transition(session=session, to="connecting")
+        InterviewSession.objects.filter(pk=session.pk).update(provider_call_id="rtc_x")
+    sideband = RecordingSideband()
+    call = {
+        "type": "response.function_call_arguments.done",
+        "response_id": "resp_1",
+        "call_id": "call_1",
+        "name": name,
+        "arguments": arguments,
+    }
+    done = {
+        "type": "response.done",
+        "response": {"id": "resp_1", "status": "completed", "output": [{"type": "function_call"}]},
+    }
+
+    async def scenario():
+        await follower_.handle(call, sideband)
+        await follower_.handle(done, sideband)
+
+    asyncio.run(scenario())
+    assert load(session).status == "connecting"  # not ended
+    output, go_on = sideband.sent
+    assert output["item"]["type"] == "function_call_output"
+    assert output["item"]["call_id"] == "call_1"
+    assert json.loads(output["item"]["output"])["error"] == "invalid arguments"
+    assert go_on == {"type": "response.create"}  # the interviewer is not left hanging
+    events = timeline(session)
+    [rejected] = [data for kind, data in events if kind == "tool.rejected"]
+    assert rejected["name"] == name and rejected["call_id"] == "call_1" and rejected["errors"]
+    assert not [kind for kind, _ in events if kind in ("tool.called", "assessment")]
+
+
+def test_a_valid_tool_call_is_acted_on(session):
+    follower_ = follower(session, "rtc_x")
+    follower_.config = server_config(session)
+    call = {
+        "type": "response.function_call_arguments.done",
+        "call_id": "call_1",
+        "name": "record_assessment",
+        "arguments": '{"criterion": "Debugging", "score": 5, "evidence": "Found it fast."}',
+    }
+    asyncio.run(follower_.handle(call, RecordingSideband()))
+    kinds = [kind for kind, _ in timeline(session)]
+    assert "assessment" in kinds and "tool.called" in kinds and "tool.rejected" not in kinds
 
 
 def test_a_provider_error_shows_its_code_not_its_message(session, caplog):
