@@ -111,9 +111,10 @@ def test_a_rate_limit_is_waited_out_as_long_as_the_provider_asks(
 
 @pytest.fixture
 def quiet_interviewer(settings):
-    """The simulator as the provider, with an interviewer that takes a long time to begin:
-    what the page sees is what the test plays on its data channel."""
-    with simulated_provider(settings, dataclasses.replace(FAST, greeting_delay=60)):
+    """The simulator as the provider, with an interviewer that takes a long time to begin and
+    does not hear the microphone: what the page sees is what the test plays on its channel."""
+    timing = dataclasses.replace(FAST, greeting_delay=60, speech_threshold=10**9)
+    with simulated_provider(settings, timing):
         yield
 
 
@@ -158,3 +159,50 @@ def test_the_waiting_message_goes_once_the_interviewer_speaks(
     )
     assert page.locator("#captions").inner_text().startswith("Interviewer:")
     assert page.locator("#status").inner_text() == "Connected."
+
+
+def test_captions_follow_the_conversations_order(live_server, page, tenant_a, quiet_interviewer):
+    """The candidate's speech began before the greeting, but joined the conversation after it
+    (committed once the greeting was under way): its caption goes after the greeting, and
+    the next question after it."""
+    open_live_interview(page, live_server, tenant_a)
+
+    def interviewer(item_id, previous, text):
+        return [
+            {"type": "response.output_item.added", "item": {"id": item_id, "type": "message"}},
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": previous,
+                "item": {"id": item_id, "type": "message", "role": "assistant"},
+            },
+            {
+                "type": "response.output_audio_transcript.done",
+                "item_id": item_id,
+                "transcript": text,
+            },
+        ]
+
+    play(
+        page,
+        {"type": "input_audio_buffer.speech_started", "item_id": "item_a", "audio_start_ms": 0},
+        *interviewer("item_g", None, "Hello, thank you for joining. Why this role?"),
+        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_a", "audio_end_ms": 4000},
+        {"type": "input_audio_buffer.committed", "item_id": "item_a", "previous_item_id": "item_g"},
+        {
+            "type": "conversation.item.added",
+            "previous_item_id": "item_g",
+            "item": {"id": "item_a", "type": "message", "role": "user"},
+        },
+        *interviewer("item_q2", "item_a", "Thank you. A bug you fixed?"),
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_a",
+            "transcript": "Yes, I can hear you. I like the team.",
+        },
+    )
+    shown = page.locator("#captions li:not([hidden])").all_inner_texts()
+    assert shown == [
+        "Interviewer:Hello, thank you for joining. Why this role?",
+        "You:Yes, I can hear you. I like the team.",
+        "Interviewer:Thank you. A bug you fixed?",
+    ]

@@ -462,6 +462,63 @@ def test_after_a_tool_call_the_interviewer_is_asked_to_go_on_only_when_it_must(s
     ]
 
 
+def test_the_transcript_follows_the_conversations_order_not_the_events(session):
+    """A candidate who speaks before the interviewer's greeting: the speech is detected first,
+    but its item joins the conversation when its audio is committed, after the greeting
+    (previous_item_id says so), and the transcript keeps that order."""
+    follower_ = follower(session, "rtc_x")
+
+    def interviewer(item_id, previous, text):
+        return [
+            {"type": "response.output_item.added", "item": {"id": item_id, "type": "message"}},
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": previous,
+                "item": {"id": item_id, "type": "message", "role": "assistant"},
+            },
+            {
+                "type": "response.output_audio_transcript.done",
+                "item_id": item_id,
+                "transcript": text,
+            },
+        ]
+
+    events = [
+        {"type": "input_audio_buffer.speech_started", "item_id": "item_a", "audio_start_ms": 0},
+        *interviewer("item_g", None, "Hello, thank you for joining. Why us?"),
+        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_a", "audio_end_ms": 4000},
+        {"type": "input_audio_buffer.committed", "item_id": "item_a", "previous_item_id": "item_g"},
+        {
+            "type": "conversation.item.added",
+            "previous_item_id": "item_g",
+            "item": {"id": "item_a", "type": "message", "role": "user"},
+        },
+        *interviewer("item_q2", "item_a", "Thank you. A hard bug?"),
+        # The transcription finishes after the next question was asked.
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_a",
+            "transcript": "Hello? Yes, I can hear you. I like your product.",
+        },
+    ]
+
+    async def scenario():
+        for event in events:
+            await follower_.handle(event, RecordingSideband())
+
+    asyncio.run(scenario())
+    assert [item for _, _, item in transcript_rows(session)] == ["item_g", "item_a", "item_q2"]
+
+
+def transcript_rows(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("seq", "speaker", "provider_item_id")
+        )
+
+
 def test_the_candidates_speech_keeps_its_place_in_the_audio(session):
     """The provider says when each utterance began and ended (what lets a recruiter jump to
     the moment in a recording); the transcript keeps it."""

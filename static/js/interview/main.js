@@ -78,22 +78,47 @@ function clearError() {
   $("error").hidden = true;
 }
 
-// A caption's place is where its item entered the conversation, not when its text arrived:
-// the candidate's words are transcribed after they stop speaking, often once the interviewer
-// has already moved on. Each item gets a hidden slot when it appears; its text fills it.
-const captionSlots = new Map();
+// A caption's place is its item's place in the conversation, not when its text arrived: the
+// candidate's words are transcribed after they stop speaking, often once the interviewer has
+// already moved on. Each item gets a hidden slot when it appears; its text fills it. When the
+// item joins the conversation the provider names the item before it (previous_item_id), and
+// the slot moves there: speech that began before the interviewer's greeting is committed, and
+// joins the conversation, after it.
+const captionNodes = new Map(); // item id -> its caption (hidden until its text arrives)
+const conversation = []; // item ids in conversation order, as the provider placed them
 
 function reserveCaption(itemId) {
-  if (!itemId || captionSlots.has(itemId) || seenItems.has(itemId)) return;
+  if (!itemId || captionNodes.has(itemId)) return;
   const slot = document.createElement("li");
   slot.hidden = true;
-  captionSlots.set(itemId, slot);
+  captionNodes.set(itemId, slot);
   $("captions").append(slot);
 }
 
+function placeItem(itemId, previous) {
+  if (!itemId || previous === undefined || conversation.includes(itemId)) return;
+  const after = previous === null ? -1 : conversation.indexOf(previous);
+  const at = previous !== null && after < 0 ? conversation.length : after + 1;
+  conversation.splice(at, 0, itemId);
+  const node = captionNodes.get(itemId);
+  if (!node) return;
+  for (let i = at - 1; i >= 0; i--) {
+    const before = captionNodes.get(conversation[i]);
+    if (before) return before.after(node);
+  }
+  // The first item with a caption: before every caption still waiting for its place.
+  const waiting = [...captionNodes].find(([id, other]) => other !== node && !conversation.includes(id));
+  if (waiting && waiting[1].compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING) {
+    waiting[1].before(node);
+  }
+}
+
 function addCaption(speaker, text, itemId) {
-  const item = captionSlots.get(itemId) || document.createElement("li");
-  captionSlots.delete(itemId);
+  let item = captionNodes.get(itemId);
+  if (!item) {
+    item = document.createElement("li");
+    if (itemId) captionNodes.set(itemId, item);
+  }
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = speaker === "interviewer" ? "Interviewer:" : "You:";
@@ -172,8 +197,15 @@ function onProviderEvent(event) {
       setSpeaking("interviewer", false);
       break;
     case "conversation.item.added":
+    case "conversation.item.done":
       if (event.item?.type === "message") reserveCaption(event.item.id);
-      if (event.item?.id && event.item.id === typedItemId) typedItemAdded = true;
+      placeItem(event.item?.id, event.previous_item_id);
+      if (event.type === "conversation.item.added" && event.item?.id && event.item.id === typedItemId) {
+        typedItemAdded = true;
+      }
+      break;
+    case "input_audio_buffer.committed":
+      placeItem(event.item_id, event.previous_item_id);
       break;
     case "response.output_item.added":
       if (event.item?.type === "message") reserveCaption(event.item.id);
