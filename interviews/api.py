@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 from datetime import timedelta
 
 import psycopg
@@ -60,6 +61,28 @@ class GatewayTimeout(exceptions.APIException):
     status_code = status.HTTP_504_GATEWAY_TIMEOUT
     default_code = "upstream_timeout"
     default_detail = "The interviewer service did not answer in time. Please try again."
+
+
+class InterviewerNotConfigured(exceptions.APIException):
+    """The provider refused the platform's own setup (a bad key, no access, no quota): trying
+    again cannot help, so the page stops and says the company has been told."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_code = "interviewer_not_configured"
+    default_detail = "The interview can't start right now; we've told the company."
+
+
+class InterviewerBusy(exceptions.APIException):
+    """The provider is rate limiting the platform: try again after Retry-After seconds."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "upstream_rate_limited"
+    default_detail = "The interviewer service is busy. Please try again in a moment."
+
+    def __init__(self, wait: float | None):
+        super().__init__()
+        # DRF sends it as Retry-After (whole seconds, never less than the provider asked).
+        self.wait = math.ceil(wait) if wait else None
 
 
 class SDPParser(parsers.BaseParser):
@@ -400,9 +423,11 @@ def _stored_config(target: connect.ConnectTarget) -> dict:
 def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError) -> None:
     with rls.tenant_context(target.tenant_id):
         session = InterviewSession.objects.get(pk=target.session_id)
+        # The company's timeline: a configuration error is theirs (or the operators') to fix.
+        kind = "provider.misconfigured" if error.misconfigured else "provider.call_failed"
         services.session_event_record(
             session=session,
-            kind="provider.call_failed",
+            kind=kind,
             data={"code": error.code, "status": getattr(error, "status", None)},
         )
 
@@ -461,9 +486,15 @@ class SessionSDPView(EventLoopAPIView):
             409: OpenApiResponse(ErrorSerializer, description="The session has ended"),
             413: OpenApiResponse(ErrorSerializer, description="Offer larger than 64 KB"),
             415: OpenApiResponse(description="Not application/sdp"),
-            502: OpenApiResponse(description="The provider refused or is unreachable"),
+            500: OpenApiResponse(
+                ErrorSerializer,
+                description="interviewer_not_configured: the provider refused the platform's "
+                "configuration (operators are alerted); trying again will not help",
+            ),
+            502: OpenApiResponse(description="The provider failed or is unreachable"),
             503: OpenApiResponse(
-                description="The database is unavailable; try again after Retry-After seconds"
+                description="The database is unavailable, or the provider is rate limiting "
+                "(upstream_rate_limited); try again after Retry-After seconds"
             ),
             504: OpenApiResponse(description="The provider did not answer in time"),
         },
@@ -491,8 +522,12 @@ class SessionSDPView(EventLoopAPIView):
         try:
             call = await provider.create_call(offer_sdp=offer, session=config)
         except realtime.ProviderError as error:
-            logger.warning(
-                "provider refused a call",
+            # A configuration error needs an operator: it is an ERROR, not an outage.
+            logger.log(
+                logging.ERROR if error.misconfigured else logging.WARNING,
+                "provider refused the platform's configuration"
+                if error.misconfigured
+                else "provider refused a call",
                 extra={"code": error.code, "status": getattr(error, "status", None)},
             )
             try:
@@ -501,7 +536,14 @@ class SessionSDPView(EventLoopAPIView):
                 logger.exception("could not record a refused call")
             if isinstance(error, realtime.UpstreamTimeout):
                 raise GatewayTimeout() from error
-            raise BadGateway(code=error.code) from error
+            # The provider's own code stays on the server (log and timeline): the browser
+            # only needs to know whether to stop, wait as long as asked, or try again.
+            if error.misconfigured:
+                raise InterviewerNotConfigured() from error
+            if error.rate_limited:
+                raise InterviewerBusy(error.retry_after) from error
+            rejected = isinstance(error, realtime.UpstreamRejected)
+            raise BadGateway(code="upstream_error" if rejected else error.code) from error
         # From here the call exists at the provider: it is recorded or hung up even if the
         # browser goes away meanwhile (Django then cancels this view, not the bookkeeping).
         bookkeeping = asyncio.ensure_future(_keep_or_hang_up(target, provider.name, call, config))

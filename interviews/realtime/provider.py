@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
 import logging
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -27,16 +30,40 @@ class ProviderError(Exception):
     """The provider could not create or manage the call."""
 
     code = "upstream_error"
+    misconfigured = False  # the platform's setup is at fault: asking again cannot help
+    rate_limited = False
+    retry_after: float | None = None  # seconds the provider asked us to wait
+
+
+# Answers about the platform's own account or setup rather than about this call: asking
+# again cannot help. 429 is a rate limit (wait and ask again) unless the account's quota or
+# billing is exhausted.
+PERMANENT_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
 
 
 class UpstreamRejected(ProviderError):
     """The provider answered with an error status (its JSON error is kept, minus secrets)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
         super().__init__(f"provider answered {status}: {code}")
         self.status = status
         self.code = code or "upstream_rejected"
         self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def misconfigured(self) -> bool:
+        """The platform's configuration is at fault (a bad or revoked key, a project without
+        access to the model, no quota left, a session the provider refuses): the same request
+        gets the same answer however often it is sent, so it is not retried."""
+        if self.code in PERMANENT_CODES:
+            return True
+        return 400 <= self.status < 500 and self.status not in TRANSIENT_STATUSES
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429 and not self.misconfigured
 
 
 class UpstreamTimeout(ProviderError):
@@ -104,7 +131,31 @@ class _WebSocketSideband(Sideband):
         await self._connection.close()
 
 
-def _error_from(status: int, body: bytes) -> UpstreamRejected:
+MAX_RETRY_AFTER_SECONDS = 3600
+
+
+def retry_after_seconds(headers) -> float | None:
+    """How long the provider asks us to wait: ``retry-after-ms`` (OpenAI's own) or
+    ``Retry-After`` in seconds or as an HTTP date; None when it does not say."""
+    headers = {key.lower(): value for key, value in (headers or {}).items()}
+    seconds = None
+    with contextlib.suppress(TypeError, ValueError):
+        if headers.get("retry-after-ms") is not None:
+            seconds = float(headers["retry-after-ms"]) / 1000
+    if seconds is None and headers.get("retry-after"):
+        value = headers["retry-after"].strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                when = parsedate_to_datetime(value)
+                seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds is None or seconds != seconds:  # absent or NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _error_from(status: int, body: bytes, headers=None) -> UpstreamRejected:
     code, message = "upstream_rejected", ""
     try:
         error = json.loads(body).get("error") or {}
@@ -112,7 +163,7 @@ def _error_from(status: int, body: bytes) -> UpstreamRejected:
         message = str(error.get("message") or "")[:300]
     except (ValueError, AttributeError):
         pass
-    return UpstreamRejected(status, code, message)
+    return UpstreamRejected(status, code, message, retry_after=retry_after_seconds(headers))
 
 
 class OpenAIRealtime(RealtimeProvider):
@@ -166,7 +217,7 @@ class OpenAIRealtime(RealtimeProvider):
             part.set_content_disposition("form-data", name=name)
         status, headers, body = await self._post(f"{self.base_url}/realtime/calls", form)
         if status != 201:
-            raise _error_from(status, body)
+            raise _error_from(status, body, headers)
         call_id = headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
         answer = body.decode("utf-8", "replace")
         if not call_id or not answer.startswith("v=0"):

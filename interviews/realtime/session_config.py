@@ -5,6 +5,7 @@ re-asserts it if anything changes it."""
 from __future__ import annotations
 
 from django.conf import settings
+from jsonschema import Draft202012Validator
 
 from ..models import InterviewTemplate
 
@@ -151,3 +152,21 @@ def drifted(expected: dict, actual: dict) -> list[str]:
         if key in reported and not _covers(reported[key], wanted["input"][key]):
             changed.append(f"audio.input.{key}")
     return changed
+
+
+def tool_argument_errors(config: dict, name: str, arguments) -> list[str] | None:
+    """What is wrong with a tool call's arguments, checked against the parameters schema of
+    the tool as the server sent it in ``config`` (the module's TOOLS if it sent none): None
+    for a tool it did not offer, an empty list when the arguments are valid. The model is
+    asked to keep to the schema, not forced to, so every call is checked before it is acted
+    on."""
+    tools = config.get("tools") or TOOLS
+    tool = next((t for t in tools if t.get("type") == "function" and t.get("name") == name), None)
+    if tool is None:
+        return None
+    validator = Draft202012Validator(tool.get("parameters") or {"type": "object"})
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or 'arguments'}: {error.message}"[:200]
+        for error in errors[:5]
+    ]

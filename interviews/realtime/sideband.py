@@ -25,14 +25,15 @@ from ..models import (
     TranscriptSource,
 )
 from .provider import ProviderError, RealtimeProvider
-from .session_config import drifted, guarded_parts
+from .session_config import drifted, guarded_parts, tool_argument_errors
 
 logger = logging.getLogger(__name__)
 
 HANGUP_GRACE_SECONDS = 3  # let the goodbye finish playing before hanging up
 MAX_REASSERTS = 3  # corrections in a row the provider may answer with the same difference
 START_POLL_SECONDS = 0.2  # how often a new call checks whether the browser has connected
-# Events that show an item taking its place in the conversation, earliest first.
+# Events that show an item appearing on the call, earliest first: until the provider says
+# where it is in the conversation, an item keeps the place it first appeared in.
 ORDERING_EVENTS = frozenset(
     {
         "input_audio_buffer.speech_started",
@@ -44,6 +45,10 @@ ORDERING_EVENTS = frozenset(
         "conversation.item.done",
     }
 )
+# Events that say where an item is in the conversation (its previous_item_id).
+PLACING_EVENTS = frozenset(
+    {"input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"}
+)
 # How much of the conversation a replacement call is given (the most recent part).
 RESUME_MAX_ITEMS = 200
 RESUME_MAX_CHARS = 40_000
@@ -53,6 +58,46 @@ RESUME_NOTE = (
     "short sentence, do not start over or repeat questions that were already answered, and "
     "if the last question has no answer yet, ask it again."
 )
+
+
+class ConversationOrder:
+    """The call's items in conversation order. The provider names each item's predecessor
+    (``previous_item_id``, None for the first) when the item joins the conversation, and that
+    is the true order: a candidate's "hello?" that began before the interviewer's greeting is
+    committed, and joins the conversation, after it. Until then an item keeps the place it
+    first appeared in (speech_started, a response's output item), after every placed one."""
+
+    def __init__(self):
+        self.items: list[str] = []
+        self.placed: set[str] = set()
+
+    def __contains__(self, item_id) -> bool:
+        return item_id in self.items
+
+    def seen(self, item_id: str) -> None:
+        if item_id not in self.items:
+            self.items.append(item_id)
+
+    def place(self, item_id: str, previous: str | None) -> None:
+        if item_id in self.placed:
+            return
+        if item_id in self.items:
+            self.items.remove(item_id)
+        if previous is None:
+            index = 0
+        elif previous in self.items:
+            index = self.items.index(previous) + 1
+        else:  # before this follower attached: after everything placed so far
+            index = sum(1 for item in self.items if item in self.placed)
+        self.items.insert(index, item_id)
+        self.placed.add(item_id)
+
+    def after(self, item_id: str, candidates) -> list[str]:
+        """Those of ``candidates`` that come after ``item_id`` in the conversation."""
+        if item_id not in self.items:
+            return []
+        rank = {item: index for index, item in enumerate(self.items)}
+        return [c for c in candidates if rank.get(c, -1) > rank[item_id]]
 
 
 class CallGone(Exception):
@@ -121,8 +166,10 @@ class SidebandSession:
         self.start_wait = start_wait
         self.live = False
         self.seeded: set[str] = set()
-        self.positions: dict[str, int] = {}  # the call's items in conversation order
+        self.order = ConversationOrder()  # the call's items in conversation order
         self.written: list[str] = []  # items this follower wrote to the transcript
+        # When the candidate's speech items began and ended, in ms of the call's audio.
+        self.speech: dict[str, dict[str, int]] = {}
         self.reasserts = 0
         self.last_drift = ""
 
@@ -265,7 +312,7 @@ class SidebandSession:
             except DatabaseError:
                 await asyncio.sleep(self.reconnect_delays[0])
         # Not what was said on this very call (a socket that dropped before the start).
-        history = [entry[:3] for entry in history if entry[3] not in self.positions]
+        history = [entry[:3] for entry in history if entry[3] not in self.order]
         prefix = f"prior_{self.call_id[-8:]}_"
         for item in resume_items(history, prefix=prefix, assessed=assessed):
             if item["id"] in self.seeded:
@@ -309,8 +356,10 @@ class SidebandSession:
         kind = event.get("type", "")
         if kind in ORDERING_EVENTS:
             item_id = event.get("item_id") or (event.get("item") or {}).get("id")
-            if item_id and item_id not in self.positions:
-                self.positions[item_id] = len(self.positions)
+            if item_id:
+                self.order.seen(item_id)
+                if kind in PLACING_EVENTS and "previous_item_id" in event:
+                    self.order.place(item_id, event["previous_item_id"])
         if kind.startswith("response.") or kind == "output_audio_buffer.started":
             self.responded = True
         sound = ("input_audio_buffer.speech_started", "output_audio_buffer.started")
@@ -318,6 +367,8 @@ class SidebandSession:
             # Sound is flowing: the call is live even if the browser's heartbeat is late.
             await self.db(self._mark_live)
             self.live = True
+        if kind in ("input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"):
+            self._note_timing(event)
         if kind == "response.output_audio_transcript.done":
             await self._transcript(
                 Speaker.INTERVIEWER, event.get("transcript"), event.get("item_id")
@@ -383,17 +434,26 @@ class SidebandSession:
         await sideband.send({"type": "session.update", "session": self.config})
         await self.event("session.reasserted", {"changed": changed})
 
+    def _note_timing(self, event: dict) -> None:
+        """Where a candidate's utterance is in the call's audio (what lets a recruiter jump to
+        the moment in a recording)."""
+        item_id = event.get("item_id")
+        field, key = (
+            ("started_ms", "audio_start_ms")
+            if event["type"] == "input_audio_buffer.speech_started"
+            else ("ended_ms", "audio_end_ms")
+        )
+        value = event.get(key)
+        if item_id and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            self.speech.setdefault(item_id, {})[field] = value
+
     async def _transcript(self, speaker, text, item_id) -> None:
         if not text:
             return
+        timing = self.speech.get(item_id, {}) if item_id else {}
         # Text can arrive out of conversation order (a candidate's transcription finishing
         # after the interviewer's reply): name the written items that came after this one.
-        position = self.positions.get(item_id)
-        later = (
-            [i for i in self.written if self.positions.get(i, -1) > position]
-            if position is not None
-            else []
-        )
+        later = self.order.after(item_id, self.written) if item_id else []
         await self.db(
             lambda s: services.transcript_append(
                 session=s,
@@ -401,6 +461,8 @@ class SidebandSession:
                 text=text,
                 item_id=item_id or "",
                 source=TranscriptSource.SERVER,
+                started_ms=timing.get("started_ms"),
+                ended_ms=timing.get("ended_ms"),
                 before_item_ids=later,
             )
         )
@@ -412,8 +474,20 @@ class SidebandSession:
         try:
             arguments = json.loads(event.get("arguments") or "{}")
         except ValueError:
-            arguments = {}
-        if name == "record_assessment":
+            arguments = None  # not JSON: no schema accepts it
+        problems = tool_argument_errors(self.config, name, arguments)
+        if problems:
+            # Not acted on: the interviewer is told what was wrong and may call it again. The
+            # details can quote the arguments (the candidate's words): timeline, not log.
+            logger.warning(
+                "tool call refused",
+                extra={"call": self.call_id, "tool": name, "problems": len(problems)},
+            )
+            await self.event(
+                "tool.rejected", {"name": name, "call_id": call_id, "errors": problems}
+            )
+            output = {"error": "invalid arguments", "details": problems}
+        elif name == "record_assessment":
             await self.event(
                 "assessment",
                 {
@@ -427,7 +501,8 @@ class SidebandSession:
             output = {"ended": True}
         else:
             output = {"error": f"unknown tool {name!r}"}
-        await self.event("tool.called", {"name": name, "call_id": call_id})
+        if not problems:
+            await self.event("tool.called", {"name": name, "call_id": call_id})
         await sideband.send(
             {
                 "type": "conversation.item.create",
@@ -438,7 +513,7 @@ class SidebandSession:
                 },
             }
         )
-        if name == "end_interview":
+        if name == "end_interview" and not problems:
             await self.end(EndReason.INTERVIEW_COMPLETE, grace=HANGUP_GRACE_SECONDS)
         elif event.get("response_id"):
             # The response that called the tool is still open: a response.create now would

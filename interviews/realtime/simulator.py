@@ -135,6 +135,7 @@ class Answer:
     text: str
     item_id: str
     typed: bool = False
+    began: float = 0.0  # when the speech began (monotonic): it answers what was asked before
 
 
 # What the provider fills in when a session leaves it out: its session.created and
@@ -197,8 +198,9 @@ class SimulatedCall:
     last_line: str = ""
     conversation: list = field(default_factory=list)  # (role, text) of created messages
     item_ids: set = field(default_factory=set)
+    items: list = field(default_factory=list)  # the conversation's item ids, in order
+    asked_at: float = 0.0  # when the interviewer began asking the current question
     ended: asyncio.Event = field(default_factory=asyncio.Event)
-    started_at: float = field(default_factory=time.monotonic)
     tasks: list = field(default_factory=list)
 
     # --- events out ---
@@ -214,6 +216,19 @@ class SimulatedCall:
                 await ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 self.sidebands.discard(ws)
+
+    def place(self, item_id: str, after: str | None = None) -> str | None:
+        """Put an item in the conversation, at the end or after ``after`` ("root": first),
+        and return the id of the item before it (None: first), as the real service reports
+        it in ``previous_item_id``."""
+        if after == "root":
+            index = 0
+        elif after in self.items:
+            index = self.items.index(after) + 1
+        else:
+            index = len(self.items)
+        self.items.insert(index, item_id)
+        return self.items[index - 1] if index else None
 
     # --- events in (from the data channel or a sideband) ---
 
@@ -243,6 +258,11 @@ class SimulatedCall:
             if item.get("id"):
                 self.item_ids.add(item["id"])
             if item.get("type") == "function_call_output":
+                item_id = item.get("id") or _new_id("item")
+                previous = self.place(item_id, event.get("previous_item_id"))
+                done = {**item, "id": item_id, "object": "realtime.item"}
+                for kind in ("conversation.item.added", "conversation.item.done"):
+                    await self.emit({"type": kind, "previous_item_id": previous, "item": done})
                 self.owed += 1
                 future = self.tool_outputs.get(item.get("call_id"))
                 if future is not None and not future.done():
@@ -255,9 +275,10 @@ class SimulatedCall:
                 ).strip()
                 if text:
                     item_id = item.get("id") or _new_id("item")
+                    previous = self.place(item_id, event.get("previous_item_id"))
                     done = {**item, "id": item_id, "object": "realtime.item"}
-                    await self.emit({"type": "conversation.item.added", "item": done})
-                    await self.emit({"type": "conversation.item.done", "item": done})
+                    for kind in ("conversation.item.added", "conversation.item.done"):
+                        await self.emit({"type": kind, "previous_item_id": previous, "item": done})
                     self.conversation.append((item["role"], text))
                     # A user message once the interview runs is a typed answer, answered
                     # at the next response.create; before it starts, the server is handing
@@ -349,7 +370,13 @@ class SimulatedCall:
         await self.emit(
             {"type": "response.output_item.added", "response_id": response_id, "item": item}
         )
-        await self.emit({"type": "conversation.item.added", "item": item})
+        await self.emit(
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": self.place(item_id),
+                "item": item,
+            }
+        )
         await self.emit({"type": "output_audio_buffer.started", "response_id": response_id})
         self.voice.speaking = True
         words = text.split()
@@ -428,6 +455,13 @@ class SimulatedCall:
         )
         await self.emit(
             {
+                "type": "conversation.item.added",
+                "previous_item_id": self.place(item_id),
+                "item": item,
+            }
+        )
+        await self.emit(
+            {
                 "type": "response.function_call_arguments.done",
                 "response_id": response_id,
                 "item_id": item_id,
@@ -452,24 +486,29 @@ class SimulatedCall:
         return output
 
     async def hear(self, track) -> None:
-        """Turn detection from the energy of the candidate's audio."""
+        """Turn detection from the energy of the candidate's audio. As the real service's,
+        its times are positions in the audio received on the call (audio_start_ms includes
+        the prefix padding before the speech, audio_end_ms the silence after it)."""
         speaking_since = last_loud = None
         item_id = None
+        received_ms = 0.0  # audio received so far
         while True:
             try:
                 frame = await track.recv()
             except Exception:  # the track ended with the call
                 return
-            now_ms = (time.monotonic() - self.started_at) * 1000
+            now_ms = received_ms
+            received_ms += 1000 * frame.samples / (frame.sample_rate or SAMPLE_RATE)
             loud = _rms(frame) >= self.timing.speech_threshold
             if loud:
                 last_loud = now_ms
                 if speaking_since is None:
                     speaking_since, item_id = now_ms, _new_id("item")
+                    began = time.monotonic()
                     await self.emit(
                         {
                             "type": "input_audio_buffer.speech_started",
-                            "audio_start_ms": int(now_ms),
+                            "audio_start_ms": int(max(0, now_ms - self._prefix_padding_ms())),
                             "item_id": item_id,
                         }
                     )
@@ -481,14 +520,25 @@ class SimulatedCall:
                 await self.emit(
                     {
                         "type": "input_audio_buffer.speech_stopped",
-                        "audio_end_ms": int(now_ms),
+                        "audio_end_ms": int(received_ms),
                         "item_id": item_id,
                     }
                 )
-                await self.emit({"type": "input_audio_buffer.committed", "item_id": item_id})
+                # The user item joins the conversation when its audio is committed, after
+                # whatever was added while the candidate spoke (the interviewer's greeting,
+                # for a "hello?" that began before it).
+                previous = self.place(item_id)
+                await self.emit(
+                    {
+                        "type": "input_audio_buffer.committed",
+                        "item_id": item_id,
+                        "previous_item_id": previous,
+                    }
+                )
                 await self.emit(
                     {
                         "type": "conversation.item.added",
+                        "previous_item_id": previous,
                         "item": {
                             "id": item_id,
                             "type": "message",
@@ -505,8 +555,13 @@ class SimulatedCall:
                 # As with the real service, the reply does not wait for the transcription,
                 # which may arrive after the interviewer has moved on.
                 self.tasks.append(asyncio.ensure_future(self._transcribe(item_id, transcript)))
-                await self.answers.put(Answer(transcript, item_id))
+                await self.answers.put(Answer(transcript, item_id, began=began))
                 speaking_since = last_loud = None
+
+    def _prefix_padding_ms(self) -> int:
+        detection = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")
+        padding = (detection or {}).get("prefix_padding_ms", 300)
+        return padding if isinstance(padding, int) else 300
 
     def _creates_responses(self) -> bool:
         detection = ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")
@@ -543,11 +598,12 @@ class SimulatedCall:
                 opening = "Welcome back. "
             else:
                 opening = "Hello, thank you for joining. "
+            self.asked_at = time.monotonic()
             await self.speak(opening + question, response_id=self.first_response)
             self.first_response = ""
             self._drain_answers()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.answers.get(), self.timing.answer_timeout)
+                await asyncio.wait_for(self._answer(), self.timing.answer_timeout)
         for topic in _topics(instructions):
             await self.call_tool(
                 "record_assessment",
@@ -577,6 +633,16 @@ class SimulatedCall:
         if asked < 0:
             return 0, False
         return (asked + 1 if answered else asked), True
+
+    async def _answer(self) -> Answer:
+        """The candidate's answer to the question just asked: a typed answer, or speech that
+        began once the question was being asked. Sound that began before it (a "hello?" before
+        the first question, still going as the interviewer spoke) is a turn of its own in the
+        conversation, not the answer."""
+        while True:
+            answer = await self.answers.get()
+            if answer.typed or answer.began >= self.asked_at:
+                return answer
 
     def _drain_answers(self) -> None:
         # Sound while the interviewer was still talking does not answer the new question; a

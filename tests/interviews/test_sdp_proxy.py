@@ -241,16 +241,77 @@ def test_the_connect_path_sees_only_the_tokens_tenant(session, tenant_b):
         )
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 429, 500])
-def test_upstream_errors_are_502_with_a_code(upstream, session, status, caplog):
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_upstream_failures_are_502_to_try_again(upstream, session, status, caplog):
     upstream.mode = status
     response = post_offer(session)
     assert response.status_code == 502
-    assert response.json()["error"]["code"] == "bad_thing"
+    assert response.json()["error"]["code"] == "upstream_error"
+    assert "Retry-After" not in response
     assert stored(session).status == "pending"
     with rls.tenant_context(session.tenant_id):
-        assert SessionEvent.objects.filter(kind="provider.call_failed").exists()
+        [event] = SessionEvent.objects.filter(kind="provider.call_failed")
+    assert event.data == {"code": "bad_thing", "status": status}
     assert KEY not in response.content.decode() and KEY not in caplog.text
+
+
+def ours(caplog):
+    """The proxy's own log lines (Django adds its own for every 5xx answer)."""
+    return [r for r in caplog.records if r.name == "interviews.api"]
+
+
+@pytest.mark.parametrize(
+    "status,code",
+    [
+        (401, "invalid_api_key"),
+        (403, "model_not_found"),
+        (400, "invalid_value"),
+        (429, "insufficient_quota"),  # no credit left: waiting will not bring it back
+    ],
+)
+def test_a_configuration_error_stops_at_once_and_alerts_the_operators(
+    upstream, session, status, code, caplog
+):
+    upstream.mode, upstream.code = status, code
+    with caplog.at_level(logging.WARNING):
+        response = post_offer(session)
+    assert response.status_code == 500
+    error = response.json()["error"]
+    # The candidate hears that the company knows, not the provider's code.
+    assert error == {
+        "code": "interviewer_not_configured",
+        "message": "The interview can't start right now; we've told the company.",
+    }
+    assert code not in response.content.decode()
+    assert "Retry-After" not in response
+    [record] = [r for r in ours(caplog) if r.levelno == logging.ERROR]
+    assert (record.code, record.status) == (code, status)
+    with rls.tenant_context(session.tenant_id):
+        [event] = SessionEvent.objects.filter(kind="provider.misconfigured")
+    assert event.data == {"code": code, "status": status}
+    assert stored(session).status == "pending"
+    assert KEY not in response.content.decode() and KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "headers,wait",
+    [
+        ({"Retry-After": "20"}, "20"),
+        ({"retry-after-ms": "1500"}, "2"),  # OpenAI's own header, in whole seconds up
+        ({}, None),  # not said: the page's own backoff
+    ],
+)
+def test_a_rate_limit_passes_on_how_long_to_wait(upstream, session, headers, wait, caplog):
+    upstream.mode, upstream.code, upstream.headers = 429, "rate_limit_exceeded", headers
+    with caplog.at_level(logging.WARNING):
+        response = post_offer(session)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_rate_limited"
+    assert response.get("Retry-After") == wait
+    assert [r.levelno for r in ours(caplog)] == [logging.WARNING]
+    with rls.tenant_context(session.tenant_id):
+        [event] = SessionEvent.objects.filter(kind="provider.call_failed")
+    assert event.data == {"code": "rate_limit_exceeded", "status": 429}
 
 
 def test_an_upstream_timeout_is_504(upstream, session):

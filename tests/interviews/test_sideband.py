@@ -4,6 +4,7 @@ that goes through our SDP proxy, exactly as the interview page does."""
 import asyncio
 import contextlib
 import copy
+import json
 import logging
 from datetime import timedelta
 
@@ -166,6 +167,15 @@ def test_the_sideband_writes_the_transcript_and_answers_the_tools(simulator, ses
     ]
     assert "Why us?" in rows[0][3] and "seconds of speech" in rows[1][3]
     assert rows[3][3] == "I would rather type."
+    with rls.tenant_context(session.tenant_id):
+        spoken, typed = (
+            TranscriptEntry.objects.filter(session=session, seq__in=(2, 4))
+            .order_by("seq")
+            .values_list("started_ms", "ended_ms")
+        )
+    # Where the spoken answer is in the call's audio; a typed one has no place there.
+    assert spoken[0] is not None and spoken[1] - spoken[0] >= 500
+    assert typed == (None, None)
     kinds = [kind for kind, _ in timeline(session)]
     assert "sideband.attached" in kinds
     [assessment] = [data for kind, data in timeline(session) if kind == "assessment"]
@@ -450,6 +460,150 @@ def test_after_a_tool_call_the_interviewer_is_asked_to_go_on_only_when_it_must(s
         ["conversation.item.create"],
         [],
     ]
+
+
+def test_the_transcript_follows_the_conversations_order_not_the_events(session):
+    """A candidate who speaks before the interviewer's greeting: the speech is detected first,
+    but its item joins the conversation when its audio is committed, after the greeting
+    (previous_item_id says so), and the transcript keeps that order."""
+    follower_ = follower(session, "rtc_x")
+
+    def interviewer(item_id, previous, text):
+        return [
+            {"type": "response.output_item.added", "item": {"id": item_id, "type": "message"}},
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": previous,
+                "item": {"id": item_id, "type": "message", "role": "assistant"},
+            },
+            {
+                "type": "response.output_audio_transcript.done",
+                "item_id": item_id,
+                "transcript": text,
+            },
+        ]
+
+    events = [
+        {"type": "input_audio_buffer.speech_started", "item_id": "item_a", "audio_start_ms": 0},
+        *interviewer("item_g", None, "Hello, thank you for joining. Why us?"),
+        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_a", "audio_end_ms": 4000},
+        {"type": "input_audio_buffer.committed", "item_id": "item_a", "previous_item_id": "item_g"},
+        {
+            "type": "conversation.item.added",
+            "previous_item_id": "item_g",
+            "item": {"id": "item_a", "type": "message", "role": "user"},
+        },
+        *interviewer("item_q2", "item_a", "Thank you. A hard bug?"),
+        # The transcription finishes after the next question was asked.
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_a",
+            "transcript": "Hello? Yes, I can hear you. I like your product.",
+        },
+    ]
+
+    async def scenario():
+        for event in events:
+            await follower_.handle(event, RecordingSideband())
+
+    asyncio.run(scenario())
+    assert [item for _, _, item in transcript_rows(session)] == ["item_g", "item_a", "item_q2"]
+
+
+def transcript_rows(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("seq", "speaker", "provider_item_id")
+        )
+
+
+def test_the_candidates_speech_keeps_its_place_in_the_audio(session):
+    """The provider says when each utterance began and ended (what lets a recruiter jump to
+    the moment in a recording); the transcript keeps it."""
+    follower_ = follower(session, "rtc_x")
+    events = [
+        {"type": "input_audio_buffer.speech_started", "item_id": "item_u", "audio_start_ms": 1200},
+        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_u", "audio_end_ms": 3400},
+        {"type": "input_audio_buffer.committed", "item_id": "item_u", "previous_item_id": None},
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_u",
+            "transcript": "Hello?",
+        },
+    ]
+
+    async def scenario():
+        for event in events:
+            await follower_.handle(event, RecordingSideband())
+
+    asyncio.run(scenario())
+    with rls.tenant_context(session.tenant_id):
+        [row] = TranscriptEntry.objects.filter(session=session).values_list(
+            "text", "started_ms", "ended_ms"
+        )
+    assert row == ("Hello?", 1200, 3400)
+
+
+@pytest.mark.parametrize(
+    "name,arguments",
+    [
+        ("end_interview", '{"reason": "bored"}'),  # not one of the tool's reasons
+        ("end_interview", "{}"),
+        ("end_interview", "not json"),
+        ("record_assessment", '{"criterion": "Debugging", "score": 9, "evidence": "x"}'),
+        ("record_assessment", '{"criterion": "Debugging", "score": 4, "evidence": "x", "a": 1}'),
+    ],
+)
+def test_a_tool_call_outside_its_schema_is_refused_not_acted_on(session, name, arguments):
+    follower_ = follower(session, "rtc_x")
+    follower_.config = server_config(session)
+    with rls.tenant_context(session.tenant_id):
+        services.session_transition(session=session, to="connecting")
+        InterviewSession.objects.filter(pk=session.pk).update(provider_call_id="rtc_x")
+    sideband = RecordingSideband()
+    call = {
+        "type": "response.function_call_arguments.done",
+        "response_id": "resp_1",
+        "call_id": "call_1",
+        "name": name,
+        "arguments": arguments,
+    }
+    done = {
+        "type": "response.done",
+        "response": {"id": "resp_1", "status": "completed", "output": [{"type": "function_call"}]},
+    }
+
+    async def scenario():
+        await follower_.handle(call, sideband)
+        await follower_.handle(done, sideband)
+
+    asyncio.run(scenario())
+    assert load(session).status == "connecting"  # not ended
+    output, go_on = sideband.sent
+    assert output["item"]["type"] == "function_call_output"
+    assert output["item"]["call_id"] == "call_1"
+    assert json.loads(output["item"]["output"])["error"] == "invalid arguments"
+    assert go_on == {"type": "response.create"}  # the interviewer is not left hanging
+    events = timeline(session)
+    [rejected] = [data for kind, data in events if kind == "tool.rejected"]
+    assert rejected["name"] == name and rejected["call_id"] == "call_1" and rejected["errors"]
+    assert not [kind for kind, _ in events if kind in ("tool.called", "assessment")]
+
+
+def test_a_valid_tool_call_is_acted_on(session):
+    follower_ = follower(session, "rtc_x")
+    follower_.config = server_config(session)
+    call = {
+        "type": "response.function_call_arguments.done",
+        "call_id": "call_1",
+        "name": "record_assessment",
+        "arguments": '{"criterion": "Debugging", "score": 5, "evidence": "Found it fast."}',
+    }
+    asyncio.run(follower_.handle(call, RecordingSideband()))
+    kinds = [kind for kind, _ in timeline(session)]
+    assert "assessment" in kinds and "tool.called" in kinds and "tool.rejected" not in kinds
 
 
 def test_a_provider_error_shows_its_code_not_its_message(session, caplog):

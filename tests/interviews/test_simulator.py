@@ -8,7 +8,7 @@ import json
 import pytest
 
 from interviews.realtime.provider import OpenAIRealtime
-from tests.support.realtime import Peer, serve_simulator
+from tests.support.realtime import FAST, Peer, serve_simulator
 
 SESSION = {
     "type": "realtime",
@@ -74,6 +74,13 @@ def test_a_whole_interview_over_webrtc_and_the_sideband(simulator):
         peer.voice.speaking = False
         answer = await peer.wait_for("conversation.item.input_audio_transcription.completed")
         assert "seconds of speech" in answer["transcript"]
+        # As the real service's: positions in the call's audio, the start with its prefix
+        # padding, the end with the silence that ended the turn.
+        started = await peer.wait_for("input_audio_buffer.speech_started")
+        stopped = await peer.wait_for("input_audio_buffer.speech_stopped")
+        assert started["item_id"] == stopped["item_id"] == answer["item_id"]
+        assert started["audio_start_ms"] >= 0
+        assert stopped["audio_end_ms"] - started["audio_start_ms"] >= 400 + FAST.silence_ms
 
         second = await peer.wait_for("response.output_audio_transcript.done", 2)
         assert "A hard bug?" in second["transcript"]
@@ -252,3 +259,54 @@ def test_the_guard_notices_every_change_that_matters():
         },
     }
     assert drifted(expected, changed) == ["tool_choice", "voice", "audio.input.transcription"]
+
+
+def test_sound_before_the_first_question_is_a_turn_of_its_own(simulator):
+    """As with the real service's turn detection: speech that began before the interviewer's
+    greeting becomes a user item when its audio is committed - after the greeting if that
+    joined the conversation first (previous_item_id says so) - and is not the answer to the
+    question asked while it went on."""
+
+    async def scenario():
+        provider, peer = client(simulator), Peer()
+        call = await provider.create_call(offer_sdp=await peer.offer(), session=SESSION)
+        await peer.answer(call.answer_sdp)
+        await asyncio.wait_for(peer.opened.wait(), 10)
+        sideband = await provider.attach(call.call_id)
+
+        peer.voice.speaking = True  # the microphone picks up sound from the start
+        early = await peer.wait_for("input_audio_buffer.speech_started")
+        await sideband.send({"type": "response.create"})  # the server starts the interview
+        greeting = await peer.wait_for("response.output_audio_transcript.done")
+        await asyncio.sleep(0.1)
+        peer.voice.speaking = False
+        committed = await peer.wait_for("input_audio_buffer.committed")
+        assert committed["item_id"] == early["item_id"]
+        assert committed["previous_item_id"] == greeting["item_id"]
+        added = [
+            e
+            for e in peer.events
+            if e["type"] == "conversation.item.added" and e["item"]["id"] == early["item_id"]
+        ]
+        assert [e["previous_item_id"] for e in added] == [greeting["item_id"]]
+        [first] = [
+            e
+            for e in peer.events
+            if e["type"] == "conversation.item.added" and e["item"]["id"] == greeting["item_id"]
+        ]
+        assert first["previous_item_id"] is None
+
+        # The interviewer still waits for an answer to its first question...
+        await asyncio.sleep(1.0)
+        assert peer.types().count("response.output_audio_transcript.done") == 1
+        # ...which is the next thing the candidate says.
+        peer.voice.speaking = True
+        await asyncio.sleep(0.3)
+        peer.voice.speaking = False
+        second = await peer.wait_for("response.output_audio_transcript.done", 2)
+        assert "A hard bug?" in second["transcript"]
+        await provider.hangup(call.call_id)
+        await sideband.close()
+        await peer.close()
+
+    asyncio.run(scenario())

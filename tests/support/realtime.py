@@ -81,14 +81,16 @@ def serve_simulator(timing: Timing = FAST) -> tuple[Served, Simulator]:
 
 class FakeUpstream:
     """The provider's HTTP API as a test double that records what it received. `mode` picks
-    the answer: "ok" (201 after `delay`), an int status with a JSON error, or "hang"."""
+    the answer: "ok" (201 after `delay`), an int status with a JSON error (`code`, and
+    `headers` such as Retry-After), or "hang"."""
 
     ANSWER = (
         "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
     )
 
-    def __init__(self, mode="ok", delay=0.0):
+    def __init__(self, mode="ok", delay=0.0, code="bad_thing", headers=None):
         self.mode, self.delay = mode, delay
+        self.code, self.headers = code, dict(headers or {})
         self.requests: list[dict] = []
         self.hangups: list[str] = []
         app = web.Application()
@@ -120,11 +122,12 @@ class FakeUpstream:
                 {
                     "error": {
                         "type": "invalid_request_error",
-                        "code": "bad_thing",
+                        "code": self.code,
                         "message": "Incorrect API key provided: sk-***",
                     }
                 },
                 status=self.mode,
+                headers=self.headers,
             )
         call_id = f"rtc_{len(self.requests):04d}"
         return web.Response(

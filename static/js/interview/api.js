@@ -1,11 +1,17 @@
 // The session API, with the short-lived session token (refreshed while the page is open).
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter; // seconds the server asked us to wait, if it said
   }
+}
+
+function retryAfterSeconds(response) {
+  const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 export class SessionApi {
@@ -35,7 +41,7 @@ export class SessionApi {
       } catch (_) {
         /* not JSON */
       }
-      throw new ApiError(response.status, code, message);
+      throw new ApiError(response.status, code, message, retryAfterSeconds(response));
     }
     const type = response.headers.get("Content-Type") || "";
     return type.includes("application/json") ? response.json() : response.text();

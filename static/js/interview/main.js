@@ -9,6 +9,17 @@ const config = JSON.parse($("interview-config").textContent);
 const api = new SessionApi(config);
 
 const RECONNECT_DELAYS = [1000, 2000, 4000, 8000, 15000];
+const NOT_CONFIGURED = "The interview can't start right now; we've told the company.";
+const WAITING_FOR_INTERVIEWER = "Connected. The interviewer will speak first.";
+// Any of these means the interviewer has begun: the first one may be missed (sound can start
+// before the data channel opens, and the events sent before it are not delivered).
+const INTERVIEWER_SIGNS = new Set([
+  "response.output_item.added",
+  "response.output_audio_transcript.delta",
+  "response.output_audio_transcript.done",
+  "output_audio_buffer.started",
+  "output_audio_buffer.stopped",
+]);
 const HEARTBEAT_MS = 10000;
 const TRANSCRIPT_FLUSH_MS = 5000;
 
@@ -31,12 +42,16 @@ let deadline = null;
 let pendingTranscript = [];
 const seenItems = new Set();
 const interviewerDrafts = new Map();
+const speechTimes = new Map(); // item id -> where the candidate's speech is in the call's audio
 
 // --- what the candidate sees --------------------------------------------------------------
 
 function setState(state, message) {
   $("interview").dataset.state = state;
-  if (message) $("status").textContent = message;
+  // In the error state the error box says what happened and what to do: the status line
+  // must not go on saying what was true before ("Reconnecting...").
+  if (state === "error") $("status").textContent = "";
+  else if (message) $("status").textContent = message;
   const live = state === "live";
   $("mute").disabled = !live;
   $("end").disabled = !(live || state === "connecting" || state === "reconnecting");
@@ -63,22 +78,47 @@ function clearError() {
   $("error").hidden = true;
 }
 
-// A caption's place is where its item entered the conversation, not when its text arrived:
-// the candidate's words are transcribed after they stop speaking, often once the interviewer
-// has already moved on. Each item gets a hidden slot when it appears; its text fills it.
-const captionSlots = new Map();
+// A caption's place is its item's place in the conversation, not when its text arrived: the
+// candidate's words are transcribed after they stop speaking, often once the interviewer has
+// already moved on. Each item gets a hidden slot when it appears; its text fills it. When the
+// item joins the conversation the provider names the item before it (previous_item_id), and
+// the slot moves there: speech that began before the interviewer's greeting is committed, and
+// joins the conversation, after it.
+const captionNodes = new Map(); // item id -> its caption (hidden until its text arrives)
+const conversation = []; // item ids in conversation order, as the provider placed them
 
 function reserveCaption(itemId) {
-  if (!itemId || captionSlots.has(itemId) || seenItems.has(itemId)) return;
+  if (!itemId || captionNodes.has(itemId)) return;
   const slot = document.createElement("li");
   slot.hidden = true;
-  captionSlots.set(itemId, slot);
+  captionNodes.set(itemId, slot);
   $("captions").append(slot);
 }
 
+function placeItem(itemId, previous) {
+  if (!itemId || previous === undefined || conversation.includes(itemId)) return;
+  const after = previous === null ? -1 : conversation.indexOf(previous);
+  const at = previous !== null && after < 0 ? conversation.length : after + 1;
+  conversation.splice(at, 0, itemId);
+  const node = captionNodes.get(itemId);
+  if (!node) return;
+  for (let i = at - 1; i >= 0; i--) {
+    const before = captionNodes.get(conversation[i]);
+    if (before) return before.after(node);
+  }
+  // The first item with a caption: before every caption still waiting for its place.
+  const waiting = [...captionNodes].find(([id, other]) => other !== node && !conversation.includes(id));
+  if (waiting && waiting[1].compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING) {
+    waiting[1].before(node);
+  }
+}
+
 function addCaption(speaker, text, itemId) {
-  const item = captionSlots.get(itemId) || document.createElement("li");
-  captionSlots.delete(itemId);
+  let item = captionNodes.get(itemId);
+  if (!item) {
+    item = document.createElement("li");
+    if (itemId) captionNodes.set(itemId, item);
+  }
   const who = document.createElement("span");
   who.className = "who";
   who.textContent = speaker === "interviewer" ? "Interviewer:" : "You:";
@@ -113,7 +153,8 @@ function remember(speaker, itemId, text) {
   if (!itemId || !text || seenItems.has(itemId)) return;
   seenItems.add(itemId);
   addCaption(speaker, text, itemId);
-  pendingTranscript.push({ item_id: itemId, speaker, text });
+  const { started_ms = null, ended_ms = null } = speechTimes.get(itemId) || {};
+  pendingTranscript.push({ item_id: itemId, speaker, text, started_ms, ended_ms });
 }
 
 async function flushTranscript() {
@@ -129,6 +170,9 @@ async function flushTranscript() {
 // --- provider events from the data channel ------------------------------------------------
 
 function onProviderEvent(event) {
+  if (INTERVIEWER_SIGNS.has(event.type) && $("status").textContent === WAITING_FOR_INTERVIEWER) {
+    showConnected();
+  }
   switch (event.type) {
     case "response.output_audio_transcript.delta": {
       const draft = (interviewerDrafts.get(event.item_id) || "") + event.delta;
@@ -153,8 +197,15 @@ function onProviderEvent(event) {
       setSpeaking("interviewer", false);
       break;
     case "conversation.item.added":
+    case "conversation.item.done":
       if (event.item?.type === "message") reserveCaption(event.item.id);
-      if (event.item?.id && event.item.id === typedItemId) typedItemAdded = true;
+      placeItem(event.item?.id, event.previous_item_id);
+      if (event.type === "conversation.item.added" && event.item?.id && event.item.id === typedItemId) {
+        typedItemAdded = true;
+      }
+      break;
+    case "input_audio_buffer.committed":
+      placeItem(event.item_id, event.previous_item_id);
       break;
     case "response.output_item.added":
       if (event.item?.type === "message") reserveCaption(event.item.id);
@@ -170,11 +221,15 @@ function onProviderEvent(event) {
       if (replyWanted && !endsWithToolCall(event.response)) requestReply();
       break;
     case "input_audio_buffer.speech_started":
+      if (Number.isInteger(event.audio_start_ms)) speechTimes.set(event.item_id, { started_ms: event.audio_start_ms });
       reserveCaption(event.item_id);
       candidateSpeaking = true;
       setSpeaking("candidate", true);
       break;
     case "input_audio_buffer.speech_stopped":
+      if (Number.isInteger(event.audio_end_ms)) {
+        speechTimes.set(event.item_id, { ...speechTimes.get(event.item_id), ended_ms: event.audio_end_ms });
+      }
       candidateSpeaking = false; // turn detection responds, and that answers too
       setSpeaking("candidate", false);
       break;
@@ -204,7 +259,7 @@ async function connect() {
   connection.addEventListener("provider-event", (e) => onProviderEvent(e.detail));
   connection.addEventListener("open", () => {
     reconnectAttempt = 0;
-    setState("live", "Connected. The interviewer will speak first.");
+    setState("live", WAITING_FOR_INTERVIEWER);
     api.heartbeat("connected").then(applyStatus).catch(() => {});
   });
   connection.addEventListener("lost", onLost);
@@ -222,8 +277,13 @@ async function onConnectError(error) {
       setState("error");
       return showError("Your session has expired. Reload the page to continue.");
     }
+    // The service's setup is at fault (the company has been told): trying again cannot help.
+    if (error.code === "interviewer_not_configured") return giveUp(NOT_CONFIGURED);
+    if (error.code === "upstream_rate_limited") {
+      return scheduleReconnect("The interviewer service is busy right now.", error.retryAfter);
+    }
     if (error.status === 502 || error.status === 503 || error.status === 504) {
-      return scheduleReconnect("The interviewer service is not available right now.");
+      return scheduleReconnect("The interviewer service is not available right now.", error.retryAfter);
     }
   }
   scheduleReconnect("Could not connect.");
@@ -245,17 +305,23 @@ async function onLost(event) {
   if (lost === connection) scheduleReconnect("The connection dropped.");
 }
 
-function scheduleReconnect(reason) {
+function giveUp(message, { retry = false } = {}) {
+  connection?.close();
+  connection = null;
+  setState("error");
+  showError(message, { retry });
+  $("end").disabled = false; // ending stays possible
+}
+
+function scheduleReconnect(reason, retryAfterSeconds = null) {
   if (finished || reconnectTimer) return;
   connection?.close();
   connection = null;
   if (reconnectAttempt >= RECONNECT_DELAYS.length) {
-    setState("error");
-    showError(`${reason} Check your internet connection and try again.`, { retry: true });
-    $("end").disabled = false; // giving up stays possible
-    return;
+    return giveUp(`${reason} Check your internet connection and try again.`, { retry: true });
   }
-  const delay = RECONNECT_DELAYS[reconnectAttempt++];
+  // Never sooner than the server asked (a provider's rate limit says how long to wait).
+  const delay = Math.max(RECONNECT_DELAYS[reconnectAttempt++], (retryAfterSeconds || 0) * 1000);
   setState("reconnecting", `${reason} Reconnecting in ${Math.round(delay / 1000)} s...`);
   reconnectTimer = setTimeout(() => {
     reconnectTimer = null;
