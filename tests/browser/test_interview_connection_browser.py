@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from core import rls
 from interviews.models import InterviewSession, SessionEvent
-from tenants import rls
 from tests.browser.conftest import snap
 from tests.browser.test_interview_browser import KEEP_CONNECTIONS, KEY, simulated_provider
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
