@@ -295,7 +295,7 @@ def run(argv: list[str]) -> int:
         processes["simulator"] = [
             PYTHON,
             "-m",
-            "interviews.realtime.simulator",
+            "devtools.simulator.service",
             "--port",
             env.get("SIMULATOR_PORT", "8765"),
         ]

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "core",
     "tenants",
     "interviews",
+    "live",
     "invitations",
 ]
 
@@ -383,8 +384,8 @@ if DJANGO_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Realtime interviews ---------------------------------------------------------------------
-# With no OPENAI_API_KEY the platform talks to the local simulator (interviews.realtime.
-# simulator), which serves the same protocol at SIMULATOR_URL; the client code is the same.
+# With no OPENAI_API_KEY the platform talks to the local simulator (devtools.simulator), which
+# serves the same protocol at SIMULATOR_URL; the client code is the same.
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 SIMULATOR_PORT = env.int("SIMULATOR_PORT", default=8765)
 OPENAI_BASE_URL = env.str(
@@ -397,7 +398,7 @@ REALTIME_MODEL = env.str("REALTIME_MODEL", default="gpt-realtime")
 REALTIME_TRANSCRIPTION_MODEL = env.str("REALTIME_TRANSCRIPTION_MODEL", default="gpt-4o-transcribe")
 REALTIME_TIMEOUT_SECONDS = env.float("REALTIME_TIMEOUT_SECONDS", default=15.0)
 REALTIME_CONNECT_TIMEOUT_SECONDS = env.float("REALTIME_CONNECT_TIMEOUT_SECONDS", default=5.0)
-# The candidate's session credential (interviews.tokens).
+# The candidate's session credential (live.tokens).
 SESSION_TOKEN_TTL_SECONDS = env.int("SESSION_TOKEN_TTL_SECONDS", default=600)
 # A connecting/live session with no heartbeat for this long is abandoned.
 SESSION_HEARTBEAT_TIMEOUT_SECONDS = env.int("SESSION_HEARTBEAT_TIMEOUT_SECONDS", default=120)
@@ -406,7 +407,7 @@ SESSION_PENDING_TTL_HOURS = env.int("SESSION_PENDING_TTL_HOURS", default=24)
 
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-sessions": {
-        "task": "interviews.tasks.expire_stale_sessions",
+        "task": "live.tasks.expire_stale_sessions",
         "schedule": 60.0,
     },
 }

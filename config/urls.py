@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from interviews.urls import api_urlpatterns as session_api
 from invitations.views import password_pages_not_offered
+from live.urls import api_urlpatterns as session_api
 from tenants.views import console_login, console_logout, tenant_switch
 
 from . import ops
@@ -25,7 +25,7 @@ urlpatterns = [
     re_path(r"^accounts/password/", password_pages_not_offered),
     path("accounts/", include("allauth.urls")),
     path("api/candidate/sessions/", include(session_api)),
-    path("", include("interviews.urls")),
+    path("", include("live.urls")),
     path("", include("invitations.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -210,7 +210,7 @@ class SessionStatus(models.TextChoices):
 S = SessionStatus
 #: The session state machine: every status change goes through services.session_transition,
 #: which consults this table - except the SDP proxy's move to connecting, which
-#: interviews.connect applies from this same table in one SQL statement (it must not wait on a
+#: live.connect applies from this same table in one SQL statement (it must not wait on a
 #: thread). connecting -> connecting is a reconnect (a new offer for the same session);
 #: live -> connecting is the browser re-negotiating after ICE failed.
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+
 from tenants.services import system_bypass
 
-from .models import Consent, InterviewSession, SessionEvent, TranscriptEntry, TranscriptSource
+from .models import (
+    Consent,
+    EndReason,
+    InterviewSession,
+    SessionEvent,
+    SessionStatus,
+    TranscriptEntry,
+    TranscriptSource,
+)
 
 
 def session_for_candidate(session_id, user) -> InterviewSession | None:
@@ -30,7 +42,7 @@ def consent_for_candidate(consent_id, candidate_id) -> Consent | None:
 def template_realtime_config(template) -> dict:
     """The provider session configuration for ``template`` (the caller has set the tenant
     context)."""
-    from .realtime.session_config import build_session_config
+    from .session_config import build_session_config
 
     return build_session_config(
         template, list(template.questions.all()), list(template.criteria.all())
@@ -72,3 +84,23 @@ def session_heard_so_far(session: InterviewSession, *, max_items: int, max_chars
         "data__criterion", flat=True
     )
     return kept[::-1], sorted({criterion for criterion in assessed if criterion})
+
+
+def sessions_gone_quiet(*, now) -> list[tuple]:
+    """``(session id, tenant id, end reason)`` of every tenant's sessions that went quiet:
+    connecting or live with no heartbeat from the browser for a while, or pending and never
+    started. For the job that abandons them."""
+    heartbeat_cutoff = now - timedelta(seconds=settings.SESSION_HEARTBEAT_TIMEOUT_SECONDS)
+    pending_cutoff = now - timedelta(hours=settings.SESSION_PENDING_TTL_HOURS)
+    with system_bypass(reason="expire stale sessions"):
+        stale = InterviewSession.objects.filter(
+            status__in=[SessionStatus.CONNECTING, SessionStatus.LIVE],
+            last_heartbeat_at__lt=heartbeat_cutoff,
+        ).values_list("pk", "tenant_id")
+        never_started = InterviewSession.objects.filter(
+            status=SessionStatus.PENDING, created_at__lt=pending_cutoff
+        ).values_list("pk", "tenant_id")
+        return [
+            *[(pk, tenant_id, EndReason.NO_HEARTBEAT) for pk, tenant_id in stale],
+            *[(pk, tenant_id, EndReason.EXPIRED) for pk, tenant_id in never_started],
+        ]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from core import rls
 from tenants.models import Tenant
 from tenants.services import audit_record
 
@@ -459,7 +460,7 @@ def session_end(
     """End an active session (no-op if it already ended). Returns whether it ended now. An
     interview that never went live ends ``abandoned`` rather than ``completed``; one that did
     stays completed even if it ends while the browser is reconnecting. The caller hangs up
-    the provider call (interviews.tasks.hangup_call)."""
+    the provider call (live.tasks.hangup_call)."""
     current, started_at = (
         InterviewSession.objects.select_for_update()
         .values_list("status", "started_at")
@@ -471,6 +472,16 @@ def session_end(
         status = SessionStatus.ABANDONED  # it never got going
     session_transition(session=session, to=status, reason=reason)
     return True
+
+
+def session_expire(*, session_id, tenant_id, reason: str) -> InterviewSession | None:
+    """Abandon a session that went quiet (``selectors.sessions_gone_quiet``). Returns it if it
+    ended now - the caller hangs up its provider call - else None (it ended meanwhile)."""
+    with rls.tenant_context(tenant_id):
+        session = InterviewSession.objects.get(pk=session_id)
+        if session_end(session=session, reason=reason, status=SessionStatus.ABANDONED):
+            return session
+    return None
 
 
 MAX_TRANSCRIPT_TEXT = 10_000

@@ -11,7 +11,7 @@ affects them alike:
 - floor: the least any proxy under daphne can do - a bare ASGI app (no Django, no database)
   that forwards the offer to the provider as a multipart form and returns the answer;
 - floor + database: a bare ASGI app that does what the proxy's view does minus Django and DRF:
-  reads the session token, runs the proxy's two database steps (interviews.connect: find the
+  reads the session token, runs the proxy's two database steps (live.connect: find the
   session, then record the call durably before answering) and calls the provider with the
   platform's client and the session's configuration;
 - proxy: the platform itself (``config.asgi:application``), each offer on a fresh session,
@@ -154,9 +154,9 @@ async def floor_db_app(scope, receive, send):
 
     if not apps.ready:  # the first request (of a warm-up burst): the models need Django set up
         django.setup()
-    from interviews import connect
-    from interviews.realtime import provider as realtime
-    from interviews.tokens import session_token_read
+    from live import connect
+    from live import provider as realtime
+    from live.tokens import session_token_read
 
     body = await _read_body(receive)
     token = dict(scope["headers"])[b"authorization"].split()[1].decode()
@@ -285,8 +285,8 @@ def prepare_database(count: int) -> list[tuple[str, str]]:
     django.setup()
     from core import rls
     from interviews import services
-    from interviews.tokens import session_token_issue
     from invitations.management.commands.seed_demo import CRITERIA, QUESTIONS
+    from live.tokens import session_token_issue
     from tests.factories import (
         CandidateFactory,
         ConsentFactory,

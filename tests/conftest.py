@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from interviews.realtime.provider import UnclosedClientNoise
+from live.provider import UnclosedClientNoise
 from tenants.models import Role
 
 from .factories import MembershipFactory, TenantFactory, UserFactory

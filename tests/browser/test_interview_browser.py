@@ -12,9 +12,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from core import rls
+from devtools.simulator.service import Timing
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
-from interviews.realtime.simulator import Timing
-from interviews.realtime.worker import RealtimeWorker
+from live.worker import RealtimeWorker
 from tests.browser.conftest import snap
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
 from tests.factories import CriterionFactory, QuestionFactory

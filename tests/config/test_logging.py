@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from config.logging import RequestContextFilter
-from interviews.tokens import session_token_issue
+from live.tokens import session_token_issue
 from tests.factories import InvitationFactory, SessionFactory, UserFactory
-from tests.interviews.test_sdp_proxy import OFFER
+from tests.live.test_sdp_proxy import OFFER
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def test_a_404_is_logged_once(client, log_output):
 
 def test_a_task_run_inline_leaves_the_requests_id_as_it_found_it():
     from core import requestcontext
-    from interviews.tasks import expire_stale_sessions
+    from live.tasks import expire_stale_sessions
 
     token = requestcontext.request_id.set("req-1")
     try:

@@ -17,8 +17,8 @@ from interviews.services import (
     session_record_decision,
     session_transition,
 )
-from interviews.tasks import expire_stale_sessions
 from invitations.services import invitation_issue
+from live.tasks import expire_stale_sessions
 from tenants.models import AuditEvent
 from tests.factories import CandidateFactory, SessionFactory, TemplateFactory
 

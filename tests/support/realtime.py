@@ -13,7 +13,7 @@ import time
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from interviews.realtime.simulator import InterviewerVoice, Simulator, Timing
+from devtools.simulator.service import InterviewerVoice, Simulator, Timing
 
 FAST = Timing(
     greeting_delay=0.1,

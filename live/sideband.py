@@ -15,17 +15,17 @@ from django.utils import timezone
 
 from core import rls
 from core.dbthreads import recover_connection
-
-from .. import selectors, services
-from ..models import (
+from interviews import selectors, services
+from interviews.models import (
     EndReason,
     InterviewSession,
     SessionEvent,
     Speaker,
     TranscriptSource,
 )
+from interviews.session_config import drifted, guarded_parts, tool_argument_errors
+
 from .provider import ProviderError, RealtimeProvider
-from .session_config import drifted, guarded_parts, tool_argument_errors
 
 logger = logging.getLogger(__name__)
 

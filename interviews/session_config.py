@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from jsonschema import Draft202012Validator
 
-from ..models import InterviewTemplate
+from .models import InterviewTemplate
 
 END_INTERVIEW = {
     "type": "function",

@@ -3,7 +3,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from interviews.realtime.worker import RealtimeWorker
+from live.worker import RealtimeWorker
 
 
 class Command(BaseCommand):

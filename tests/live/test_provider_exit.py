@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(
     django.setup()
     from aiohttp import web
 
-    from interviews.realtime.provider import OpenAIRealtime
+    from live.provider import OpenAIRealtime
 
 
     async def serve():

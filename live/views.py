@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .selectors import session_for_candidate
+from interviews.selectors import session_for_candidate
+
 from .tokens import session_token_issue
 
 

@@ -12,10 +12,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 
 from core import asyncdb, rls
-from interviews import connect
 from interviews.models import InterviewSession, SessionEvent
-from interviews.realtime.session_config import TOOL_NAMES
-from interviews.tokens import session_token_issue
+from interviews.session_config import TOOL_NAMES
+from live import connect
+from live.tokens import session_token_issue
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import FakeUpstream
 
@@ -257,7 +257,7 @@ def test_upstream_failures_are_502_to_try_again(upstream, session, status, caplo
 
 def ours(caplog):
     """The proxy's own log lines (Django adds its own for every 5xx answer)."""
-    return [r for r in caplog.records if r.name == "interviews.api"]
+    return [r for r in caplog.records if r.name == "live.api"]
 
 
 @pytest.mark.parametrize(

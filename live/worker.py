@@ -22,8 +22,8 @@ from django.conf import settings
 
 from core import asyncdb
 from core.dbthreads import recover_connection
+from interviews import selectors
 
-from .. import selectors
 from .provider import get_provider
 from .sideband import SidebandSession
 

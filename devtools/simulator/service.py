@@ -18,7 +18,7 @@ Responses follow the real service's rules: the interview begins at the first
 asked for; after ``record_assessment`` the interviewer goes on when asked to.
 Every event goes to the data channel and to every sideband connection, with GA event names.
 
-Run it alone: ``python -m interviews.realtime.simulator --port 8765``.
+Run it alone: ``python -m devtools.simulator.service --port 8765``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from interviews.realtime.provider import OpenAIRealtime
+from live.provider import OpenAIRealtime
 from tests.support.realtime import FAST, Peer, serve_simulator
 
 SESSION = {
@@ -236,7 +236,7 @@ def test_the_key_is_required(simulator):
 
 
 def test_the_guard_notices_every_change_that_matters():
-    from interviews.realtime.session_config import drifted
+    from interviews.session_config import drifted
 
     expected = {
         "instructions": "x",

@@ -19,11 +19,11 @@ from psycopg import sql
 from core import rls
 from interviews import selectors, services
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
-from interviews.realtime.provider import get_provider
-from interviews.realtime.session_config import drifted
-from interviews.realtime.sideband import SidebandSession
-from interviews.realtime.worker import RealtimeWorker
-from interviews.tokens import session_token_issue
+from interviews.session_config import drifted
+from live.provider import get_provider
+from live.sideband import SidebandSession
+from live.tokens import session_token_issue
+from live.worker import RealtimeWorker
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import Peer, serve_simulator
 

@@ -27,10 +27,11 @@ from rest_framework.views import APIView
 
 from core import rls
 from core.dbthreads import recover_connection
+from interviews import selectors, services
+from interviews.models import InterviewSession, SessionStatus, Speaker, TranscriptSource
 
-from . import connect, selectors, services, tasks
-from .models import InterviewSession, SessionStatus, Speaker, TranscriptSource
-from .realtime import provider as realtime
+from . import connect, tasks
+from . import provider as realtime
 from .tokens import SessionTokenAuthentication, session_token_issue
 
 logger = logging.getLogger(__name__)

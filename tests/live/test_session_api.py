@@ -10,8 +10,8 @@ from django.utils import timezone
 from core import rls
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
 from interviews.services import transcript_append
-from interviews.tasks import expire_stale_sessions
-from interviews.tokens import session_token_issue
+from live.tasks import expire_stale_sessions
+from live.tokens import session_token_issue
 from tests.factories import SessionFactory, UserFactory
 from tests.support.realtime import FakeUpstream
 

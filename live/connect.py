@@ -19,10 +19,16 @@ from functools import cache
 from django.utils import timezone
 
 from core import asyncdb
+from interviews.models import (
+    SESSION_TRANSITIONS,
+    Candidate,
+    InterviewSession,
+    SessionEvent,
+    SessionStatus,
+)
+from interviews.services import IllegalTransition
 
-from .models import SESSION_TRANSITIONS, Candidate, InterviewSession, SessionEvent, SessionStatus
-from .realtime.worker import ATTACH_CHANNEL
-from .services import IllegalTransition
+from .worker import ATTACH_CHANNEL
 
 # Plain strings: psycopg would send an enum member's name, not its value.
 CONNECT_FROM = sorted(
