@@ -353,7 +353,13 @@ def session_record_decision(
     candidate's status follows it (``candidate_status_after``)."""
     if decision not in Decision.values:
         raise ValidationError(f"Unknown decision {decision!r}.")
-    previous = session.decision
+    # What is stored, not what the caller's object says: a console form has already put the
+    # new decision on it.
+    previous = (
+        InterviewSession.objects.select_for_update()
+        .values_list("decision", flat=True)
+        .get(pk=session.pk)
+    )
     session.decision = decision
     session.decision_note = note
     session.decided_by = actor if decision else None

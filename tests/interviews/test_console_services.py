@@ -205,6 +205,21 @@ def test_a_decision_is_saved_on_a_long_interview(recruiter_client, tenant_a):
         assert InterviewSession.objects.get(pk=session.pk).decision == "advance"
 
 
+def test_a_decision_made_on_the_sessions_page_moves_the_candidate_and_is_audited_truly(
+    recruiter_client, tenant_a
+):
+    session = SessionFactory(tenant=tenant_a, status="completed", candidate__status="interviewed")
+    url = reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    parser = _FormFields()
+    parser.feed(recruiter_client.get(url).content.decode())
+    response = recruiter_client.post(url, {**parser.fields, "decision": "advance"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    with rls.tenant_context(tenant_a.pk):
+        assert Candidate.objects.get(pk=session.candidate_id).status == "advanced"
+        decision = AuditEvent.objects.get(action="session.decision")
+    assert (decision.details["from"], decision.details["to"]) == ("", "advance")
+
+
 def test_transcript_and_timeline_rows_show_seconds_and_time_into_the_interview(
     recruiter_client, tenant_a
 ):
