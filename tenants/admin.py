@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from . import services
+from . import selectors, services
 from .models import AuditEvent, Membership, Role, Tenant
 
 _READ_METHODS = {"GET", "HEAD"}
@@ -57,8 +57,11 @@ class AccountField:
             user = getattr(obj, self.field.name)
         except ObjectDoesNotExist:
             # Accounts are behind the database wall: a tenant reads those of its members and
-            # candidates only, not a platform operator's or a removed member's.
-            return "Someone outside the organisation (platform staff or a former member)"
+            # candidates only, not a platform operator's or a removed member's. The tenant's
+            # audit trail still names whoever acted in it.
+            label = selectors.actor_label_in_trail(getattr(obj, self.field.attname))
+            who = label or "someone"
+            return f"{who} (not a member of this organisation: platform staff or a former member)"
         if user is None:
             return "-"
         name = user.get_full_name()

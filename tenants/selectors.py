@@ -6,7 +6,7 @@ from ipaddress import ip_address, ip_network
 
 from core import rls
 
-from .models import Membership
+from .models import AuditEvent, Membership
 
 
 def memberships_for_user(user) -> list[Membership]:
@@ -54,3 +54,15 @@ def network_allowed(tenant, ip: str | None) -> bool:
     except ValueError:
         return False
     return any(address in ip_network(net, strict=False) for net in networks)
+
+
+def actor_label_in_trail(user_id) -> str:
+    """How the current tenant's audit trail names the account ``user_id`` (its latest event),
+    or "": for someone whose account the tenant may not read (see AccountField)."""
+    return (
+        AuditEvent.objects.filter(actor_id=user_id)
+        .order_by("-created_at")
+        .values_list("actor_label", flat=True)
+        .first()
+        or ""
+    )
