@@ -1,7 +1,7 @@
 """Recruiter changes made in the console go through services and land in the audit trail."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -218,6 +218,26 @@ def test_a_decision_made_on_the_sessions_page_moves_the_candidate_and_is_audited
         assert Candidate.objects.get(pk=session.candidate_id).status == "advanced"
         decision = AuditEvent.objects.get(action="session.decision")
     assert (decision.details["from"], decision.details["to"]) == ("", "advance")
+
+
+def test_session_times_show_seconds_on_its_page_and_in_the_list(recruiter_client, tenant_a):
+    """Django's English format says "8:09 a.m.": a session's steps are seconds apart."""
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    started = datetime(2026, 12, 3, 8, 9, 41, tzinfo=UTC)
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(
+            connecting_at=started - timedelta(seconds=3),
+            started_at=started,
+            last_heartbeat_at=started + timedelta(minutes=20, seconds=2),
+            ended_at=started + timedelta(minutes=21, seconds=26),
+        )
+    page = recruiter_client.get(
+        reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    ).content.decode()
+    for shown in ("08:09:38", "08:09:41", "08:29:43", "08:31:07"):
+        assert f"Dec. 3, 2026, {shown}" in page
+    listing = recruiter_client.get(reverse("admin:interviews_interviewsession_changelist"))
+    assert "Dec. 3, 2026, 08:09:41" in listing.content.decode()
 
 
 def test_timeline_rows_show_seconds_and_time_into_the_interview(recruiter_client, tenant_a):
