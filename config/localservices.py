@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -229,6 +230,38 @@ def _wait_http(url: str, timeout: float) -> bool:
     return False
 
 
+def _wait_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _wait_worker(node: str, env: dict, timeout: float, stopping) -> bool:
+    """Whether the Celery worker ``node`` answers a ping within ``timeout``. It answers from
+    its event loop, which it enters only after its start-up lines ("mingle: ...", "...
+    ready.") are out: whatever is printed after this is printed after them."""
+    ping_command = [str(BIN / "celery"), "-A", "config", "inspect", "ping"]
+    ping_command += ["--timeout", "1", "--destination", node]
+    deadline = time.monotonic() + timeout
+    while not stopping() and time.monotonic() < deadline:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            ping = subprocess.run(
+                ping_command,
+                cwd=BASE_DIR,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=max(deadline - time.monotonic(), 1),
+            )
+            if ping.returncode == 0:
+                return True
+        time.sleep(0.5)
+    return False
+
+
 def run(argv: list[str]) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -260,10 +293,11 @@ def run(argv: list[str]) -> int:
         text=True,
     ).stdout
 
+    sim_port = env.get("SIMULATOR_PORT", "8765")
     if not env.get("OPENAI_API_KEY"):
-        sim_port = env.get("SIMULATOR_PORT", "8765")
         env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{sim_port}/v1"
         say(f"no OPENAI_API_KEY: interviews use the local simulator on port {sim_port}")
+    worker_node = f"celery@{socket.gethostname()}"  # Celery's default, named to ping it
     processes = {
         # Quiet flags: the processes' own banners and access lines are not JSON; requests are
         # logged by config.middleware, tasks through Django's logging config.
@@ -283,6 +317,8 @@ def run(argv: list[str]) -> int:
             "config",
             "--quiet",
             "worker",
+            "--hostname",
+            worker_node,
             "--loglevel",
             "INFO",
             "--concurrency",
@@ -297,7 +333,7 @@ def run(argv: list[str]) -> int:
             "-m",
             "devtools.simulator.service",
             "--port",
-            env.get("SIMULATOR_PORT", "8765"),
+            sim_port,
         ]
     children = {
         name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in processes.items()
@@ -311,7 +347,13 @@ def run(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     if _wait_http(f"http://{host}:{port}/healthz", timeout=30):
-        time.sleep(1)  # the other processes' start-up lines come out first
+        # The other processes' start-up lines come out first: the simulator's once it
+        # listens, the worker's (the chattiest) once it answers a ping. Bounded: a slow
+        # machine still gets the block, if not quite last.
+        if "simulator" in processes:
+            _wait_port(int(sim_port), timeout=15)
+        if not _wait_worker(worker_node, env, timeout=60, stopping=lambda: stopping):
+            say("the Celery worker did not answer a ping within 60 s")
         say(f"running at http://{host}:{port}/  (console: http://{host}:{port}/admin/)")
         rule = "=" * 78
         print(f"{rule}\n{demo.rstrip()}\n{rule}", flush=True)

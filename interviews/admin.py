@@ -290,6 +290,21 @@ def _elapsed(moment, start) -> str:
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
 
 
+def _audio_span(started_ms, ended_ms) -> str:
+    """Where speech is in the call's audio, from its start to its end as a range of minutes
+    and seconds ("00:29", an en dash, "00:35"); "-" when the provider did not say."""
+
+    def position(ms):
+        hours, rest = divmod(ms // 1000, 3600)
+        minutes, secs = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+    if started_ms is None:
+        return "-"
+    end = "" if ended_ms is None else position(ended_ms)
+    return f"{position(started_ms)}\N{EN DASH}{end}"
+
+
 def _interview_start(session):
     # The interview starts when it goes live; one that never did is timed from its creation.
     return session.started_at or session.created_at
@@ -431,22 +446,29 @@ class InterviewSessionAdmin(TenantScopedAdmin):
 
     @admin.display(description="Transcript")
     def transcript_table(self, obj):
+        # Rows are in conversation order. When a row's text arrived is not when it was said
+        # (a candidate's transcription can finish after the interviewer has replied), so it
+        # gets no time into the interview, which would read as the moment of speech and run
+        # backwards; the time of day stays to line it up with the timeline. Where the
+        # provider says where the speech is in the call's audio, that is shown.
         speakers, sources = dict(Speaker.choices), dict(TranscriptSource.choices)
-        start = _interview_start(obj)
         rows = [
             (
                 seq,
+                _audio_span(started_ms, ended_ms),
                 _clock(at),
-                _elapsed(at, start),
                 speakers.get(speaker, speaker),
                 text,
                 sources.get(source, source),
             )
-            for seq, speaker, text, source, at in obj.transcript.order_by("seq").values_list(
-                "seq", "speaker", "text", "source", "created_at"
+            for seq, speaker, text, started_ms, ended_ms, source, at in obj.transcript.order_by(
+                "seq"
+            ).values_list(
+                "seq", "speaker", "text", "started_ms", "ended_ms", "source", "created_at"
             )
         ]
-        return _table(("#", "Time", "Into interview", "Speaker", "Text", "Source"), rows)
+        headers = ("#", "Speech in the call", "Text arrived", "Speaker", "Text", "Source")
+        return _table(headers, rows)
 
     @admin.display(description="Video")
     def video_table(self, obj):

@@ -46,6 +46,25 @@ TOOLS = [END_INTERVIEW, RECORD_ASSESSMENT]
 TOOL_NAMES = frozenset(tool["name"] for tool in TOOLS)
 
 
+def session_tools(criteria) -> list[dict]:
+    """The tools offered in a session. With a rubric, ``record_assessment`` names its
+    criteria as an ``enum``: the model is steered to them, and the sideband, which checks
+    every call against the schema it sent, refuses an assessment of anything else."""
+    names = list(dict.fromkeys(c.name for c in criteria))  # an enum's values are unique
+    if not names:
+        return TOOLS
+    parameters = RECORD_ASSESSMENT["parameters"]
+    criterion = {**parameters["properties"]["criterion"], "enum": names}
+    record_assessment = {
+        **RECORD_ASSESSMENT,
+        "parameters": {
+            **parameters,
+            "properties": {**parameters["properties"], "criterion": criterion},
+        },
+    }
+    return [END_INTERVIEW, record_assessment]
+
+
 def build_instructions(template: InterviewTemplate, questions, criteria) -> str:
     lines = [
         f"You are interviewing a candidate for the role of {template.role}.",
@@ -93,7 +112,7 @@ def build_session_config(template: InterviewTemplate, questions, criteria) -> di
             },
             "output": {"voice": template.voice},
         },
-        "tools": TOOLS,
+        "tools": session_tools(criteria),
         "tool_choice": "auto",
         "truncation": "auto",
     }

@@ -35,11 +35,23 @@ class ProviderError(Exception):
     retry_after: float | None = None  # seconds the provider asked us to wait
 
 
-# Answers about the platform's own account or setup rather than about this call: asking
-# again cannot help. 429 is a rate limit (wait and ask again) unless the account's quota or
-# billing is exhausted.
-PERMANENT_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
-TRANSIENT_STATUSES = frozenset({408, 409, 429})
+# Answers about the platform's own account or setup rather than about this call, whatever
+# the status they come with: asking again cannot help. 401 (the key), 403 (the project's
+# access) and 404 (the model, or a base URL that is not the provider's) are too. Any other
+# 4xx - a 400 about this browser's offer, say - is about the call: a plain upstream error.
+# 429 is a rate limit (wait and ask again) unless the account's quota or billing is spent.
+MISCONFIGURED_CODES = frozenset(
+    {
+        "invalid_api_key",
+        "account_deactivated",
+        "unsupported_country_region_territory",
+        "model_not_found",
+        "insufficient_quota",
+        "billing_not_active",
+        "billing_hard_limit_reached",
+    }
+)
+MISCONFIGURED_STATUSES = frozenset({401, 403, 404})
 
 
 class UpstreamRejected(ProviderError):
@@ -55,11 +67,10 @@ class UpstreamRejected(ProviderError):
     @property
     def misconfigured(self) -> bool:
         """The platform's configuration is at fault (a bad or revoked key, a project without
-        access to the model, no quota left, a session the provider refuses): the same request
-        gets the same answer however often it is sent, so it is not retried."""
-        if self.code in PERMANENT_CODES:
-            return True
-        return 400 <= self.status < 500 and self.status not in TRANSIENT_STATUSES
+        access to the model, no quota left): every call gets the same answer however often it
+        is sent, so it is not retried and the operators are told. Judged by the status and the
+        provider's known codes only: a refusal of this one call is not the platform's fault."""
+        return self.status in MISCONFIGURED_STATUSES or self.code in MISCONFIGURED_CODES
 
     @property
     def rate_limited(self) -> bool:

@@ -122,7 +122,15 @@ def _questions(instructions: str) -> list[str]:
     return [m.group(1).strip() for m in re.finditer(r"^\s*\d+\.\s+(.+)$", block, re.M)]
 
 
-def _topics(instructions: str) -> list[str]:
+def _topics(session: dict) -> list[str]:
+    """The rubric criteria to assess: those the record_assessment tool allows, as a model
+    would read them, or failing that the topics listed in the instructions."""
+    for tool in session.get("tools") or []:
+        if tool.get("name") == "record_assessment":
+            criterion = (tool.get("parameters") or {}).get("properties", {}).get("criterion", {})
+            if criterion.get("enum"):
+                return list(criterion["enum"])
+    instructions = session.get("instructions", "")
     if "Topics" not in instructions:
         return []
     block = instructions.split("Topics", 1)[1].split("\n", 1)[-1]
@@ -604,7 +612,7 @@ class SimulatedCall:
             self._drain_answers()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._answer(), self.timing.answer_timeout)
-        for topic in _topics(instructions):
+        for topic in _topics(self.session):
             await self.call_tool(
                 "record_assessment",
                 {

@@ -70,9 +70,13 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
                 break
         text = "".join(output)
         assert "running at" in text, text
-        # The logins and the link come last, in one block; the email is summarised.
-        block = text.rsplit("running at", 1)[1]
+        # The logins and the link come last, in one block; the email is summarised. Last:
+        # after the Celery worker's start-up lines, which end with its "ready." line.
+        before, block = text.rsplit("running at", 1)
         assert "recruiter login:" in block and "Candidate invitation" in block
+        assert re.search(r"celery@\S+ ready\.", before), text
+        assert "mingle" in before and "mingle" not in block, text
+        assert "simulator listening" in before, text
         assert "Content-Type:" not in text
 
         base = f"http://127.0.0.1:{port}"

@@ -1,7 +1,7 @@
 """Recruiter changes made in the console go through services and land in the audit trail."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -220,19 +220,59 @@ def test_a_decision_made_on_the_sessions_page_moves_the_candidate_and_is_audited
     assert (decision.details["from"], decision.details["to"]) == ("", "advance")
 
 
-def test_transcript_and_timeline_rows_show_seconds_and_time_into_the_interview(
-    recruiter_client, tenant_a
-):
+def test_session_times_show_seconds_on_its_page_and_in_the_list(recruiter_client, tenant_a):
+    """Django's English format says "8:09 a.m.": a session's steps are seconds apart."""
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    started = datetime(2026, 12, 3, 8, 9, 41, tzinfo=UTC)
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(
+            connecting_at=started - timedelta(seconds=3),
+            started_at=started,
+            last_heartbeat_at=started + timedelta(minutes=20, seconds=2),
+            ended_at=started + timedelta(minutes=21, seconds=26),
+        )
+    page = recruiter_client.get(
+        reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    ).content.decode()
+    for shown in ("08:09:38", "08:09:41", "08:29:43", "08:31:07"):
+        assert f"Dec. 3, 2026, {shown}" in page
+    listing = recruiter_client.get(reverse("admin:interviews_interviewsession_changelist"))
+    assert "Dec. 3, 2026, 08:09:41" in listing.content.decode()
+
+
+def test_timeline_rows_show_seconds_and_time_into_the_interview(recruiter_client, tenant_a):
     session = SessionFactory(tenant=tenant_a, status="completed")
     connected = SessionEventFactory(session=session, kind="connected")  # append-only
     start = connected.created_at + timedelta(seconds=4)
-    answer = TranscriptEntryFactory(session=session, text="I built a queue.")
-    late = TranscriptEntryFactory(session=session, text="Thank you.")
-    with rls.bypass_context():  # when each happened (created_at is stamped on insert)
+    with rls.bypass_context():
         InterviewSession.objects.filter(pk=session.pk).update(
             started_at=start, ended_at=start + timedelta(hours=2)
         )
-        for entry, seconds in ((answer, 135), (late, 3725)):
+    page = recruiter_client.get(
+        reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    ).content.decode()
+    clock = timezone.localtime(connected.created_at).strftime("%H:%M:%S")
+    assert f"<td>{clock}</td><td>-00:04</td><td>connected</td>" in page
+
+
+def test_transcript_rows_show_where_the_speech_is_and_when_the_text_arrived(
+    recruiter_client, tenant_a
+):
+    """Rows are in conversation order; a candidate's transcription can arrive after the
+    interviewer's reply. No row claims a time into the interview from when its text arrived
+    (it would run backwards); the candidate's speech shows its place in the call's audio."""
+    session = SessionFactory(tenant=tenant_a, status="completed")
+    start = timezone.now() - timedelta(hours=3)
+    answer = TranscriptEntryFactory(
+        session=session, seq=1, text="I built a queue.", started_ms=29_400, ended_ms=35_900
+    )
+    reply = TranscriptEntryFactory(session=session, seq=2, speaker="interviewer", text="Thanks.")
+    long = TranscriptEntryFactory(
+        session=session, seq=3, text="Finally.", started_ms=3_725_000, ended_ms=3_731_000
+    )
+    with rls.bypass_context():  # when each text arrived (created_at is stamped on insert)
+        InterviewSession.objects.filter(pk=session.pk).update(started_at=start)
+        for entry, seconds in ((answer, 36), (reply, 35), (long, 3732)):
             TranscriptEntry.objects.filter(pk=entry.pk).update(
                 created_at=start + timedelta(seconds=seconds)
             )
@@ -240,13 +280,14 @@ def test_transcript_and_timeline_rows_show_seconds_and_time_into_the_interview(
         reverse("admin:interviews_interviewsession_change", args=[session.pk])
     ).content.decode()
 
-    def clock(moment):
-        return timezone.localtime(moment).strftime("%H:%M:%S")
+    def arrived(seconds):
+        return timezone.localtime(start + timedelta(seconds=seconds)).strftime("%H:%M:%S")
 
-    answered, ended = start + timedelta(seconds=135), start + timedelta(seconds=3725)
-    assert f"<td>{clock(answered)}</td><td>+02:15</td><td>Candidate</td>" in page
-    assert f"<td>{clock(ended)}</td><td>+1:02:05</td>" in page
-    assert f"<td>{clock(connected.created_at)}</td><td>-00:04</td><td>connected</td>" in page
+    assert "<th>Speech in the call</th><th>Text arrived</th>" in page
+    assert "Into interview</th><th>Speaker" not in page
+    assert f"<td>1</td><td>00:29\u201300:35</td><td>{arrived(36)}</td><td>Candidate</td>" in page
+    assert f"<td>2</td><td>-</td><td>{arrived(35)}</td><td>Interviewer</td>" in page
+    assert f"<td>3</td><td>1:02:05\u20131:02:11</td><td>{arrived(3732)}</td>" in page
 
 
 def test_templates_are_saved_with_their_questions_in_the_tenant(recruiter_client, tenant_a):

@@ -265,7 +265,9 @@ def ours(caplog):
     [
         (401, "invalid_api_key"),
         (403, "model_not_found"),
-        (400, "invalid_value"),
+        (400, "model_not_found"),  # a known code decides, whatever the status
+        (404, "unknown_url"),  # OPENAI_BASE_URL is not the provider's
+        (400, "billing_hard_limit_reached"),
         (429, "insufficient_quota"),  # no credit left: waiting will not bring it back
     ],
 )
@@ -291,6 +293,27 @@ def test_a_configuration_error_stops_at_once_and_alerts_the_operators(
     assert event.data == {"code": code, "status": status}
     assert stored(session).status == "pending"
     assert KEY not in response.content.decode() and KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "status,code", [(400, "invalid_offer"), (400, "invalid_value"), (422, "upstream_rejected")]
+)
+def test_a_refusal_of_this_one_call_is_an_upstream_error_not_a_configuration_error(
+    upstream, session, status, code, caplog
+):
+    """A 400 about this browser's offer says nothing about the platform: the page tries
+    again, and neither the operators nor the company are told the interviewer is broken."""
+    upstream.mode, upstream.code = status, code
+    with caplog.at_level(logging.WARNING):
+        response = post_offer(session)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
+    assert [r.levelno for r in ours(caplog)] == [logging.WARNING]
+    with rls.tenant_context(session.tenant_id):
+        kinds = list(SessionEvent.objects.values_list("kind", flat=True))
+        [event] = SessionEvent.objects.filter(kind="provider.call_failed")
+    assert "provider.misconfigured" not in kinds
+    assert event.data == {"code": code, "status": status}
 
 
 @pytest.mark.parametrize(

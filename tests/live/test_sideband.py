@@ -554,6 +554,8 @@ def test_the_candidates_speech_keeps_its_place_in_the_audio(session):
         ("end_interview", "not json"),
         ("record_assessment", '{"criterion": "Debugging", "score": 9, "evidence": "x"}'),
         ("record_assessment", '{"criterion": "Debugging", "score": 4, "evidence": "x", "a": 1}'),
+        # Not one of the template's rubric criteria.
+        ("record_assessment", '{"criterion": "Salary", "score": 5, "evidence": "x"}'),
     ],
 )
 def test_a_tool_call_outside_its_schema_is_refused_not_acted_on(session, name, arguments):
