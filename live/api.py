@@ -30,9 +30,10 @@ from core.dbthreads import recover_connection
 from interviews import selectors, services
 from interviews.models import InterviewSession, SessionStatus, Speaker, TranscriptSource
 
-from . import connect, tasks
 from . import provider as realtime
+from . import tasks
 from .tokens import SessionTokenAuthentication, session_token_issue
+from .worker import ATTACH_CHANNEL
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +121,9 @@ class SessionAPI(APIView):
     permission_classes = [IsSessionOwner]
 
     def load(self, request) -> InterviewSession:
-        session = (
-            InterviewSession.objects.select_related("template")
-            .filter(pk=request.auth.session_id, candidate__user_id=request.auth.user_id)
-            .first()
+        claims = request.auth
+        session = selectors.session_for_candidate(
+            claims.session_id, claims.user_id, tenant_id=claims.tenant_id
         )
         if session is None:
             raise exceptions.NotFound("No such interview session.")
@@ -413,15 +413,7 @@ class DatabaseUnavailable(exceptions.APIException):
 
 
 @recover_connection
-def _stored_config(target: connect.ConnectTarget) -> dict:
-    # Sessions created before configurations were kept with them: build it from the template.
-    with rls.tenant_context(target.tenant_id):
-        session = InterviewSession.objects.select_related("template").get(pk=target.session_id)
-        return selectors.session_realtime_config(session)
-
-
-@recover_connection
-def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError) -> None:
+def _record_failure(target: services.ConnectTarget, error: realtime.ProviderError) -> None:
     with rls.tenant_context(target.tenant_id):
         session = InterviewSession.objects.get(pk=target.session_id)
         # The company's timeline: a configuration error is theirs (or the operators') to fix.
@@ -433,7 +425,7 @@ def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError
         )
 
 
-def _hang_up_later(target: connect.ConnectTarget, call_id: str) -> None:
+def _hang_up_later(target: services.ConnectTarget, call_id: str) -> None:
     try:
         tasks.hangup_call.delay(target.session_id, target.tenant_id, call_id)
     except Exception:  # the broker is away; the expiry task still ends stale sessions' calls
@@ -444,15 +436,16 @@ _bookkeeping: set[asyncio.Task] = set()  # the event loop keeps only weak refere
 
 
 async def _keep_or_hang_up(
-    target: connect.ConnectTarget, provider_name: str, call: realtime.Call, config: dict
+    target: services.ConnectTarget, provider_name: str, call: realtime.Call, config: dict
 ) -> exceptions.APIException | None:
     """Record the provider's new call on the session, hang up the call it replaces, or - when
     the session ended meanwhile or the call cannot be recorded - hang up the new call. Returns
     the error to answer with, if any (it never raises: nobody may be waiting for it)."""
     hang_up = sync_to_async(_hang_up_later, thread_sensitive=False)
     try:
-        replaced = await connect.session_connect(
+        replaced = await services.session_connect_async(
             target,
+            notify_channel=ATTACH_CHANNEL,  # wakes the realtime workers on commit
             provider=provider_name,
             call_id=call.call_id,
             model=config["model"],
@@ -507,18 +500,16 @@ class SessionSDPView(EventLoopAPIView):
             raise exceptions.ParseError("The body must be an SDP offer with an audio section.")
         claims = request.auth
         try:
-            target = await connect.session_connect_target(
+            target = await services.session_connect_target(
                 session_id=claims.session_id, user_id=claims.user_id, tenant_id=claims.tenant_id
             )
-        except connect.SessionNotFound as error:
+        except services.SessionNotFound as error:
             raise exceptions.NotFound("No such interview session.") from error
         except services.IllegalTransition as error:
             raise Conflict() from error
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise DatabaseUnavailable() from error
-        config = target.config or await sync_to_async(_stored_config, thread_sensitive=False)(
-            target
-        )
+        config = target.config
         provider = realtime.get_provider()
         try:
             call = await provider.create_call(offer_sdp=offer, session=config)
