@@ -19,7 +19,12 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
@@ -28,7 +33,13 @@ from rest_framework.views import APIView
 from core import rls
 from core.dbthreads import recover_connection
 from interviews import selectors, services
-from interviews.models import InterviewSession, SessionStatus, Speaker, TranscriptSource
+from interviews.models import (
+    EndReason,
+    InterviewSession,
+    SessionStatus,
+    Speaker,
+    TranscriptSource,
+)
 
 from . import provider as realtime
 from . import tasks
@@ -133,23 +144,6 @@ class SessionAPI(APIView):
         return rls.tenant_context(request.auth.tenant_id)
 
 
-def status_payload(session: InterviewSession) -> dict:
-    max_seconds = session.template.max_duration_minutes * 60
-    remaining = None
-    if session.started_at and not session.is_terminal:
-        elapsed = (timezone.now() - session.started_at).total_seconds()
-        remaining = max(0, int(max_seconds - elapsed))
-    return {
-        "id": str(session.pk),
-        "status": session.status,
-        "end_reason": session.end_reason,
-        "started_at": session.started_at.isoformat() if session.started_at else None,
-        "max_duration_seconds": max_seconds,
-        "remaining_seconds": remaining,
-        "ended": session.is_terminal,
-    }
-
-
 # --- What the schema tells clients -----------------------------------------------------------
 
 ErrorSerializer = inline_serializer(
@@ -182,18 +176,38 @@ def error_responses(*statuses: int) -> dict:
     }
 
 
-StatusSerializer = inline_serializer(
-    "SessionStatus",
-    {
-        "id": serializers.UUIDField(),
-        "status": serializers.ChoiceField(SessionStatus.choices),
-        "end_reason": serializers.CharField(),
-        "started_at": serializers.DateTimeField(allow_null=True),
-        "max_duration_seconds": serializers.IntegerField(),
-        "remaining_seconds": serializers.IntegerField(allow_null=True),
-        "ended": serializers.BooleanField(),
-    },
-)
+class _PythonIsoDateTimeField(serializers.DateTimeField):
+    """ISO 8601 as Python writes it ("+00:00" where DRF would write "Z"), as the API always
+    has."""
+
+    def to_representation(self, value):
+        return value.isoformat() if value else None
+
+
+@extend_schema_serializer(component_name="SessionStatus")
+class SessionStatusOutputSerializer(serializers.Serializer):
+    """The session's state as the interview page sees it (start, heartbeat, end and status
+    answer with it)."""
+
+    # One class writes the answer and documents it in the schema, so the two cannot drift.
+
+    id = serializers.UUIDField(source="pk")
+    status = serializers.ChoiceField(SessionStatus.choices)
+    end_reason = serializers.CharField()
+    started_at = _PythonIsoDateTimeField(allow_null=True)
+    max_duration_seconds = serializers.SerializerMethodField()
+    remaining_seconds = serializers.SerializerMethodField()
+    ended = serializers.BooleanField(source="is_terminal")
+
+    def get_max_duration_seconds(self, session: InterviewSession) -> int:
+        return session.template.max_duration_minutes * 60
+
+    def get_remaining_seconds(self, session: InterviewSession) -> int | None:
+        """Time left once the interview is under way (counted from when it went live)."""
+        if not session.started_at or session.is_terminal:
+            return None
+        elapsed = (timezone.now() - session.started_at).total_seconds()
+        return max(0, int(self.get_max_duration_seconds(session) - elapsed))
 
 
 class SessionTokenRefreshView(SessionAPI):
@@ -230,7 +244,7 @@ class SessionStartView(SessionAPI):
 
     @extend_schema(
         request=StartInputSerializer,
-        responses={200: StatusSerializer, **error_responses(400, 409, 413)},
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 409, 413)},
         summary="The interview page opened: record the client, get the session state",
     )
     def post(self, request, session_id):
@@ -243,7 +257,7 @@ class SessionStartView(SessionAPI):
             session.client_info = data.validated_data["client_info"]
             session.save(update_fields=["client_info", "updated_at"])
             services.session_event_record(session=session, kind="page.opened", data={})
-            return Response(status_payload(session))
+            return Response(SessionStatusOutputSerializer(session).data)
 
 
 class SessionHeartbeatView(SessionAPI):
@@ -256,7 +270,7 @@ class SessionHeartbeatView(SessionAPI):
 
     @extend_schema(
         request=HeartbeatInputSerializer,
-        responses={200: StatusSerializer, **error_responses(400, 413)},
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 413)},
         summary="The page is still there (and how its connection is)",
     )
     def post(self, request, session_id):
@@ -268,34 +282,34 @@ class SessionHeartbeatView(SessionAPI):
                 services.session_heartbeat(
                     session=session, connection_state=data.validated_data["connection_state"]
                 )
-            return Response(status_payload(session))
+            return Response(SessionStatusOutputSerializer(session).data)
 
 
 class SessionEndView(SessionAPI):
     @extend_schema(
         request=None,
-        responses={200: StatusSerializer, **error_responses()},
+        responses={200: SessionStatusOutputSerializer, **error_responses()},
         summary="The candidate ends the interview",
     )
     def post(self, request, session_id):
         with self.tenant(request):
             session = self.load(request)
-            if services.session_end(session=session, reason="candidate_ended"):
+            if services.session_end(session=session, reason=EndReason.CANDIDATE_ENDED):
                 tasks.hangup_call.delay_on_commit(
                     str(session.pk), str(session.tenant_id), session.provider_call_id
                 )
             session.refresh_from_db()
-            return Response(status_payload(session))
+            return Response(SessionStatusOutputSerializer(session).data)
 
 
 class SessionStatusView(SessionAPI):
     @extend_schema(
-        responses={200: StatusSerializer, **error_responses()},
+        responses={200: SessionStatusOutputSerializer, **error_responses()},
         summary="The session's state and time left",
     )
     def get(self, request, session_id):
         with self.tenant(request):
-            return Response(status_payload(self.load(request)))
+            return Response(SessionStatusOutputSerializer(self.load(request)).data)
 
 
 class TranscriptEntryInputSerializer(serializers.Serializer):
