@@ -241,9 +241,7 @@ class EndReason(models.TextChoices):
     CANDIDATE_ENDED = "candidate_ended", "Candidate ended"
     MAX_DURATION = "max_duration", "Time limit reached"
     NO_HEARTBEAT = "no_heartbeat", "Connection lost"
-    PROVIDER_ERROR = "provider_error", "Provider error"
     EXPIRED = "expired", "Never started"
-    CANCELLED = "cancelled", "Cancelled by recruiter"
 
 
 class Decision(models.TextChoices):
