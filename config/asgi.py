@@ -14,9 +14,11 @@ if settings.SERVE_STATIC:
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 from asgiref.sync import iscoroutinefunction  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
+from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
 
 
 class CandidateAPIHandler(ASGIHandler):
@@ -26,8 +28,27 @@ class CandidateAPIHandler(ASGIHandler):
     the SDP proxy - many offers at once, each waiting on the provider - cannot afford."""
 
     def load_middleware(self, is_async=False):
-        with override_settings(MIDDLEWARE=settings.CANDIDATE_API_MIDDLEWARE):
-            super().load_middleware(is_async)
+        """Django's own loader reads settings.MIDDLEWARE and nothing else; this chain is
+        CANDIDATE_API_MIDDLEWARE. Those are plain middleware - asynchronous-capable, without
+        view, template-response or exception hooks (refused otherwise) - so the chain is each
+        one wrapped around the next, as Django builds it for such middleware."""
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = self._get_response_async if is_async else self._get_response
+        handler = convert_exception_to_response(handler)
+        for path in reversed(settings.CANDIDATE_API_MIDDLEWARE):
+            middleware = import_string(path)
+            hooks = ("process_view", "process_template_response", "process_exception")
+            if not getattr(middleware, "async_capable", False) or any(
+                hasattr(middleware, hook) for hook in hooks
+            ):
+                raise ImproperlyConfigured(
+                    f"{path}: the candidate API takes only asynchronous-capable middleware "
+                    "without process_* hooks."
+                )
+            handler = convert_exception_to_response(middleware(handler))
+        self._middleware_chain = handler
 
     async def __call__(self, scope, receive, send):
         # Django gives every request a thread of its own for thread-sensitive sync code, made

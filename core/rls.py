@@ -177,10 +177,6 @@ def reset(*, using: str = DEFAULT_DB_ALIAS) -> None:
         connection.close()
 
 
-def current_tenant_id(*, using: str = DEFAULT_DB_ALIAS) -> str:
-    return _state(connections[using]).get(TENANT, "")
-
-
 def wall_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """What keeps the database wall from standing for this connection's role, if anything
     (for /readyz and ``manage.py check``; the migrations must have run)."""

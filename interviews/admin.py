@@ -263,12 +263,15 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
         services.template_save(template=obj, actor=request.user, changed_fields=form.changed_data)
 
     def save_formset(self, request, form, formset, change):
-        for instance in formset.save(commit=False):
-            instance.tenant_id = form.instance.tenant_id
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance.delete()
-        formset.save_m2m()
+        formset.save(commit=False)  # sorts the rows into added, changed and deleted, unsaved
+        fields_set = {row.instance.pk: row.changed_data for row in formset.extra_forms}
+        services.template_parts_save(
+            template=form.instance,
+            actor=request.user,
+            added=[(part, fields_set[part.pk]) for part in formset.new_objects],
+            changed=formset.changed_objects,
+            deleted=formset.deleted_objects,
+        )
 
 
 # --- Sessions -------------------------------------------------------------------------------

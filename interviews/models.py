@@ -209,10 +209,10 @@ class SessionStatus(models.TextChoices):
 
 S = SessionStatus
 #: The session state machine: every status change goes through services.session_transition,
-#: which consults this table - except the SDP proxy's move to connecting, which
-#: live.connect applies from this same table in one SQL statement (it must not wait on a
-#: thread). connecting -> connecting is a reconnect (a new offer for the same session);
-#: live -> connecting is the browser re-negotiating after ICE failed.
+#: which consults this table (the SDP proxy's move to connecting goes through its one-statement
+#: form, services.session_connect_async, built from this same table). connecting -> connecting
+#: is a reconnect (a new offer for the same session); live -> connecting is the browser
+#: re-negotiating after ICE failed.
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.CONNECTING, S.ABANDONED, S.FAILED}),
     # connecting -> completed: an interview that had started ends while the browser reconnects.
@@ -223,6 +223,17 @@ SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.FAILED: frozenset(),
 }
 TERMINAL_STATUSES = frozenset(s for s, targets in SESSION_TRANSITIONS.items() if not targets)
+#: The time a move to each status stamps on the session. connecting_at is stamped at every
+#: (re)connect; the others keep the first time (the interview is timed from when it first went
+#: live, even after a reconnect).
+SESSION_STATUS_TIMESTAMPS: dict[str, str] = {
+    S.CONNECTING: "connecting_at",
+    S.LIVE: "started_at",
+    S.COMPLETED: "ended_at",
+    S.ABANDONED: "ended_at",
+    S.FAILED: "ended_at",
+}
+SESSION_RESTAMPED_STATUSES = frozenset({S.CONNECTING})
 
 
 class EndReason(models.TextChoices):
@@ -230,9 +241,7 @@ class EndReason(models.TextChoices):
     CANDIDATE_ENDED = "candidate_ended", "Candidate ended"
     MAX_DURATION = "max_duration", "Time limit reached"
     NO_HEARTBEAT = "no_heartbeat", "Connection lost"
-    PROVIDER_ERROR = "provider_error", "Provider error"
     EXPIRED = "expired", "Never started"
-    CANCELLED = "cancelled", "Cancelled by recruiter"
 
 
 class Decision(models.TextChoices):

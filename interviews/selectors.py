@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 
+from core import asyncdb, rls
+from core.dbthreads import recover_connection
 from tenants.services import system_bypass
 
 from .models import (
@@ -19,17 +24,69 @@ from .models import (
 )
 
 
-def session_for_candidate(session_id, user) -> InterviewSession | None:
-    """The session, if it belongs to a candidate row linked to ``user`` (else None: the same
-    answer for another person's session as for a missing one)."""
-    if not getattr(user, "is_authenticated", False):
+def _candidate_sessions(session_id, user_id):
+    """What "this candidate's session" means: session ``session_id`` if it belongs to a
+    candidate row linked to account ``user_id``. Every lookup of it starts here, the
+    asynchronous one included (``_candidate_session_sql``)."""
+    return InterviewSession.objects.filter(pk=session_id, candidate__user_id=user_id)
+
+
+def session_for_candidate(session_id, user_id, *, tenant_id=None) -> InterviewSession | None:
+    """The candidate's session, else None: the same answer for another person's session as for
+    a missing one. With ``tenant_id`` (the session token's) only that tenant's rows are looked
+    at; without, every tenant's - the interview page, which knows no tenant yet."""
+    if not user_id:
         return None
+    found = _candidate_sessions(session_id, user_id).select_related(
+        "tenant", "template", "candidate"
+    )
+    if tenant_id:
+        with rls.tenant_context(tenant_id):
+            return found.first()
     with system_bypass(reason="candidate session lookup"):
-        return (
-            InterviewSession.objects.select_related("tenant", "template", "candidate")
-            .filter(pk=session_id, candidate__user=user)
-            .first()
-        )
+        return found.first()
+
+
+@cache
+def _candidate_session_sql() -> str:
+    """``_candidate_sessions`` (its status and configuration) as one statement for
+    core.asyncdb, which takes named parameters: Django writes the SQL, once, so the two
+    lookups cannot drift apart."""
+    names = {uuid.UUID(int=1): "session", -1: "user"}
+    query = (
+        _candidate_sessions(uuid.UUID(int=1), -1)
+        .order_by()
+        .values_list("status", "realtime_config")
+    )
+    sql, params = query.query.sql_with_params()
+    named = iter(f"%({names[param]})s" for param in params)
+    return re.sub(r"%%|%s", lambda match: next(named) if match[0] == "%s" else "%%", sql)
+
+
+async def session_for_candidate_async(*, session_id, user_id, tenant_id) -> tuple | None:
+    """``(status, realtime configuration)`` of the candidate's session in tenant
+    ``tenant_id``, else None: ``session_for_candidate`` in one statement on core.asyncdb, for
+    the SDP proxy, which must hold no thread while it waits. The configuration is {} for a
+    session created before configurations were kept (``session_realtime_config_for_candidate``
+    builds it)."""
+    rows = await asyncdb.tenant_fetch(
+        tenant_id, _candidate_session_sql(), {"session": session_id, "user": user_id}
+    )
+    if not rows:
+        return None
+    status, config = rows[0]
+    return status, config or {}
+
+
+@recover_connection  # called from a worker thread of the SDP proxy
+def session_realtime_config_for_candidate(*, session_id, user_id, tenant_id) -> dict:
+    """The configuration the candidate's session was created with (built now for older
+    sessions)."""
+    session = session_for_candidate(session_id, user_id, tenant_id=tenant_id)
+    if session is None:
+        raise InterviewSession.DoesNotExist(session_id)
+    with rls.tenant_context(tenant_id):
+        return session_realtime_config(session)
 
 
 def consent_for_candidate(consent_id, candidate_id) -> Consent | None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cache
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
-from core import rls
+from core import asyncdb, rls
 from tenants.models import Tenant
 from tenants.services import audit_record
 
 from .models import (
+    SESSION_RESTAMPED_STATUSES,
+    SESSION_STATUS_TIMESTAMPS,
     SESSION_TRANSITIONS,
     TERMINAL_STATUSES,
     Candidate,
@@ -23,12 +30,18 @@ from .models import (
     Decision,
     InterviewSession,
     InterviewTemplate,
+    RubricCriterion,
     SessionEvent,
     SessionStatus,
+    TemplateQuestion,
     TranscriptEntry,
     TranscriptSource,
 )
-from .selectors import template_realtime_config
+from .selectors import (
+    session_for_candidate_async,
+    session_realtime_config_for_candidate,
+    template_realtime_config,
+)
 
 User = get_user_model()
 
@@ -256,7 +269,7 @@ def candidate_status_follow(*, candidate_id, event: str, actor=None, session=Non
 def template_save(
     *, template: InterviewTemplate, actor, changed_fields: list[str] | None = None
 ) -> InterviewTemplate:
-    """Create or update a template (its questions and rubric are saved alongside)."""
+    """Create or update a template (its questions and rubric: ``template_parts_save``)."""
     creating = template._state.adding
     template.full_clean(exclude=["tenant", "created_by"])
     if creating:
@@ -276,19 +289,85 @@ def template_save(
     return template
 
 
+#: How the audit trail names a template's parts.
+_TEMPLATE_PART_NAMES = {TemplateQuestion: "question", RubricCriterion: "criterion"}
+
+
+@transaction.atomic
+def template_parts_save(
+    *,
+    template: InterviewTemplate,
+    actor,
+    added: Collection[tuple[TemplateQuestion | RubricCriterion, list[str]]] = (),
+    changed: Collection[tuple[TemplateQuestion | RubricCriterion, list[str]]] = (),
+    deleted: Collection[TemplateQuestion | RubricCriterion] = (),
+) -> None:
+    """Save the template's questions and rubric criteria as the console's form left them:
+    each ``(part, names of the fields set or changed)``. Each is audited on the template
+    (``template.question_added``, ``..._changed``, ``..._deleted``, likewise ``criterion``)
+    with the part's id and the field names, never the text."""
+    for part in deleted:
+        _template_part_audit(template, part, "deleted", actor=actor)
+        part.delete()
+    for part, fields in [*added, *changed]:
+        creating = part._state.adding
+        if not (creating or fields):
+            continue
+        part.template, part.tenant_id = template, template.tenant_id
+        part.full_clean(exclude=["tenant", "template"])
+        if creating:
+            part.save(force_insert=True)
+        else:
+            part.save(update_fields=fields)
+        _template_part_audit(
+            template, part, "added" if creating else "changed", actor=actor, fields=fields
+        )
+
+
+def _template_part_audit(template, part, what: str, *, actor, fields=()) -> None:
+    name = _TEMPLATE_PART_NAMES[type(part)]
+    details: dict = {name: str(part.pk)}
+    if fields:
+        details["fields"] = sorted(fields)
+    audit_record(
+        action=f"template.{name}_{what}",
+        tenant_id=template.tenant_id,
+        actor=actor,
+        target=template,
+        details=details,
+    )
+
+
 # --- Sessions -------------------------------------------------------------------------------
 
-_STATUS_TIMESTAMP = {
-    SessionStatus.CONNECTING: "connecting_at",
-    SessionStatus.LIVE: "started_at",
-    SessionStatus.COMPLETED: "ended_at",
-    SessionStatus.ABANDONED: "ended_at",
-    SessionStatus.FAILED: "ended_at",
-}
+#: The timeline event of a status change.
+STATUS_CHANGED = "status_changed"
 
 
 def session_can_transition(current: str, target: str) -> bool:
     return target in SESSION_TRANSITIONS.get(current, frozenset())
+
+
+def _session_row_locked(session: InterviewSession):
+    """The session's row, locked for the rest of the transaction: writers that read a session
+    before changing it (the sideband, the browser, the expiry job, the console) take turns,
+    and each reads what is stored rather than what its own copy says."""
+    return InterviewSession.objects.select_for_update().filter(pk=session.pk)
+
+
+def _status_changed_data(current: str, to: str, *, reason: str = "", data=None) -> dict:
+    """What the timeline records of a status change (``session_transition`` and
+    ``session_connect_async`` alike)."""
+    return {"from": current, "to": to, **({"reason": reason} if reason else {}), **(data or {})}
+
+
+def _pipeline_event(to: str, *, had_started: bool) -> str | None:
+    """What a move to ``to`` tells the candidate's pipeline (``candidate_status_follow``)."""
+    if to == SessionStatus.LIVE:
+        return PipelineEvent.INTERVIEW_STARTED
+    if to in TERMINAL_STATUSES and had_started:
+        return PipelineEvent.INTERVIEW_ENDED
+    return None  # connecting again, or an interview that never started ended
 
 
 @transaction.atomic
@@ -306,17 +385,13 @@ def session_transition(
     ``also_save`` names other fields the caller changed, written in the same update.
     Raises IllegalTransition for a move the machine does not allow."""
     at = at or timezone.now()
-    current, started_at = (
-        InterviewSession.objects.select_for_update()
-        .values_list("status", "started_at")
-        .get(pk=session.pk)
-    )
+    current, started_at = _session_row_locked(session).values_list("status", "started_at").get()
     if not session_can_transition(current, to):
         raise IllegalTransition(current, to)
     session.status = to
     fields = ["status", "updated_at", *(also_save or [])]
-    stamp = _STATUS_TIMESTAMP.get(to)
-    if stamp and (getattr(session, stamp) is None or to == SessionStatus.CONNECTING):
+    stamp = SESSION_STATUS_TIMESTAMPS.get(to)
+    if stamp and (to in SESSION_RESTAMPED_STATUSES or getattr(session, stamp) is None):
         setattr(session, stamp, at)
         fields.append(stamp)
     if reason:
@@ -325,15 +400,10 @@ def session_transition(
     session.save(update_fields=fields)
     session_event_record(
         session=session,
-        kind="status_changed",
-        data={"from": current, "to": to, **({"reason": reason} if reason else {}), **(data or {})},
+        kind=STATUS_CHANGED,
+        data=_status_changed_data(current, to, reason=reason, data=data),
     )
-    if to == SessionStatus.LIVE:
-        event = PipelineEvent.INTERVIEW_STARTED
-    elif to in TERMINAL_STATUSES and started_at is not None:
-        event = PipelineEvent.INTERVIEW_ENDED
-    else:
-        event = None  # connecting again, or an interview that never started ended
+    event = _pipeline_event(to, had_started=started_at is not None)
     if event:
         candidate_status_follow(candidate_id=session.candidate_id, event=event, session=session)
     return session
@@ -355,11 +425,7 @@ def session_record_decision(
         raise ValidationError(f"Unknown decision {decision!r}.")
     # What is stored, not what the caller's object says: a console form has already put the
     # new decision on it.
-    previous = (
-        InterviewSession.objects.select_for_update()
-        .values_list("decision", flat=True)
-        .get(pk=session.pk)
-    )
+    previous = _session_row_locked(session).values_list("decision", flat=True).get()
     session.decision = decision
     session.decision_note = note
     session.decided_by = actor if decision else None
@@ -425,6 +491,147 @@ def session_create(
     return session
 
 
+# --- Connecting a call: the SDP proxy's two database steps ---------------------------------
+# Asynchronous, each one statement in one round trip on core.asyncdb, so an offer holds no
+# thread and almost no database time while hundreds are in flight.
+
+
+class SessionNotFound(Exception):
+    """No such session for this candidate (or not in this tenant)."""
+
+
+@dataclass(frozen=True)
+class ConnectTarget:
+    session_id: str
+    tenant_id: str
+    config: dict  # the provider configuration the session was created with
+
+
+async def session_connect_target(*, session_id, user_id, tenant_id) -> ConnectTarget:
+    """Before the provider is asked: the candidate's session, if it may connect, with its
+    configuration. Raises SessionNotFound (not theirs, or missing) or IllegalTransition (it
+    has ended)."""
+    found = await session_for_candidate_async(
+        session_id=session_id, user_id=user_id, tenant_id=tenant_id
+    )
+    if found is None:
+        raise SessionNotFound(session_id)
+    status, config = found
+    if not session_can_transition(status, SessionStatus.CONNECTING):
+        raise IllegalTransition(status, SessionStatus.CONNECTING)
+    if not config:  # created before configurations were kept with sessions
+        build = sync_to_async(session_realtime_config_for_candidate, thread_sensitive=False)
+        config = await build(session_id=session_id, user_id=user_id, tenant_id=tenant_id)
+    return ConnectTarget(session_id=str(session_id), tenant_id=str(tenant_id), config=config)
+
+
+def _connect_from() -> list[str]:
+    # Plain strings: psycopg would send an enum member's name, not its value.
+    return sorted(
+        str(status)
+        for status, targets in SESSION_TRANSITIONS.items()
+        if SessionStatus.CONNECTING in targets
+    )
+
+
+@cache
+def _connect_statement() -> str:
+    """``session_transition(to="connecting")`` with the new call, as one statement: under the
+    row lock, from the statuses the state machine allows, stamping the status's timestamp,
+    recording the same timeline event. Recording a call already recorded changes nothing, so
+    the statement is safe to repeat (core.asyncdb may send it twice)."""
+    to = SessionStatus.CONNECTING
+    if _pipeline_event(to, had_started=True) is not None:
+        raise RuntimeError("session_transition would also move the candidate; this cannot")
+    stamp = SESSION_STATUS_TIMESTAMPS[to]
+    stamped = "%(now)s" if to in SESSION_RESTAMPED_STATUSES else f"COALESCE(s.{stamp}, %(now)s)"
+    session = InterviewSession._meta.db_table
+    event = SessionEvent._meta.db_table
+    return f"""
+        WITH previous AS (
+            SELECT id, status, provider_call_id FROM {session}
+            WHERE id = %(session)s FOR UPDATE
+        ), moved AS (
+            UPDATE {session} s
+            SET status = %(to)s, {stamp} = {stamped}, updated_at = %(now)s,
+                last_heartbeat_at = %(now)s, connection_state = '', provider = %(provider)s,
+                provider_call_id = %(call)s, model = %(model)s, voice = %(voice)s
+            FROM previous
+            WHERE s.id = previous.id AND previous.status = ANY(%(from)s)
+                AND previous.provider_call_id <> %(call)s
+            RETURNING previous.status, previous.provider_call_id
+        ), recorded AS (
+            INSERT INTO {event} (id, tenant_id, session_id, kind, data, created_at)
+            SELECT %(event)s, %(tenant)s, %(session)s, %(kind)s,
+                   (%(event_data)s -> status)
+                   || CASE WHEN provider_call_id <> ''
+                           THEN jsonb_build_object('replaces', provider_call_id)
+                           ELSE '{{}}'::jsonb END,
+                   %(now)s
+            FROM moved
+        )
+        SELECT previous.status,
+               CASE WHEN previous.provider_call_id <> %(call)s THEN previous.provider_call_id
+                    -- a repeat: the call this one replaced, as the first recording noted it
+                    ELSE (SELECT e.data ->> 'replaces' FROM {event} e
+                          WHERE e.session_id = %(session)s AND e.kind = %(kind)s
+                            AND e.data ->> 'call_id' = %(call)s
+                          LIMIT 1)
+               END,
+               EXISTS (SELECT FROM moved) OR previous.provider_call_id = %(call)s
+        FROM previous
+    """  # noqa: S608 (table and column names from the models, values bound)
+
+
+async def session_connect_async(
+    target: ConnectTarget,
+    *,
+    provider: str,
+    call_id: str,
+    model: str,
+    voice: str,
+    notify_channel: str = "",
+    at=None,
+) -> str:
+    """Once the provider has answered: remember the call and move the session to connecting
+    (a reconnect from connecting or live moves through connecting again), as
+    ``session_transition`` does. ``notify_channel``, if given, gets a PostgreSQL notification
+    with the session id when the call is recorded (on commit). Returns the call this one
+    replaces ("" if none), which the caller hangs up. Raises IllegalTransition if the session
+    ended meanwhile."""
+    connect_from = _connect_from()
+    to = str(SessionStatus.CONNECTING)
+    call = {"call_id": call_id}
+    rows = await asyncdb.tenant_fetch(
+        target.tenant_id,
+        _connect_statement(),
+        notify=(notify_channel, target.session_id) if notify_channel else None,
+        params={
+            "session": target.session_id,
+            "tenant": target.tenant_id,
+            "event": uuid.uuid4(),
+            "kind": STATUS_CHANGED,
+            # The event for each status the session may be in; the statement takes its own.
+            "event_data": Jsonb(
+                {status: _status_changed_data(status, to, data=call) for status in connect_from}
+            ),
+            "to": to,
+            "from": connect_from,
+            "now": at or timezone.now(),
+            "provider": provider,
+            "call": call_id,
+            "model": model,
+            "voice": voice,
+        },
+    )
+    if not rows:
+        raise IllegalTransition("missing", SessionStatus.CONNECTING)
+    previous_status, replaced, recorded = rows[0]
+    if not recorded:
+        raise IllegalTransition(previous_status, SessionStatus.CONNECTING)
+    return replaced or ""
+
+
 # --- Live session ---------------------------------------------------------------------------
 
 ACTIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.CONNECTING, SessionStatus.LIVE)
@@ -448,11 +655,7 @@ def session_heartbeat(*, session: InterviewSession, connection_state: str = "") 
 @transaction.atomic
 def session_mark_live(*, session: InterviewSession, by: str) -> bool:
     """Live once the call is up (the sideband attached or the browser connected)."""
-    current = (
-        InterviewSession.objects.select_for_update()
-        .values_list("status", flat=True)
-        .get(pk=session.pk)
-    )
+    current = _session_row_locked(session).values_list("status", flat=True).get()
     if current != SessionStatus.CONNECTING:
         return False
     session_transition(session=session, to=SessionStatus.LIVE, data={"by": by})
@@ -467,11 +670,7 @@ def session_end(
     interview that never went live ends ``abandoned`` rather than ``completed``; one that did
     stays completed even if it ends while the browser is reconnecting. The caller hangs up
     the provider call (live.tasks.hangup_call)."""
-    current, started_at = (
-        InterviewSession.objects.select_for_update()
-        .values_list("status", "started_at")
-        .get(pk=session.pk)
-    )
+    current, started_at = _session_row_locked(session).values_list("status", "started_at").get()
     if current not in ACTIVE_STATUSES:
         return False
     if status == SessionStatus.COMPLETED and started_at is None:
@@ -539,7 +738,7 @@ def transcript_append(
     if not text:
         return None, False
     # The session row lock orders concurrent appends (sideband and browser) for seq.
-    InterviewSession.objects.select_for_update().filter(pk=session.pk).exists()
+    _session_row_locked(session).exists()
     entries = TranscriptEntry.objects.filter(session=session)
     later_ids = [i for i in before_item_ids if i]
     later = (

@@ -19,7 +19,12 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
@@ -28,11 +33,18 @@ from rest_framework.views import APIView
 from core import rls
 from core.dbthreads import recover_connection
 from interviews import selectors, services
-from interviews.models import InterviewSession, SessionStatus, Speaker, TranscriptSource
+from interviews.models import (
+    EndReason,
+    InterviewSession,
+    SessionStatus,
+    Speaker,
+    TranscriptSource,
+)
 
-from . import connect, tasks
 from . import provider as realtime
+from . import tasks
 from .tokens import SessionTokenAuthentication, session_token_issue
+from .worker import ATTACH_CHANNEL
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +132,9 @@ class SessionAPI(APIView):
     permission_classes = [IsSessionOwner]
 
     def load(self, request) -> InterviewSession:
-        session = (
-            InterviewSession.objects.select_related("template")
-            .filter(pk=request.auth.session_id, candidate__user_id=request.auth.user_id)
-            .first()
+        claims = request.auth
+        session = selectors.session_for_candidate(
+            claims.session_id, claims.user_id, tenant_id=claims.tenant_id
         )
         if session is None:
             raise exceptions.NotFound("No such interview session.")
@@ -131,23 +142,6 @@ class SessionAPI(APIView):
 
     def tenant(self, request):
         return rls.tenant_context(request.auth.tenant_id)
-
-
-def status_payload(session: InterviewSession) -> dict:
-    max_seconds = session.template.max_duration_minutes * 60
-    remaining = None
-    if session.started_at and not session.is_terminal:
-        elapsed = (timezone.now() - session.started_at).total_seconds()
-        remaining = max(0, int(max_seconds - elapsed))
-    return {
-        "id": str(session.pk),
-        "status": session.status,
-        "end_reason": session.end_reason,
-        "started_at": session.started_at.isoformat() if session.started_at else None,
-        "max_duration_seconds": max_seconds,
-        "remaining_seconds": remaining,
-        "ended": session.is_terminal,
-    }
 
 
 # --- What the schema tells clients -----------------------------------------------------------
@@ -182,18 +176,38 @@ def error_responses(*statuses: int) -> dict:
     }
 
 
-StatusSerializer = inline_serializer(
-    "SessionStatus",
-    {
-        "id": serializers.UUIDField(),
-        "status": serializers.ChoiceField(SessionStatus.choices),
-        "end_reason": serializers.CharField(),
-        "started_at": serializers.DateTimeField(allow_null=True),
-        "max_duration_seconds": serializers.IntegerField(),
-        "remaining_seconds": serializers.IntegerField(allow_null=True),
-        "ended": serializers.BooleanField(),
-    },
-)
+class _PythonIsoDateTimeField(serializers.DateTimeField):
+    """ISO 8601 as Python writes it ("+00:00" where DRF would write "Z"), as the API always
+    has."""
+
+    def to_representation(self, value):
+        return value.isoformat() if value else None
+
+
+@extend_schema_serializer(component_name="SessionStatus")
+class SessionStatusOutputSerializer(serializers.Serializer):
+    """The session's state as the interview page sees it (start, heartbeat, end and status
+    answer with it)."""
+
+    # One class writes the answer and documents it in the schema, so the two cannot drift.
+
+    id = serializers.UUIDField(source="pk")
+    status = serializers.ChoiceField(SessionStatus.choices)
+    end_reason = serializers.CharField()
+    started_at = _PythonIsoDateTimeField(allow_null=True)
+    max_duration_seconds = serializers.SerializerMethodField()
+    remaining_seconds = serializers.SerializerMethodField()
+    ended = serializers.BooleanField(source="is_terminal")
+
+    def get_max_duration_seconds(self, session: InterviewSession) -> int:
+        return session.template.max_duration_minutes * 60
+
+    def get_remaining_seconds(self, session: InterviewSession) -> int | None:
+        """Time left once the interview is under way (counted from when it went live)."""
+        if not session.started_at or session.is_terminal:
+            return None
+        elapsed = (timezone.now() - session.started_at).total_seconds()
+        return max(0, int(self.get_max_duration_seconds(session) - elapsed))
 
 
 class SessionTokenRefreshView(SessionAPI):
@@ -230,7 +244,7 @@ class SessionStartView(SessionAPI):
 
     @extend_schema(
         request=StartInputSerializer,
-        responses={200: StatusSerializer, **error_responses(400, 409, 413)},
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 409, 413)},
         summary="The interview page opened: record the client, get the session state",
     )
     def post(self, request, session_id):
@@ -243,7 +257,7 @@ class SessionStartView(SessionAPI):
             session.client_info = data.validated_data["client_info"]
             session.save(update_fields=["client_info", "updated_at"])
             services.session_event_record(session=session, kind="page.opened", data={})
-            return Response(status_payload(session))
+            return Response(SessionStatusOutputSerializer(session).data)
 
 
 class SessionHeartbeatView(SessionAPI):
@@ -256,7 +270,7 @@ class SessionHeartbeatView(SessionAPI):
 
     @extend_schema(
         request=HeartbeatInputSerializer,
-        responses={200: StatusSerializer, **error_responses(400, 413)},
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 413)},
         summary="The page is still there (and how its connection is)",
     )
     def post(self, request, session_id):
@@ -268,34 +282,34 @@ class SessionHeartbeatView(SessionAPI):
                 services.session_heartbeat(
                     session=session, connection_state=data.validated_data["connection_state"]
                 )
-            return Response(status_payload(session))
+            return Response(SessionStatusOutputSerializer(session).data)
 
 
 class SessionEndView(SessionAPI):
     @extend_schema(
         request=None,
-        responses={200: StatusSerializer, **error_responses()},
+        responses={200: SessionStatusOutputSerializer, **error_responses()},
         summary="The candidate ends the interview",
     )
     def post(self, request, session_id):
         with self.tenant(request):
             session = self.load(request)
-            if services.session_end(session=session, reason="candidate_ended"):
+            if services.session_end(session=session, reason=EndReason.CANDIDATE_ENDED):
                 tasks.hangup_call.delay_on_commit(
                     str(session.pk), str(session.tenant_id), session.provider_call_id
                 )
             session.refresh_from_db()
-            return Response(status_payload(session))
+            return Response(SessionStatusOutputSerializer(session).data)
 
 
 class SessionStatusView(SessionAPI):
     @extend_schema(
-        responses={200: StatusSerializer, **error_responses()},
+        responses={200: SessionStatusOutputSerializer, **error_responses()},
         summary="The session's state and time left",
     )
     def get(self, request, session_id):
         with self.tenant(request):
-            return Response(status_payload(self.load(request)))
+            return Response(SessionStatusOutputSerializer(self.load(request)).data)
 
 
 class TranscriptEntryInputSerializer(serializers.Serializer):
@@ -413,15 +427,7 @@ class DatabaseUnavailable(exceptions.APIException):
 
 
 @recover_connection
-def _stored_config(target: connect.ConnectTarget) -> dict:
-    # Sessions created before configurations were kept with them: build it from the template.
-    with rls.tenant_context(target.tenant_id):
-        session = InterviewSession.objects.select_related("template").get(pk=target.session_id)
-        return selectors.session_realtime_config(session)
-
-
-@recover_connection
-def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError) -> None:
+def _record_failure(target: services.ConnectTarget, error: realtime.ProviderError) -> None:
     with rls.tenant_context(target.tenant_id):
         session = InterviewSession.objects.get(pk=target.session_id)
         # The company's timeline: a configuration error is theirs (or the operators') to fix.
@@ -433,7 +439,7 @@ def _record_failure(target: connect.ConnectTarget, error: realtime.ProviderError
         )
 
 
-def _hang_up_later(target: connect.ConnectTarget, call_id: str) -> None:
+def _hang_up_later(target: services.ConnectTarget, call_id: str) -> None:
     try:
         tasks.hangup_call.delay(target.session_id, target.tenant_id, call_id)
     except Exception:  # the broker is away; the expiry task still ends stale sessions' calls
@@ -444,15 +450,16 @@ _bookkeeping: set[asyncio.Task] = set()  # the event loop keeps only weak refere
 
 
 async def _keep_or_hang_up(
-    target: connect.ConnectTarget, provider_name: str, call: realtime.Call, config: dict
+    target: services.ConnectTarget, provider_name: str, call: realtime.Call, config: dict
 ) -> exceptions.APIException | None:
     """Record the provider's new call on the session, hang up the call it replaces, or - when
     the session ended meanwhile or the call cannot be recorded - hang up the new call. Returns
     the error to answer with, if any (it never raises: nobody may be waiting for it)."""
     hang_up = sync_to_async(_hang_up_later, thread_sensitive=False)
     try:
-        replaced = await connect.session_connect(
+        replaced = await services.session_connect_async(
             target,
+            notify_channel=ATTACH_CHANNEL,  # wakes the realtime workers on commit
             provider=provider_name,
             call_id=call.call_id,
             model=config["model"],
@@ -507,18 +514,16 @@ class SessionSDPView(EventLoopAPIView):
             raise exceptions.ParseError("The body must be an SDP offer with an audio section.")
         claims = request.auth
         try:
-            target = await connect.session_connect_target(
+            target = await services.session_connect_target(
                 session_id=claims.session_id, user_id=claims.user_id, tenant_id=claims.tenant_id
             )
-        except connect.SessionNotFound as error:
+        except services.SessionNotFound as error:
             raise exceptions.NotFound("No such interview session.") from error
         except services.IllegalTransition as error:
             raise Conflict() from error
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise DatabaseUnavailable() from error
-        config = target.config or await sync_to_async(_stored_config, thread_sensitive=False)(
-            target
-        )
+        config = target.config
         provider = realtime.get_provider()
         try:
             call = await provider.create_call(offer_sdp=offer, session=config)

@@ -16,7 +16,7 @@ from .tokens import session_token_issue
 @login_required
 @require_GET
 def session_page(request, session_id):
-    session = session_for_candidate(session_id, request.user)
+    session = session_for_candidate(session_id, request.user.pk)
     if session is None:
         raise Http404("No such interview.")
     if session.is_terminal:
@@ -39,7 +39,7 @@ def session_page(request, session_id):
 @login_required
 @require_GET
 def session_done(request, session_id):
-    session = session_for_candidate(session_id, request.user)
+    session = session_for_candidate(session_id, request.user.pk)
     if session is None:
         raise Http404("No such interview.")
     return render(request, "interviews/done.html", {"session": session})

@@ -154,20 +154,22 @@ async def floor_db_app(scope, receive, send):
 
     if not apps.ready:  # the first request (of a warm-up burst): the models need Django set up
         django.setup()
-    from live import connect
+    from interviews import services
     from live import provider as realtime
     from live.tokens import session_token_read
+    from live.worker import ATTACH_CHANNEL
 
     body = await _read_body(receive)
     token = dict(scope["headers"])[b"authorization"].split()[1].decode()
     claims = session_token_read(token)
-    target = await connect.session_connect_target(
+    target = await services.session_connect_target(
         session_id=claims.session_id, user_id=claims.user_id, tenant_id=claims.tenant_id
     )
     provider = realtime.get_provider()
     call = await provider.create_call(offer_sdp=body.decode(), session=target.config)
-    await connect.session_connect(
+    await services.session_connect_async(
         target,
+        notify_channel=ATTACH_CHANNEL,
         provider=provider.name,
         call_id=call.call_id,
         model=target.config["model"],

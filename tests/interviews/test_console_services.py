@@ -14,6 +14,8 @@ from tenants.models import AuditEvent, Role
 from tests.conftest import console_client
 from tests.factories import (
     CandidateFactory,
+    CriterionFactory,
+    QuestionFactory,
     SessionEventFactory,
     SessionFactory,
     TemplateFactory,
@@ -325,6 +327,70 @@ def test_templates_are_saved_with_their_questions_in_the_tenant(recruiter_client
         assert [q.text for q in template.questions.all()] == ["Why us?"]
         assert template.criteria.get().tenant_id == tenant_a.pk
         assert template.created_by == recruiter_client.user
+
+
+def test_template_questions_and_criteria_are_audited_by_field_names(recruiter_client, tenant_a):
+    template = TemplateFactory(tenant=tenant_a)
+    question = QuestionFactory(template=template, position=1, text="Why us?")
+    criterion = CriterionFactory(template=template, position=1, name="Clarity")
+    response = recruiter_client.post(
+        reverse("admin:interviews_interviewtemplate_change", args=[template.pk]),
+        {
+            "title": template.title,
+            "role": template.role,
+            "instructions": template.instructions,
+            "is_active": "on",
+            "max_duration_minutes": template.max_duration_minutes,
+            "language": "en",
+            "voice": "marin",
+            "model": "gpt-realtime",
+            "transcription_model": "gpt-4o-transcribe",
+            "turn_detection": '{"type": "semantic_vad", "eagerness": "low"}',
+            "questions-TOTAL_FORMS": 2,
+            "questions-INITIAL_FORMS": 1,
+            "questions-0-id": question.pk,
+            "questions-0-template": template.pk,
+            "questions-0-position": 1,
+            "questions-0-text": "Why this team?",  # edited
+            "questions-0-guidance": "",
+            "questions-1-template": template.pk,
+            "questions-1-position": 2,
+            "questions-1-text": "A hard bug?",  # added
+            "questions-1-guidance": "Root cause.",
+            "criteria-TOTAL_FORMS": 1,
+            "criteria-INITIAL_FORMS": 1,
+            "criteria-0-id": criterion.pk,
+            "criteria-0-template": template.pk,
+            "criteria-0-position": 1,
+            "criteria-0-name": "Clarity",
+            "criteria-0-weight": "1",
+            "criteria-0-DELETE": "on",  # deleted
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with rls.tenant_context(tenant_a.pk):
+        added = template.questions.get(position=2)
+        assert [q.text for q in template.questions.all()] == ["Why this team?", "A hard bug?"]
+        assert not template.criteria.exists()
+        events = list(
+            AuditEvent.objects.filter(action__regex=r"^template\.(question|criterion)_")
+            .order_by("action")  # one transaction: one created_at
+            .values_list("action", "target_id", "details")
+        )
+    assert events == [
+        ("template.criterion_deleted", str(template.pk), {"criterion": str(criterion.pk)}),
+        (
+            "template.question_added",
+            str(template.pk),
+            {"question": str(added.pk), "fields": ["guidance", "position", "text"]},
+        ),
+        (
+            "template.question_changed",
+            str(template.pk),
+            {"question": str(question.pk), "fields": ["text"]},
+        ),
+    ]
+    assert "Why this team?" not in str(events) and "A hard bug?" not in str(events)
 
 
 def test_a_recruiter_cannot_point_at_another_tenants_template(recruiter_client, tenant_b):

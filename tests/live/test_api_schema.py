@@ -1,6 +1,11 @@
 """The candidate session API's OpenAPI document is complete enough for a client built from it."""
 
 import pytest
+from django.test import Client
+from django.utils import timezone
+
+from live.tokens import session_token_issue
+from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +63,26 @@ def test_the_transcript_request_describes_its_entries(schema):
     result = resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
     assert set(result["properties"]) == {"accepted", "ignored"}
     assert all(field.get("description") for field in result["properties"].values())
+
+
+@pytest.mark.parametrize("action", ["start", "heartbeat", "end", "status"])
+def test_the_session_status_answer_is_what_the_schema_says(schema, tenant_a, action):
+    session = SessionFactory(
+        tenant=tenant_a, candidate__user=UserFactory(), status="live", started_at=timezone.now()
+    )
+    token = session_token_issue(
+        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
+    )
+    method = "get" if action == "status" else "post"
+    operation = schema["paths"][f"/api/candidate/sessions/{{session_id}}/{action}/"][method]
+    documented = resolve(
+        schema, operation["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    response = getattr(Client(), method)(
+        f"/api/candidate/sessions/{session.pk}/{action}/",
+        **({"data": {}, "content_type": "application/json"} if method == "post" else {}),
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200, response.content
+    assert set(documented["properties"]) == set(response.json())
+    assert set(documented["required"]) == set(response.json())

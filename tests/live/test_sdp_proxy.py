@@ -12,9 +12,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 
 from core import asyncdb, rls
+from interviews import services
 from interviews.models import InterviewSession, SessionEvent
 from interviews.session_config import TOOL_NAMES
-from live import connect
 from live.tokens import session_token_issue
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import FakeUpstream
@@ -213,32 +213,6 @@ def test_the_offer_carries_the_configuration_the_session_was_created_with(upstre
     assert post_offer(session).status_code == 201
     instructions = json.loads(upstream.requests[0]["parts"]["session"]["body"])["instructions"]
     assert "Before?" in instructions and "Added later?" not in instructions
-
-
-def test_recording_a_call_is_safe_to_repeat(session):
-    target = async_to_sync(connect.session_connect_target)(
-        session_id=str(session.pk),
-        user_id=session.candidate.user_id,
-        tenant_id=str(session.tenant_id),
-    )
-    record = async_to_sync(connect.session_connect)
-    call = {"provider": "openai", "model": "gpt-realtime", "voice": "cedar"}
-    assert record(target, call_id="rtc_1", **call) == ""
-    assert record(target, call_id="rtc_1", **call) == ""  # e.g. resent after a dropped link
-    assert len(status_changes(session)) == 1
-    assert record(target, call_id="rtc_2", **call) == "rtc_1"
-    assert record(target, call_id="rtc_2", **call) == "rtc_1"  # still to be hung up
-    assert len(status_changes(session)) == 2
-
-
-def test_the_connect_path_sees_only_the_tokens_tenant(session, tenant_b):
-    # The statements name no tenant: row-level security alone keeps other tenants out.
-    with pytest.raises(connect.SessionNotFound):
-        async_to_sync(connect.session_connect_target)(
-            session_id=str(session.pk),
-            user_id=session.candidate.user_id,
-            tenant_id=str(tenant_b.pk),
-        )
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -448,7 +422,7 @@ def test_a_browser_that_leaves_while_the_call_is_recorded_leaves_no_call_unknown
 
     from config import asgi
 
-    record = connect.session_connect
+    record = services.session_connect_async
 
     async def scenario():
         reached, release = asyncio.Event(), asyncio.Event()
@@ -458,7 +432,7 @@ def test_a_browser_that_leaves_while_the_call_is_recorded_leaves_no_call_unknown
             await release.wait()
             return await record(*args, **kwargs)
 
-        monkeypatch.setattr(connect, "session_connect", slow_record)
+        monkeypatch.setattr(services, "session_connect_async", slow_record)
         body = OFFER.encode()
         browser = ApplicationCommunicator(
             asgi.application,
