@@ -223,6 +223,9 @@ SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.FAILED: frozenset(),
 }
 TERMINAL_STATUSES = frozenset(s for s, targets in SESSION_TRANSITIONS.items() if not targets)
+#: A session has a provider call in these: the SDP proxy recorded one (connecting) and it may
+#: have gone live. The sideband follows a call only while its session is in one of them.
+ON_CALL_STATUSES = frozenset({S.CONNECTING, S.LIVE})
 
 
 class EndReason(models.TextChoices):

@@ -17,6 +17,7 @@ from core import rls
 from core.dbthreads import recover_connection
 from interviews import selectors, services
 from interviews.models import (
+    ON_CALL_STATUSES,
     EndReason,
     InterviewSession,
     SessionEvent,
@@ -187,7 +188,7 @@ class SidebandSession:
         return sync_to_async(run)
 
     def _load(self, session):
-        if session.status not in ("connecting", "live") or session.provider_call_id != self.call_id:
+        if session.status not in ON_CALL_STATUSES or session.provider_call_id != self.call_id:
             raise CallGone()
         config = selectors.session_realtime_config(session)
         start = session.started_at or session.connecting_at or timezone.now()
@@ -206,7 +207,7 @@ class SidebandSession:
     def _browser_state(self, session):
         """Whether the browser reported this call connected; raises CallGone once the session
         has ended or moved to another call."""
-        if session.status not in ("connecting", "live") or session.provider_call_id != self.call_id:
+        if session.status not in ON_CALL_STATUSES or session.provider_call_id != self.call_id:
             raise CallGone()
         return session.connection_state == "connected"
 
