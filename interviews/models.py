@@ -235,6 +235,12 @@ SESSION_STATUS_TIMESTAMPS: dict[str, str] = {
 }
 SESSION_RESTAMPED_STATUSES = frozenset({S.CONNECTING})
 
+#: A session has a provider call in these: the SDP proxy recorded one (connecting) and it may
+#: have gone live. The sideband follows a call only while its session is in one of them.
+ON_CALL_STATUSES = frozenset({S.CONNECTING, S.LIVE})
+#: A session is active (not ended) in these.
+ACTIVE_STATUSES = frozenset({S.PENDING, *ON_CALL_STATUSES})
+
 
 class EndReason(models.TextChoices):
     INTERVIEW_COMPLETE = "interview_complete", "Interviewer finished"

@@ -14,6 +14,7 @@ from core.dbthreads import recover_connection
 from tenants.services import system_bypass
 
 from .models import (
+    ON_CALL_STATUSES,
     Consent,
     EndReason,
     InterviewSession,
@@ -116,7 +117,7 @@ def live_calls() -> list[tuple[str, str, str]]:
     be running - what the realtime worker attaches to, also after a restart."""
     with system_bypass(reason="realtime worker discovery"):
         rows = InterviewSession.objects.filter(
-            status__in=["connecting", "live"], provider_call_id__gt=""
+            status__in=ON_CALL_STATUSES, provider_call_id__gt=""
         ).values_list("pk", "tenant_id", "provider_call_id")
         return [(str(s), str(t), c) for s, t, c in rows]
 

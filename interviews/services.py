@@ -20,6 +20,7 @@ from tenants.models import Tenant
 from tenants.services import audit_record
 
 from .models import (
+    ACTIVE_STATUSES,
     SESSION_RESTAMPED_STATUSES,
     SESSION_STATUS_TIMESTAMPS,
     SESSION_TRANSITIONS,
@@ -633,8 +634,6 @@ async def session_connect_async(
 
 
 # --- Live session ---------------------------------------------------------------------------
-
-ACTIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.CONNECTING, SessionStatus.LIVE)
 
 
 @transaction.atomic

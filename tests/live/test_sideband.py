@@ -103,12 +103,17 @@ async def connect(session, *, report=True) -> tuple[Peer, str]:
     return peer, (await sync_to_async(load)(session)).provider_call_id
 
 
+async def recorded(session, kind: str, timeout: float = 10) -> None:
+    """Until the session's timeline has an event of ``kind``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while kind not in [k for k, _ in await sync_to_async(timeline)(session)]:
+        assert asyncio.get_running_loop().time() < deadline, f"no {kind} on the timeline"
+        await asyncio.sleep(0.05)
+
+
 async def attached(session, timeout: float = 10) -> None:
     """Until a follower of the session's call has attached (its timeline says so)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while "sideband.attached" not in [k for k, _ in await sync_to_async(timeline)(session)]:
-        assert asyncio.get_running_loop().time() < deadline, "the sideband did not attach"
-        await asyncio.sleep(0.05)
+    await recorded(session, "sideband.attached", timeout)
 
 
 async def say_something(peer: Peer, seconds: float = 0.5) -> None:
@@ -370,6 +375,9 @@ def test_a_changed_session_is_put_back(simulator, session):
         await peer.wait_for("session.updated", 2)  # the simulator's echo, then our correction
         last = [e for e in peer.events if e["type"] == "session.updated"][-1]
         assert "Why us?" in last["session"]["instructions"]
+        # The follower records its correction after sending it: stopping it as soon as the
+        # peer sees the correction could cut that write short.
+        await recorded(session, "session.reasserted")
         task.cancel()
         await peer.close()
 
