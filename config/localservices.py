@@ -331,7 +331,7 @@ def run(argv: list[str]) -> int:
         processes["simulator"] = [
             PYTHON,
             "-m",
-            "devtools.simulator.service",
+            "devtools.simulator",
             "--port",
             sim_port,
         ]

@@ -1,6 +1,6 @@
 """The realtime provider behind one small interface: create a call, attach to its sideband,
 hang up. `OpenAIRealtime` speaks OpenAI's GA Realtime API; the simulator
-(devtools.simulator.service) serves the same HTTP and WebSocket protocol locally, so the
+(devtools.simulator) serves the same HTTP and WebSocket protocol locally, so the
 same client code runs against either - only OPENAI_BASE_URL differs.
 """
 

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from core import rls
-from devtools.simulator.service import Timing
+from devtools.simulator.call import Timing
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
 from live.worker import RealtimeWorker
 from tests.browser.conftest import snap

@@ -315,11 +315,11 @@ def test_sound_before_the_first_question_is_a_turn_of_its_own(simulator):
 def test_it_assesses_the_criteria_its_tool_allows():
     """Like a model, it names the criteria the record_assessment schema lists (a name with
     a colon included), falling back to the instructions' topics when the schema lists none."""
-    from devtools.simulator.service import _topics
+    from devtools.simulator.interviewer import assessed_topics
     from interviews.session_config import session_tools
 
     class Criterion:
         name = "Design: APIs"
 
-    assert _topics({**SESSION, "tools": session_tools([Criterion()])}) == ["Design: APIs"]
-    assert _topics(SESSION) == ["Clarity"]
+    assert assessed_topics({**SESSION, "tools": session_tools([Criterion()])}) == ["Design: APIs"]
+    assert assessed_topics(SESSION) == ["Clarity"]

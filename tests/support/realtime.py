@@ -13,7 +13,9 @@ import time
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from devtools.simulator.service import InterviewerVoice, Simulator, Timing
+from devtools.simulator.api import Simulator
+from devtools.simulator.call import Timing
+from devtools.simulator.peer import InterviewerVoice
 
 FAST = Timing(
     greeting_delay=0.1,
