@@ -106,6 +106,21 @@ def test_a_rate_limit_is_waited_out_as_long_as_the_provider_asks(
     wait_for_offers(page, offers, 2)
 
 
+def test_a_provider_asking_for_a_long_wait_is_not_waited_out_on_the_page(
+    live_server, page, tenant_a, upstream
+):
+    upstream.mode, upstream.code = 429, "rate_limit_exceeded"
+    upstream.headers = {"Retry-After": "600"}
+    offers = open_interview_on_a_clock(page, live_server, tenant_a)
+    page.wait_for_function("document.getElementById('interview').dataset.state === 'error'")
+    # Busy is not the candidate's connection, and ten minutes is not a countdown to watch.
+    assert page.locator("#error-text").inner_text() == (
+        "The interviewer service is busy right now. Please try again in a few minutes."
+    )
+    page.clock.run_for(700_000)
+    assert len(offers) == 1
+
+
 # --- events from the provider, played on the page's data channel ---------------------------
 
 

@@ -7,6 +7,8 @@ import { Connection } from "./connection.js";
 import { SESSION_EXPIRED } from "./view.js";
 
 const RECONNECT_DELAYS = [1000, 2000, 4000, 8000, 15000];
+// Longer than this, a rate-limited provider is not waited out on the page.
+const MAX_RETRY_WAIT_SECONDS = 60;
 const NOT_CONFIGURED = "The interview can't start right now; we've told the company.";
 
 export class ReconnectingConnection {
@@ -49,6 +51,8 @@ export class ReconnectingConnection {
   // The interview is over: no loss is reported and no reconnection scheduled from now on.
   stop() {
     this.stopped = true;
+    clearTimeout(this.timer); // a reconnection already scheduled must not run after the end
+    this.timer = null;
     this.connection?.close();
   }
 
@@ -117,8 +121,15 @@ export class ReconnectingConnection {
     if (this.stopped || this.timer) return;
     this.connection?.close();
     this.connection = null;
+    // A busy provider that asks for a long wait, or keeps asking, is not the candidate's
+    // connection: say so, and do not keep them watching a countdown of minutes.
+    const busy = retryAfterSeconds !== null && retryAfterSeconds !== undefined;
+    if (busy && retryAfterSeconds > MAX_RETRY_WAIT_SECONDS) {
+      return this.giveUp(`${reason} Please try again in a few minutes.`, { retry: true });
+    }
     if (this.attempt >= RECONNECT_DELAYS.length) {
-      return this.giveUp(`${reason} Check your internet connection and try again.`, { retry: true });
+      const advice = busy ? "Please try again in a few minutes." : "Check your internet connection and try again.";
+      return this.giveUp(`${reason} ${advice}`, { retry: true });
     }
     // Never sooner than the server asked (a provider's rate limit says how long to wait).
     const delay = Math.max(RECONNECT_DELAYS[this.attempt++], (retryAfterSeconds || 0) * 1000);
