@@ -1,0 +1,72 @@
+"""Writes for candidates, templates and sessions. Admin, API and tasks all come through here.
+
+Callers use ``from interviews import services`` and ``services.<name>``; each module below
+does one job, and this package names everything public once.
+"""
+
+from .candidate_status import (
+    DECISION_STATUS,
+    PipelineEvent,
+    candidate_status_after,
+    candidate_status_follow,
+)
+from .candidates import (
+    CANDIDATE_EDITABLE_FIELDS,
+    candidate_create,
+    candidate_delete,
+    candidate_set_status,
+    candidate_update,
+    normalize_email,
+)
+from .connect import ConnectTarget, SessionNotFound, session_connect_async, session_connect_target
+from .sessions import (
+    STATUS_CHANGED,
+    IllegalTransition,
+    consent_record,
+    require_same_tenant,
+    session_can_transition,
+    session_create,
+    session_end,
+    session_event_record,
+    session_expire,
+    session_heartbeat,
+    session_mark_live,
+    session_record_decision,
+    session_transition,
+)
+from .templates import template_parts_save, template_save
+from .transcript import MAX_TRANSCRIPT_TEXT, transcript_append
+
+__all__ = [
+    "CANDIDATE_EDITABLE_FIELDS",
+    "DECISION_STATUS",
+    "MAX_TRANSCRIPT_TEXT",
+    "STATUS_CHANGED",
+    "ConnectTarget",
+    "IllegalTransition",
+    "PipelineEvent",
+    "SessionNotFound",
+    "candidate_create",
+    "candidate_delete",
+    "candidate_set_status",
+    "candidate_status_after",
+    "candidate_status_follow",
+    "candidate_update",
+    "consent_record",
+    "normalize_email",
+    "require_same_tenant",
+    "session_can_transition",
+    "session_connect_async",
+    "session_connect_target",
+    "session_create",
+    "session_end",
+    "session_event_record",
+    "session_expire",
+    "session_heartbeat",
+    "session_mark_live",
+    "session_record_decision",
+    "session_transition",
+    "template_parts_save",
+    "template_save",
+    "transcript_append",
+]

@@ -1,0 +1,101 @@
+"""The interview transcript: appending utterances in conversation order, deduplicated."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.db import transaction
+from django.db.models import F, Min
+
+from ..models import InterviewSession, TranscriptEntry, TranscriptSource
+from .sessions import _session_row_locked
+
+MAX_TRANSCRIPT_TEXT = 10_000
+_SEQ_SHIFT = 1_000_000  # above any real entry count
+
+
+def _make_room(entries, at: int, *, below: int | None = None) -> None:
+    """Move the entries from position ``at`` (up to ``below``, if given) down one. Two steps
+    keep (session, seq) unique at every row: out of the way, then back one further."""
+    moving = entries.filter(seq__gte=at)
+    if below is not None:
+        moving = moving.filter(seq__lt=below)
+    moving.update(seq=F("seq") + _SEQ_SHIFT)
+    entries.filter(seq__gte=_SEQ_SHIFT, seq__lt=2 * _SEQ_SHIFT).update(
+        seq=F("seq") - _SEQ_SHIFT + 1
+    )
+
+
+def _move_entry(entries, entry: TranscriptEntry, *, to: int) -> None:
+    """Move ``entry`` up to position ``to``; the entries from there down to its old place
+    move down one."""
+    entries.filter(pk=entry.pk).update(seq=3 * _SEQ_SHIFT)  # parked, out of the way
+    _make_room(entries, to, below=entry.seq)
+    entry.seq = to
+
+
+@transaction.atomic
+def transcript_append(
+    *,
+    session: InterviewSession,
+    speaker: str,
+    text: str,
+    item_id: str = "",
+    source: str = TranscriptSource.SERVER,
+    started_ms: int | None = None,
+    ended_ms: int | None = None,
+    before_item_ids: Collection[str] = (),
+) -> tuple[TranscriptEntry | None, bool]:
+    """Add one utterance. Deduplicated by the provider's item id: the browser's copy of an
+    item the server already has is ignored, and the server's copy replaces the browser's.
+    Returns (entry, created).
+
+    Entries go in arrival order, except that an utterance whose text arrives late (the
+    candidate's transcription can finish after the interviewer has already answered) is
+    placed before the earliest stored entry among ``before_item_ids`` - the items that came
+    after it in the conversation - and the entries from there on move down one. The server's
+    copy of an item the browser sent first moves the entry there too."""
+    text = (text or "").strip()[:MAX_TRANSCRIPT_TEXT]
+    if not text:
+        return None, False
+    # The session row lock orders concurrent appends (sideband and browser) for seq.
+    _session_row_locked(session).exists()
+    entries = TranscriptEntry.objects.filter(session=session)
+    later_ids = [i for i in before_item_ids if i]
+    later = (
+        entries.filter(provider_item_id__in=later_ids).aggregate(first=Min("seq"))["first"]
+        if later_ids
+        else None
+    )
+    if item_id:
+        existing = entries.filter(provider_item_id=item_id).first()
+        if existing is not None:
+            if source == TranscriptSource.SERVER and existing.source == TranscriptSource.CLIENT:
+                # The server's account wins entirely: who spoke, what was said and where it
+                # belongs in the conversation.
+                fields = ["text", "source", "speaker", "started_ms", "ended_ms"]
+                if later is not None and later < existing.seq:
+                    _move_entry(entries, existing, to=later)
+                    fields.append("seq")
+                existing.text, existing.source, existing.speaker = text, source, speaker
+                existing.started_ms, existing.ended_ms = started_ms, ended_ms
+                existing.save(update_fields=fields)
+            return existing, False
+    if later is not None:
+        seq = later
+        _make_room(entries, seq)
+    else:
+        last = entries.order_by("-seq").values_list("seq", flat=True).first()
+        seq = (last or 0) + 1
+    entry = TranscriptEntry.objects.create(
+        tenant_id=session.tenant_id,
+        session=session,
+        seq=seq,
+        speaker=speaker,
+        text=text,
+        provider_item_id=item_id[:128],
+        source=source,
+        started_ms=started_ms,
+        ended_ms=ended_ms,
+    )
+    return entry, True

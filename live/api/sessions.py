@@ -1,0 +1,220 @@
+"""The session views: token refresh, start, heartbeat, end, status and the browser's
+transcript. Each is scoped to the one session the token names."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import rls
+from interviews import selectors, services
+from interviews.models import EndReason, InterviewSession, Speaker, TranscriptSource
+
+from .. import tasks
+from ..tokens import SessionTokenAuthentication, session_token_issue
+from .errors import Conflict
+from .permissions import IsSessionOwner
+from .schema import SessionStatusOutputSerializer, error_responses
+
+TRANSCRIPT_GRACE = timedelta(minutes=5)
+
+
+class SessionAPI(APIView):
+    authentication_classes = [SessionTokenAuthentication]
+    permission_classes = [IsSessionOwner]
+
+    def load(self, request) -> InterviewSession:
+        claims = request.auth
+        session = selectors.session_for_candidate(
+            claims.session_id, claims.user_id, tenant_id=claims.tenant_id
+        )
+        if session is None:
+            raise exceptions.NotFound("No such interview session.")
+        return session
+
+    def tenant(self, request):
+        return rls.tenant_context(request.auth.tenant_id)
+
+
+class SessionTokenRefreshView(SessionAPI):
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "SessionToken",
+                {"token": serializers.CharField(), "expires_in": serializers.IntegerField()},
+            ),
+            **error_responses(409),
+        },
+        summary="Exchange a valid session token for a fresh one while the session is active",
+    )
+    def post(self, request, session_id):
+        with self.tenant(request):
+            session = self.load(request)
+            if session.is_terminal:
+                raise Conflict()
+        token = session_token_issue(
+            session_id=session.pk, user_id=request.auth.user_id, tenant_id=session.tenant_id
+        )
+        return Response({"token": token, "expires_in": settings.SESSION_TOKEN_TTL_SECONDS})
+
+
+class SessionStartView(SessionAPI):
+    class StartInputSerializer(serializers.Serializer):
+        client_info = serializers.DictField(required=False, default=dict)
+
+        def validate_client_info(self, value):
+            if len(str(value)) > 2000:
+                raise serializers.ValidationError("Too much client information.")
+            return value
+
+    @extend_schema(
+        request=StartInputSerializer,
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 409, 413)},
+        summary="The interview page opened: record the client, get the session state",
+    )
+    def post(self, request, session_id):
+        data = self.StartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            if session.is_terminal:
+                raise Conflict()
+            session.client_info = data.validated_data["client_info"]
+            session.save(update_fields=["client_info", "updated_at"])
+            services.session_event_record(session=session, kind="page.opened", data={})
+            return Response(SessionStatusOutputSerializer(session).data)
+
+
+class SessionHeartbeatView(SessionAPI):
+    class HeartbeatInputSerializer(serializers.Serializer):
+        connection_state = serializers.ChoiceField(
+            ["new", "connecting", "connected", "disconnected", "failed", "closed"],
+            required=False,
+            default="",
+        )
+
+    @extend_schema(
+        request=HeartbeatInputSerializer,
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 413)},
+        summary="The page is still there (and how its connection is)",
+    )
+    def post(self, request, session_id):
+        data = self.HeartbeatInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            if not session.is_terminal:
+                services.session_heartbeat(
+                    session=session, connection_state=data.validated_data["connection_state"]
+                )
+            return Response(SessionStatusOutputSerializer(session).data)
+
+
+class SessionEndView(SessionAPI):
+    @extend_schema(
+        request=None,
+        responses={200: SessionStatusOutputSerializer, **error_responses()},
+        summary="The candidate ends the interview",
+    )
+    def post(self, request, session_id):
+        with self.tenant(request):
+            session = self.load(request)
+            if services.session_end(session=session, reason=EndReason.CANDIDATE_ENDED):
+                tasks.hangup_call.delay_on_commit(
+                    str(session.pk), str(session.tenant_id), session.provider_call_id
+                )
+            session.refresh_from_db()
+            return Response(SessionStatusOutputSerializer(session).data)
+
+
+class SessionStatusView(SessionAPI):
+    @extend_schema(
+        responses={200: SessionStatusOutputSerializer, **error_responses()},
+        summary="The session's state and time left",
+    )
+    def get(self, request, session_id):
+        with self.tenant(request):
+            return Response(SessionStatusOutputSerializer(self.load(request)).data)
+
+
+class TranscriptEntryInputSerializer(serializers.Serializer):
+    item_id = serializers.CharField(
+        max_length=128,
+        help_text="The provider's conversation item id; an entry is stored once per item id.",
+    )
+    speaker = serializers.ChoiceField(
+        [Speaker.INTERVIEWER, Speaker.CANDIDATE], help_text="Who said it."
+    )
+    text = serializers.CharField(
+        max_length=services.MAX_TRANSCRIPT_TEXT, help_text="What was said, as transcribed."
+    )
+    started_ms = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="When the utterance began, in milliseconds from the start of the call.",
+    )
+    ended_ms = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="When the utterance ended, in milliseconds from the start of the call.",
+    )
+
+
+class TranscriptBatchView(SessionAPI):
+    """The browser's copy of the transcript, a fallback for what the server's sideband missed."""
+
+    class TranscriptBatchInputSerializer(serializers.Serializer):
+        entries = serializers.ListField(
+            child=TranscriptEntryInputSerializer(),
+            min_length=1,
+            max_length=50,
+            help_text="Up to 50 entries, in any order.",
+        )
+
+    @extend_schema(
+        request=TranscriptBatchInputSerializer,
+        responses={
+            200: inline_serializer(
+                "TranscriptBatchResult",
+                {
+                    "accepted": serializers.IntegerField(help_text="Entries newly stored."),
+                    "ignored": serializers.IntegerField(
+                        help_text="Entries already stored (by the server or an earlier batch)."
+                    ),
+                },
+            ),
+            **error_responses(400, 409, 413),
+        },
+        summary="Add transcript entries seen by the browser (idempotent by item id)",
+    )
+    def post(self, request, session_id):
+        data = self.TranscriptBatchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            closed_at = timezone.now() - TRANSCRIPT_GRACE
+            if session.is_terminal and (session.ended_at or closed_at) <= closed_at:
+                raise Conflict("This interview ended; its transcript is closed.")
+            accepted = 0
+            for entry in data.validated_data["entries"]:
+                _, created = services.transcript_append(
+                    session=session,
+                    speaker=entry["speaker"],
+                    text=entry["text"],
+                    item_id=entry["item_id"],
+                    source=TranscriptSource.CLIENT,
+                    started_ms=entry.get("started_ms"),
+                    ended_ms=entry.get("ended_ms"),
+                )
+                accepted += created
+        total = len(data.validated_data["entries"])
+        return Response({"accepted": accepted, "ignored": total - accepted})
