@@ -278,6 +278,8 @@ class InterviewSession(TenantOwned):
     voice = models.CharField(max_length=16, blank=True)
     connection_state = models.CharField(max_length=32, blank=True)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The number of the session's latest live update (interviews.services.live_updates).
+    live_seq = models.PositiveBigIntegerField(default=0, editable=False)
     # Video (api.video)
     video_recording_id = models.CharField(max_length=128, blank=True)
     video_recording_url = models.URLField(max_length=500, blank=True)
@@ -362,6 +364,9 @@ class TranscriptEntry(TenantOwned):
     )
     started_ms = models.PositiveIntegerField(null=True, blank=True)
     ended_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The session's live update that last wrote or moved this entry (live views catch up
+    # with the entries changed since the last update they saw).
+    live_seq = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

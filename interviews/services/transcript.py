@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F, Min
 
 from ..models import InterviewSession, TranscriptEntry, TranscriptSource
+from .live_updates import live_entry_changed
 from .sessions import _session_row_locked
 
 MAX_TRANSCRIPT_TEXT = 10_000
@@ -80,6 +81,7 @@ def transcript_append(
                 existing.text, existing.source, existing.speaker = text, source, speaker
                 existing.started_ms, existing.ended_ms = started_ms, ended_ms
                 existing.save(update_fields=fields)
+                live_entry_changed(existing)
             return existing, False
     if later is not None:
         seq = later
@@ -98,4 +100,5 @@ def transcript_append(
         started_ms=started_ms,
         ended_ms=ended_ms,
     )
+    live_entry_changed(entry)
     return entry, True
