@@ -241,10 +241,11 @@ def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
     }
 
 
-def sessions_live_now(*, tenant_id):
-    """The tenant's interviews in progress (a call connecting or live), newest first."""
+def sessions_live_now(sessions):
+    """Those of ``sessions`` (a queryset already scoped to what the reader may see) with an
+    interview in progress (a call connecting or live), the most recently started first."""
     return (
-        InterviewSession.objects.filter(tenant_id=tenant_id, status__in=ON_CALL_STATUSES)
+        sessions.filter(status__in=ON_CALL_STATUSES)
         .select_related("candidate", "template")
         .order_by("-connecting_at")
     )

@@ -12,6 +12,7 @@ from tenants.admin import TenantScopedAdmin
 from .. import services
 from ..models import Decision, InterviewSession, SessionSummary, Speaker, TranscriptSource
 from .candidates import _duration, candidate_person
+from .live import LiveSessionsMixin
 
 
 def _clock(moment) -> str:
@@ -77,7 +78,7 @@ def _decision_action(decision: str, label: str):
 
 
 @admin.register(InterviewSession)
-class InterviewSessionAdmin(TenantScopedAdmin):
+class InterviewSessionAdmin(LiveSessionsMixin, TenantScopedAdmin):
     list_display = (
         "person",
         "template",
