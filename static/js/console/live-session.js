@@ -64,7 +64,10 @@
     const over = maxMinutes && s.started_at && !s.ended_at &&
       (new Date() - new Date(s.started_at)) / 60000 > maxMinutes;
     $("elapsed").classList.toggle("live-over", Boolean(over));
-    if (s.ended_at) $("speaking").textContent = "-";
+    if (s.ended_at) {
+      $("speaking").textContent = "-";
+      say("The interview has ended. Reload the page for the full record and the AI summary.");
+    }
   }
 
   function place(entry) {
@@ -143,7 +146,8 @@
   function received(message) {
     if (message.kind === "snapshot") return applySnapshot(message);
     if (message.kind === "speaking") {
-      $("speaking").textContent = message.who ? SPEAKER[message.who] || message.who : "-";
+      const ended = state.session && state.session.ended_at;
+      $("speaking").textContent = message.who && !ended ? SPEAKER[message.who] || message.who : "-";
       return;
     }
     if (typeof message.seq !== "number" || message.seq <= state.applied) return;
@@ -163,7 +167,7 @@
     state.socket = socket;
     socket.onopen = () => {
       state.attempts = 0;
-      say("Following the interview live.");
+      if (!(state.session && state.session.ended_at)) say("Following the interview live.");
     };
     socket.onmessage = (event) => received(JSON.parse(event.data));
     socket.onclose = (event) => {
