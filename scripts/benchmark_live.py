@@ -1,0 +1,469 @@
+"""Benchmark: recruiters' live views under daphne with channels-redis, against a floor measured
+in the same run.
+
+    scripts/benchmark live            # bootstraps, then runs this
+    .venv/bin/python scripts/benchmark_live.py [--sessions 500] [--seconds 20] [--write FILE]
+
+- platform: daphne serving ``config.asgi:application`` (channels-redis, PostgreSQL with row-level
+  security as the application role); one recruiter WebSocket open on each of N live sessions;
+  writer processes commit one transcript entry per session per second through the platform's
+  own service (``interviews.services.transcript_append``, which numbers it and pushes it on
+  commit). Latency is from the entry's commit to its frame reaching the recruiter's socket.
+- floor: a bare ASGI WebSocket app under daphne, one socket per channel, fed by raw Redis
+  PUBLISH/SUBSCRIBE at the same rate. Latency is from PUBLISH to the frame. It is the least any
+  push through daphne and Redis costs on this machine.
+
+The two phases run one after the other, each alone on the machine. Reported: push latency p50
+and p99, the web process's CPU per frame pushed, and its memory per open socket (RSS growth
+from before the sockets opened, divided by N).
+
+Targets (issue #14): p50 <= 5 ms and p99 <= 25 ms; where the floor is above half of either,
+the target for that figure is <= 2x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform as std_platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BASE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE))
+sys.path.insert(0, str(BASE / "scripts"))
+
+from benchmark_sdp import cpu_seconds, daphne, free_port, percentile, wait_port  # noqa: E402
+
+RESULTS_START, RESULTS_END = "<!-- live-results:start -->", "<!-- live-results:end -->"
+FLOOR_CHANNEL = "bench-floor."
+WRITERS = 4
+spawn = multiprocessing.get_context("spawn")
+
+
+# --- The floor, served by daphne as `benchmark_live:floor_app` --------------------------------
+
+_floor = {"pubsub": None, "sockets": {}, "reader": None}
+
+
+async def _floor_reader():
+    async for message in _floor["pubsub"].listen():
+        if message["type"] != "pmessage":
+            continue
+        send = _floor["sockets"].get(message["channel"].decode())
+        if send is not None:
+            await send({"type": "websocket.send", "text": message["data"].decode()})
+
+
+async def floor_app(scope, receive, send):
+    """Accepts /<n> and forwards what is published on its channel (one pattern subscription
+    for the process, one reader dispatching by channel)."""
+    if scope["type"] != "websocket":
+        return
+    if _floor["pubsub"] is None:
+        import redis.asyncio as redis
+
+        _floor["pubsub"] = redis.Redis.from_url(os.environ["REDIS_URL"]).pubsub()
+        await _floor["pubsub"].psubscribe(FLOOR_CHANNEL + "*")
+        _floor["reader"] = asyncio.ensure_future(_floor_reader())
+    channel = FLOOR_CHANNEL + scope["path"].strip("/")
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+            _floor["sockets"][channel] = send
+            await send({"type": "websocket.send", "text": '{"kind": "ready"}'})
+        elif message["type"] == "websocket.disconnect":
+            _floor["sockets"].pop(channel, None)
+            return
+
+
+# --- Writers: one entry per session per second --------------------------------------------------
+
+
+def _schedule(index: int, count: int, second: int, start: float) -> float:
+    return start + second + index / count
+
+
+def _wait_for_start(ready, go, start_at) -> float:
+    ready.put(True)
+    go.wait(120)
+    return start_at.value
+
+
+def platform_writer(env, slice_, count, seconds, signals, out):
+    """Commits one transcript entry per session per second (the sessions in ``slice_``) and
+    reports each entry's commit time."""
+    os.environ.update(env)
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from core import rls
+    from interviews import services
+    from interviews.models import InterviewSession
+
+    committed = {}
+    tenant_id = slice_[0][1] if slice_ else None
+    with rls.tenant_context(tenant_id):
+        sessions = {
+            str(s.pk): s
+            for s in InterviewSession.objects.filter(pk__in=[pk for pk, _, _ in slice_])
+        }
+        start = _wait_for_start(*signals)
+        for second in range(seconds):
+            for session_id, _, index in slice_:
+                wait = _schedule(index, count, second, start) - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                token = f"{index}:{second}"
+                with transaction.atomic():
+                    # Registered first, so it runs before the push the append registers.
+                    transaction.on_commit(lambda t=token: committed.__setitem__(t, time.time()))
+                    services.transcript_append(
+                        session=sessions[session_id], speaker="candidate", text=f"bench {token}"
+                    )
+    from core.publish import publisher
+
+    publisher.flush(10)
+    out.put(committed)
+
+
+def floor_writer(redis_url, indexes, count, seconds, signals, out):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.ping()
+    published = {}
+    start = _wait_for_start(*signals)
+    for second in range(seconds):
+        for index in indexes:
+            wait = _schedule(index, count, second, start) - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            token = f"{index}:{second}"
+            published[token] = time.time()
+            client.publish(FLOOR_CHANNEL + str(index), json.dumps({"token": token}))
+    out.put(published)
+
+
+# --- The recruiters ------------------------------------------------------------------------------
+
+
+async def open_sockets(urls: list[str], headers: dict) -> list:
+    import aiohttp
+
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+    sockets = []
+    for batch in range(0, len(urls), 50):
+        opened = await asyncio.gather(
+            *(http.ws_connect(url, headers=headers, max_msg_size=0) for url in urls[batch:][:50])
+        )
+        for ws in opened:
+            first = await ws.receive_json(timeout=30)  # the snapshot (or the floor's ready)
+            assert first["kind"] in {"snapshot", "ready"}, first
+        sockets.extend(opened)
+    return http, sockets
+
+
+async def listen(sockets, received: dict, until: float, token_of) -> None:
+    async def one(ws):
+        while time.time() < until:
+            try:
+                message = await ws.receive(timeout=max(0.1, until - time.time()))
+            except TimeoutError:
+                return
+            if message.type.name != "TEXT":
+                print("socket ended:", message.type.name, message.data, file=sys.stderr)
+                return
+            at = time.time()
+            token = token_of(json.loads(message.data))
+            if token:
+                received[token] = at
+            else:
+                received.setdefault("_other", []).append(message.data[:100])
+
+    await asyncio.gather(*(one(ws) for ws in sockets))
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def run_phase(name, pid, urls, headers, start_writers, seconds, token_of):
+    """Open the sockets, start the writers, collect frames; returns the figures."""
+
+    async def phase():
+        before_rss = rss_kb(pid)
+        http, sockets = await open_sockets(urls, headers)
+        await asyncio.sleep(1)
+        after_rss = rss_kb(pid)
+        received: dict = {}
+        ready, go, start_at = spawn.Queue(), spawn.Event(), spawn.Value("d", 0.0)
+        writers, out = start_writers((ready, go, start_at))
+        for _ in writers:  # every writer set up (Django loaded, sessions read)
+            await asyncio.to_thread(ready.get, True, 120)
+        start = time.time() + 0.5
+        start_at.value = start
+        go.set()
+        cpu_start = cpu_seconds(pid)
+        await listen(sockets, received, start + seconds + 3, token_of)
+        cpu = cpu_seconds(pid) - cpu_start
+        sent = {}
+        for _ in writers:
+            sent.update(await asyncio.to_thread(out.get, True, 60))
+        for writer in writers:
+            writer.join(10)
+        for ws in sockets:
+            await ws.close()
+        await http.close()
+        return before_rss, after_rss, received, sent, cpu
+
+    before_rss, after_rss, received, sent, cpu = asyncio.run(phase())
+    latencies = [(received[t] - sent[t]) * 1000 for t in sent if t in received]
+    return {
+        "name": name,
+        "sent": len(sent),
+        "received": len(latencies),
+        "p50": percentile(latencies, 50) if latencies else float("nan"),
+        "p99": percentile(latencies, 99) if latencies else float("nan"),
+        "cpu_ms_per_frame": cpu * 1000 / max(1, len(latencies)),
+        "kb_per_socket": (after_rss - before_rss) / max(1, len(urls)),
+        "rate": len(sent) / seconds,
+    }
+
+
+def prepare(count: int):
+    import django
+
+    django.setup()
+    from django.test import Client
+    from django.utils import timezone
+
+    from core import rls
+    from interviews.models import InterviewSession
+    from tenants.models import Role
+    from tests.factories import (
+        MembershipFactory,
+        SessionFactory,
+        TemplateFactory,
+        TenantFactory,
+        UserFactory,
+    )
+
+    tenant = TenantFactory(name="Bench", slug="bench")
+    template = TemplateFactory(tenant=tenant)
+    now = timezone.now()
+    with rls.bypass_context():
+        first = SessionFactory(tenant=tenant, template=template, status="live", started_at=now)
+        InterviewSession.objects.bulk_create(
+            [
+                InterviewSession(
+                    tenant=tenant,
+                    template=template,
+                    candidate=first.candidate,
+                    consent=first.consent,
+                    status="live",
+                    started_at=now,
+                )
+                for _ in range(count - 1)
+            ]
+        )
+        ids = [str(pk) for pk in InterviewSession.objects.values_list("pk", flat=True)]
+    user = UserFactory(is_staff=True)
+    MembershipFactory(tenant=tenant, user=user, role=Role.VIEWER)
+    client = Client()
+    client.force_login(user)
+    return str(tenant.pk), ids, client.cookies["sessionid"].value
+
+
+def report(floor: dict, platform: dict, sessions: int, seconds: int) -> tuple[str, bool]:
+    def target(figure, absolute):
+        if floor[figure] > absolute / 2:
+            limit = 2 * floor[figure]
+            return limit, f"<= 2x floor ({limit:.1f} ms; the floor is above half of {absolute} ms)"
+        return absolute, f"<= {absolute} ms"
+
+    p50_limit, p50_text = target("p50", 5)
+    p99_limit, p99_text = target("p99", 25)
+    ok50, ok99 = platform["p50"] <= p50_limit, platform["p99"] <= p99_limit
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Run {now} on {os.cpu_count()} CPU(s), Python {std_platform.python_version()}; "
+        f"{sessions} sockets, one entry per session per second for {seconds} s per phase.",
+        "",
+        "| path | frames sent / received | rate (/s) | p50 (ms) | p99 (ms) | CPU per frame (ms) "
+        "| memory per socket (KB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, r in (
+        ("floor: bare ASGI WebSocket app + Redis PUBLISH (daphne)", floor),
+        ("platform: live view consumer, channels-redis, commit -> frame (daphne)", platform),
+    ):
+        lines.append(
+            f"| {label} | {r['sent']} / {r['received']} | {r['rate']:.0f} | {r['p50']:.2f} "
+            f"| {r['p99']:.2f} | {r['cpu_ms_per_frame']:.3f} | {r['kb_per_socket']:.1f} |"
+        )
+    lines += [
+        "",
+        "| figure | measured | target | |",
+        "|---|---|---|---|",
+        f"| push latency p50 | {platform['p50']:.2f} ms | {p50_text} "
+        f"| {'met' if ok50 else 'NOT met'} |",
+        f"| push latency p99 | {platform['p99']:.2f} ms | {p99_text} "
+        f"| {'met' if ok99 else 'NOT met'} |",
+        f"| p50 / floor p50 | {platform['p50'] / floor['p50']:.2f} | | |",
+        f"| p99 / floor p99 | {platform['p99'] / floor['p99']:.2f} | | |",
+    ]
+    return "\n".join(lines), ok50 and ok99 and platform["received"] == platform["sent"]
+
+
+def write_results(path: str, text: str) -> None:
+    import re
+
+    block = f"{RESULTS_START}\n{text}\n{RESULTS_END}"
+    document = Path(path).read_text() if Path(path).exists() else ""
+    pattern = re.compile(re.escape(RESULTS_START) + ".*?" + re.escape(RESULTS_END), re.S)
+    if pattern.search(document):
+        document = pattern.sub(lambda _: block, document)
+    else:
+        document = document.rstrip("\n") + "\n\n" + block + "\n"
+    Path(path).write_text(document)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--write", help="put the results in this Markdown file")
+    args = parser.parse_args()
+
+    from config import localservices
+
+    admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL") or localservices.system_postgres()
+    keep = []
+    if not admin_url:
+        admin_url, server = localservices.embedded_postgres("pg-bench")
+        keep.append(server)
+    redis_url = localservices.system_redis(db=10)
+    if not redis_url:
+        redis_url, server = localservices.embedded_redis("redis-bench")
+        keep.append(server)
+    dbname = f"interview_bench_{os.getpid()}"
+    app_url, owner_url = localservices.provision_database(admin_url, dbname, fresh=True)
+    floor_port, platform_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV": "development",
+        "DEBUG": "false",
+        "DATABASE_URL": app_url,
+        "DATABASE_OWNER_URL": owner_url,
+        "REDIS_URL": redis_url,
+    }
+    os.environ.update(env)
+    servers: list[subprocess.Popen] = []
+    with tempfile.TemporaryFile("w+") as log:
+        try:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+                cwd=BASE,
+                env=env,
+                check=True,
+            )
+            tenant_id, ids, cookie = prepare(args.sessions)
+            floor_env = {**env, "PYTHONPATH": str(BASE / "scripts")}
+            servers.append(daphne("benchmark_live:floor_app", floor_port, floor_env, log))
+            servers.append(daphne("config.asgi:application", platform_port, env, log))
+            wait_port(floor_port)
+            wait_port(platform_port)
+            n = args.sessions
+
+            def floor_writers(signals):
+                out = spawn.Queue()
+                writers = [
+                    spawn.Process(
+                        target=floor_writer,
+                        args=(redis_url, range(w, n, WRITERS), n, args.seconds, signals, out),
+                    )
+                    for w in range(WRITERS)
+                ]
+                for writer in writers:
+                    writer.start()
+                return writers, out
+
+            def platform_writers(signals):
+                out = spawn.Queue()
+                rows = [(pk, tenant_id, index) for index, pk in enumerate(ids)]
+                writers = [
+                    spawn.Process(
+                        target=platform_writer,
+                        args=(env, rows[w::WRITERS], n, args.seconds, signals, out),
+                    )
+                    for w in range(WRITERS)
+                ]
+                for writer in writers:
+                    writer.start()
+                return writers, out
+
+            floor = run_phase(
+                "floor",
+                servers[0].pid,
+                [f"ws://127.0.0.1:{floor_port}/{i}" for i in range(n)],
+                {},
+                floor_writers,
+                args.seconds,
+                lambda m: m.get("token"),
+            )
+            origin = f"http://127.0.0.1:{platform_port}"
+            platform = run_phase(
+                "platform",
+                servers[1].pid,
+                [f"ws://127.0.0.1:{platform_port}/ws/sessions/{pk}/live/" for pk in ids],
+                {"Origin": origin, "Cookie": f"sessionid={cookie}"},
+                platform_writers,
+                args.seconds,
+                lambda m: m["entry"]["text"].split(" ", 1)[1] if m.get("kind") == "entry" else None,
+            )
+        except Exception:
+            log.flush()
+            log.seek(0)
+            print(log.read()[-4000:], file=sys.stderr)
+            raise
+        finally:
+            for server in servers:
+                server.terminate()
+                try:
+                    server.wait(10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+            from django.db import connections
+
+            connections.close_all()
+            localservices.drop_database(admin_url, dbname)
+            for handle in keep:
+                localservices._stop(handle)
+
+    text, ok = report(floor, platform, args.sessions, args.seconds)
+    print(text)
+    if args.write:
+        write_results(args.write, text)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
