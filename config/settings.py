@@ -1,7 +1,7 @@
 """Project settings: the one place that reads the environment.
 
 Every variable is documented in the README's settings table. Local defaults are safe and need
-no external service (see config/localservices.py for the embedded PostgreSQL and Redis);
+no external service (see config/localservices/ for the embedded PostgreSQL and Redis);
 production mode (DJANGO_ENV=production) refuses to start with an insecure default.
 """
 
