@@ -1,7 +1,7 @@
 """Project settings: the one place that reads the environment.
 
 Every variable is documented in the README's settings table. Local defaults are safe and need
-no external service (see config/localservices.py for the embedded PostgreSQL and Redis);
+no external service (see config/localservices/ for the embedded PostgreSQL and Redis);
 production mode (DJANGO_ENV=production) refuses to start with an insecure default.
 """
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from .logging_settings import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -325,46 +327,7 @@ if not REDIS_URL:
     # Single-process local use only (manage.py without the launcher): per-process limits.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "config.logging.RequestContextFilter"}},
-    "formatters": {
-        "json": {
-            "()": "config.logging.RedactingJsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "filters": ["request_context"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # One handler, redacted, in every mode. Django's own logging (DEFAULT_LOGGING) gives
-    # `django` a console handler when DEBUG and `django.server` one always, which print
-    # request lines ("Not Found: /i/<raw token>") unredacted beside ours; listing a logger
-    # here replaces its handlers, so these propagate to the root's JSON handler alone.
-    # (Django's mail_admins goes too: ADMINS is not configured, errors are in the log.)
-    "loggers": {
-        "django": {"handlers": [], "propagate": True},
-        # Errors only: each answer is already one "request" line with its status
-        # (config.middleware), so a 404 is logged once.
-        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
-        "django.security": {"handlers": [], "propagate": True},
-        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
-        # daphne's runserver access log ("HTTP GET /i/... 404").
-        "django.channels.server": {"handlers": [], "level": "WARNING", "propagate": True},
-        "daphne": {"handlers": [], "level": "WARNING", "propagate": True},
-        "channels": {"handlers": [], "propagate": True},
-        # At DEBUG, websockets logs every handshake header (the sideband's bearer key) and
-        # every frame (transcripts, audio events): never below INFO.
-        "websockets": {"level": "INFO"},
-    },
-}
+LOGGING = logging_settings(LOG_LEVEL)
 
 # --- Production hardening (check --deploy is clean) -----------------------------------------
 if PRODUCTION:

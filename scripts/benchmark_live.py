@@ -456,7 +456,7 @@ def main() -> int:
             connections.close_all()
             localservices.drop_database(admin_url, dbname)
             for handle in keep:
-                localservices._stop(handle)
+                localservices.stop_embedded(handle)
 
     text, ok = report(floor, platform, args.sessions, args.seconds)
     print(text)

@@ -494,7 +494,7 @@ def main() -> int:
             connections.close_all()
             localservices.drop_database(admin_url, dbname)
             for handle in keep:
-                localservices._stop(handle)
+                localservices.stop_embedded(handle)
 
     text, ok = report(results, args.concurrency, args.rounds)
     print(text)
