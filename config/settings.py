@@ -152,6 +152,8 @@ if REDIS_URL:
             "KEY_PREFIX": "cache",
         }
     }
+    # Pub/sub: a group send is one PUBLISH. At-most-once delivery is enough for the live
+    # view, whose updates are numbered and caught up from the database (docs/live-view.md).
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
