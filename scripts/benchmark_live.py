@@ -29,9 +29,7 @@ import json
 import multiprocessing
 import os
 import platform as std_platform
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +38,16 @@ BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
 sys.path.insert(0, str(BASE / "scripts"))
 
-from benchmark_sdp import cpu_seconds, daphne, free_port, percentile, wait_port  # noqa: E402
+from benchlib import (  # noqa: E402
+    bench_environment,
+    cpu_seconds,
+    free_port,
+    percentile,
+    rss_kb,
+    wait_port,
+    write_results,
+)
 
-RESULTS_START, RESULTS_END = "<!-- live-results:start -->", "<!-- live-results:end -->"
 FLOOR_CHANNEL = "bench-floor."
 WRITERS = 4
 spawn = multiprocessing.get_context("spawn")
@@ -196,13 +201,6 @@ async def listen(sockets, received: dict, until: float, token_of) -> None:
     await asyncio.gather(*(one(ws) for ws in sockets))
 
 
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def run_phase(name, pid, urls, headers, start_writers, seconds, token_of):
     """Open the sockets, start the writers, collect frames; returns the figures."""
 
@@ -331,19 +329,6 @@ def report(floor: dict, platform: dict, sessions: int, seconds: int) -> tuple[st
     return "\n".join(lines), ok50 and ok99 and platform["received"] == platform["sent"]
 
 
-def write_results(path: str, text: str) -> None:
-    import re
-
-    block = f"{RESULTS_START}\n{text}\n{RESULTS_END}"
-    document = Path(path).read_text() if Path(path).exists() else ""
-    pattern = re.compile(re.escape(RESULTS_START) + ".*?" + re.escape(RESULTS_END), re.S)
-    if pattern.search(document):
-        document = pattern.sub(lambda _: block, document)
-    else:
-        document = document.rstrip("\n") + "\n\n" + block + "\n"
-    Path(path).write_text(document)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=500)
@@ -351,117 +336,60 @@ def main() -> int:
     parser.add_argument("--write", help="put the results in this Markdown file")
     args = parser.parse_args()
 
-    from config import localservices
-
-    admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL") or localservices.system_postgres()
-    keep = []
-    if not admin_url:
-        admin_url, server = localservices.embedded_postgres("pg-bench")
-        keep.append(server)
-    redis_url = localservices.system_redis(db=10)
-    if not redis_url:
-        redis_url, server = localservices.embedded_redis("redis-bench")
-        keep.append(server)
-    dbname = f"interview_bench_{os.getpid()}"
-    app_url, owner_url = localservices.provision_database(admin_url, dbname, fresh=True)
     floor_port, platform_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV": "development",
-        "DEBUG": "false",
-        "DATABASE_URL": app_url,
-        "DATABASE_OWNER_URL": owner_url,
-        "REDIS_URL": redis_url,
-    }
-    os.environ.update(env)
-    servers: list[subprocess.Popen] = []
-    with tempfile.TemporaryFile("w+") as log:
-        try:
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-                cwd=BASE,
-                env=env,
-                check=True,
-            )
-            tenant_id, ids, cookie = prepare(args.sessions)
-            floor_env = {**env, "PYTHONPATH": str(BASE / "scripts")}
-            servers.append(daphne("benchmark_live:floor_app", floor_port, floor_env, log))
-            servers.append(daphne("config.asgi:application", platform_port, env, log))
-            wait_port(floor_port)
-            wait_port(platform_port)
-            n = args.sessions
+    n = args.sessions
+    with bench_environment() as bench:
+        tenant_id, ids, cookie = prepare(n)
+        bench.daphne(
+            "benchmark_live:floor_app",
+            floor_port,
+            {**bench.env, "PYTHONPATH": str(BASE / "scripts")},
+        )
+        bench.daphne("config.asgi:application", platform_port)
+        wait_port(floor_port)
+        wait_port(platform_port)
+        floor_pid, platform_pid = (server.pid for server in bench.servers)
 
-            def floor_writers(signals):
+        def start_writers(target, jobs):
+            def start(signals):
                 out = spawn.Queue()
                 writers = [
-                    spawn.Process(
-                        target=floor_writer,
-                        args=(redis_url, range(w, n, WRITERS), n, args.seconds, signals, out),
-                    )
-                    for w in range(WRITERS)
+                    spawn.Process(target=target, args=(*job, n, args.seconds, signals, out))
+                    for job in jobs
                 ]
                 for writer in writers:
                     writer.start()
                 return writers, out
 
-            def platform_writers(signals):
-                out = spawn.Queue()
-                rows = [(pk, tenant_id, index) for index, pk in enumerate(ids)]
-                writers = [
-                    spawn.Process(
-                        target=platform_writer,
-                        args=(env, rows[w::WRITERS], n, args.seconds, signals, out),
-                    )
-                    for w in range(WRITERS)
-                ]
-                for writer in writers:
-                    writer.start()
-                return writers, out
+            return start
 
-            floor = run_phase(
-                "floor",
-                servers[0].pid,
-                [f"ws://127.0.0.1:{floor_port}/{i}" for i in range(n)],
-                {},
-                floor_writers,
-                args.seconds,
-                lambda m: m.get("token"),
-            )
-            origin = f"http://127.0.0.1:{platform_port}"
-            platform = run_phase(
-                "platform",
-                servers[1].pid,
-                [f"ws://127.0.0.1:{platform_port}/ws/sessions/{pk}/live/" for pk in ids],
-                {"Origin": origin, "Cookie": f"sessionid={cookie}"},
-                platform_writers,
-                args.seconds,
-                lambda m: m["entry"]["text"].split(" ", 1)[1] if m.get("kind") == "entry" else None,
-            )
-        except Exception:
-            log.flush()
-            log.seek(0)
-            print(log.read()[-4000:], file=sys.stderr)
-            raise
-        finally:
-            for server in servers:
-                server.terminate()
-                try:
-                    server.wait(10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
-            from django.db import connections
-
-            connections.close_all()
-            localservices.drop_database(admin_url, dbname)
-            for handle in keep:
-                localservices.stop_embedded(handle)
+        redis_url = bench.env["REDIS_URL"]
+        rows = [(pk, tenant_id, index) for index, pk in enumerate(ids)]
+        floor = run_phase(
+            "floor",
+            floor_pid,
+            [f"ws://127.0.0.1:{floor_port}/{i}" for i in range(n)],
+            {},
+            start_writers(
+                floor_writer, [(redis_url, range(w, n, WRITERS)) for w in range(WRITERS)]
+            ),
+            args.seconds,
+            lambda m: m.get("token"),
+        )
+        platform = run_phase(
+            "platform",
+            platform_pid,
+            [f"ws://127.0.0.1:{platform_port}/ws/sessions/{pk}/live/" for pk in ids],
+            {"Origin": f"http://127.0.0.1:{platform_port}", "Cookie": f"sessionid={cookie}"},
+            start_writers(platform_writer, [(bench.env, rows[w::WRITERS]) for w in range(WRITERS)]),
+            args.seconds,
+            lambda m: m["entry"]["text"].split(" ", 1)[1] if m.get("kind") == "entry" else None,
+        )
 
     text, ok = report(floor, platform, args.sessions, args.seconds)
     print(text)
     if args.write:
-        write_results(args.write, text)
+        write_results(args.write, text, "live")
     return 0 if ok else 1
 
 
