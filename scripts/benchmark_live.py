@@ -107,8 +107,6 @@ def platform_writer(env, slice_, count, seconds, signals, out):
     """Commits one transcript entry per session per second (the sessions in ``slice_``) and
     reports each entry's commit time."""
     os.environ.update(env)
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     import django
 
     django.setup()
@@ -195,8 +193,6 @@ async def listen(sockets, received: dict, until: float, token_of) -> None:
             token = token_of(json.loads(message.data))
             if token:
                 received[token] = at
-            else:
-                received.setdefault("_other", []).append(message.data[:100])
 
     await asyncio.gather(*(one(ws) for ws in sockets))
 
