@@ -123,6 +123,10 @@ def platform_writer(env, slice_, count, seconds, signals, out):
             str(s.pk): s
             for s in InterviewSession.objects.filter(pk__in=[pk for pk, _, _ in slice_])
         }
+        for session_id, _, index in slice_:  # warm-up, not measured: connections, caches
+            services.transcript_append(
+                session=sessions[session_id], speaker="candidate", text=f"bench warm:{index}"
+            )
         start = _wait_for_start(*signals)
         for second in range(seconds):
             for session_id, _, index in slice_:
@@ -146,8 +150,9 @@ def floor_writer(redis_url, indexes, count, seconds, signals, out):
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.ping()
     published = {}
+    for index in indexes:  # warm-up, not measured
+        client.publish(FLOOR_CHANNEL + str(index), json.dumps({"token": f"warm:{index}"}))
     start = _wait_for_start(*signals)
     for second in range(seconds):
         for index in indexes:
