@@ -21,6 +21,7 @@ from .models import (
     InterviewSession,
     SessionEvent,
     SessionStatus,
+    SessionSummary,
     TranscriptEntry,
     TranscriptSource,
 )
@@ -196,6 +197,18 @@ def live_status_payload(session: InterviewSession) -> dict:
     }
 
 
+def live_summary_payload(summary) -> dict | None:
+    """The AI summary as the live panel shows it (advisory; None before one is asked for)."""
+    if summary is None:
+        return None
+    return {
+        "status": summary.status,
+        "summary": summary.summary,
+        "overall_rating": str(summary.overall_rating) if summary.overall_rating else None,
+        "recommendation": summary.get_recommendation_display() if summary.recommendation else "",
+    }
+
+
 def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
     """A session as a live view starts from, read in one snapshot of the database: its state,
     the number of its latest live update (``seq``) and the transcript entries changed after
@@ -221,6 +234,7 @@ def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
         )
         changed = {pk for pk, live_seq in order if live_seq > since}
         entries = TranscriptEntry.objects.filter(pk__in=changed).in_bulk() if changed else {}
+        summary = SessionSummary.objects.filter(session=session).first()
     payloads, previous = [], None
     for pk, _ in order:
         if pk in changed:
@@ -238,6 +252,7 @@ def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
             "max_duration_minutes": session.template.max_duration_minutes,
         },
         "entries": payloads,
+        "summary": live_summary_payload(summary),
     }
 
 

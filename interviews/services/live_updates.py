@@ -22,7 +22,12 @@ from django.db import connection, transaction
 from core.publish import publisher
 
 from ..models import InterviewSession, TranscriptEntry
-from ..selectors import iso_or_none, live_entry_payload, live_status_payload
+from ..selectors import (
+    iso_or_none,
+    live_entry_payload,
+    live_status_payload,
+    live_summary_payload,
+)
 
 #: The Channels message type of every live update (handled by ``live_update`` in consumers).
 MESSAGE_TYPE = "live.update"
@@ -112,6 +117,14 @@ def live_event_recorded(session: InterviewSession, kind: str, at) -> None:
     seq = _next_seq(session.pk)
     message = {"kind": "event", "seq": seq, "event": {"kind": kind, "at": at.isoformat()}}
     _push_on_commit([session_group(session.pk)], message)
+
+
+def live_summary_changed(summary) -> None:
+    """The session's AI summary changed state (asked for, written, failed), inside its
+    transaction."""
+    seq = _next_seq(summary.session_id)
+    message = {"kind": "summary", "seq": seq, "summary": live_summary_payload(summary)}
+    _push_on_commit([session_group(summary.session_id)], message)
 
 
 def live_speaking(session_id, who: str | None) -> None:

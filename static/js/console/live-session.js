@@ -66,8 +66,32 @@
     $("elapsed").classList.toggle("live-over", Boolean(over));
     if (s.ended_at) {
       $("speaking").textContent = "-";
-      say("The interview has ended. Reload the page for the full record and the AI summary.");
+      say("The interview has ended. Reload the page for the full record.");
     }
+  }
+
+  const SUMMARY_STATUS = {
+    pending: "AI summary: queued.",
+    running: "AI summary: being written…",
+    failed: "AI summary: could not be written (see the session's AI summary section).",
+  };
+
+  function showSummary(summary) {
+    const box = $("summary");
+    if (!summary) return;
+    box.hidden = false;
+    if (summary.status !== "ready") {
+      box.textContent = SUMMARY_STATUS[summary.status] || "AI summary: " + summary.status;
+      return;
+    }
+    const parts = ["AI summary (advice; the decision is yours)"];
+    if (summary.overall_rating) parts.push("rating " + summary.overall_rating + " / 5");
+    if (summary.recommendation) parts.push(summary.recommendation);
+    const head = document.createElement("strong");
+    head.textContent = parts.join(" · ");
+    const text = document.createElement("p");
+    text.textContent = summary.summary;
+    box.replaceChildren(head, text);
   }
 
   function place(entry) {
@@ -104,6 +128,7 @@
     }
     snapshot.entries.forEach(place);
     state.session = snapshot.session;
+    showSummary(snapshot.summary);
     state.applied = Math.max(state.applied, snapshot.seq);
     for (const seq of [...state.pending.keys()]) {
       if (seq <= state.applied) state.pending.delete(seq);
@@ -115,6 +140,7 @@
 
   function apply(update) {
     if (update.kind === "entry") place(update.entry);
+    else if (update.kind === "summary") showSummary(update.summary);
     else if (update.kind === "status") {
       state.session = Object.assign({}, state.session, update.session);
       showSession();
@@ -151,11 +177,7 @@
       return;
     }
     if (typeof message.seq !== "number" || message.seq <= state.applied) return;
-    if (message.kind === "event") {
-      state.pending.set(message.seq, { seq: message.seq, kind: "event" });
-    } else {
-      state.pending.set(message.seq, message);
-    }
+    state.pending.set(message.seq, message);
     drain();
   }
 
