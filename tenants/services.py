@@ -6,6 +6,7 @@ import logging
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from ipaddress import ip_network
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django_ratelimit.core import get_usage
 from core import requestcontext, rls
 
 from . import selectors
-from .models import AuditEvent, Membership, Role, Tenant
+from .models import AUDIT_MIN_RETENTION_DAYS, AuditEvent, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -87,6 +88,19 @@ def _audit_event(
         # A model whose name holds personal data says how the trail names it (audit_label).
         event.target_repr = (getattr(target, "audit_label", None) or str(target))[:200]
     return event
+
+
+def audit_events_prune(*, tenant_id, keep_days: int, now=None) -> int:
+    """Delete ``tenant_id``'s audit events older than ``keep_days`` (the platform-level ones,
+    with no tenant, for ``tenant_id=None``, which needs the bypass). Returns how many went.
+
+    Never fewer than AUDIT_MIN_RETENTION_DAYS: the database refuses to delete a younger event
+    anyway, and this refuses to ask."""
+    if keep_days < AUDIT_MIN_RETENTION_DAYS:
+        raise ValueError(f"Audit events are kept at least {AUDIT_MIN_RETENTION_DAYS} days.")
+    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
+    deleted, _ = AuditEvent.objects.filter(tenant_id=tenant_id, created_at__lt=cutoff).delete()
+    return deleted
 
 
 @contextmanager
