@@ -276,3 +276,16 @@ def test_audit_events_are_kept_forever_when_the_setting_is_zero(tenant_a, settin
     services.retention_apply(tenant_id=tenant_a.pk)
     with rls.tenant_context(tenant_a.pk):
         assert AuditEvent.objects.filter(pk=old).exists()
+
+
+def test_the_daily_job_prunes_platform_level_audit_events_too(tenant_a):
+    from privacy import tasks
+
+    platform_old = old_audit_event(None, days=400, action="console.login")
+    platform_young = old_audit_event(None, days=30, action="console.login")
+    tenant_old = old_audit_event(tenant_a, days=400)
+    assert tasks.apply_retention_everywhere.delay().get() == 1  # tenants queued (run inline)
+    with rls.bypass_context():
+        remaining = {str(pk) for pk in AuditEvent.objects.values_list("pk", flat=True)}
+    assert platform_young in remaining
+    assert not {platform_old, tenant_old} & remaining
