@@ -128,7 +128,8 @@ def _row(obj, *, exclude=("tenant_id",)) -> dict:
 def session_archive_document(session: InterviewSession, *, reason: str) -> dict:
     """Everything the session had, as one JSON-ready document: the session's own fields (its
     decision among them), the candidate, the template, the consent, the invitation, the
-    transcript, the AI summary, the timeline and the video references."""
+    accommodation requests made on that invitation, the transcript, the AI summary, the
+    timeline and the video references."""
     session = (
         InterviewSession.objects.select_related(
             "tenant", "candidate", "template", "consent", "decided_by"
@@ -159,6 +160,14 @@ def session_archive_document(session: InterviewSession, *, reason: str) -> dict:
         },
         "consent": _row(session.consent, exclude=("tenant_id", "candidate_id")),
         "invitation": _row(invitation, exclude=("tenant_id", "token_hash")) if invitation else None,
+        "accommodation_requests": [
+            _row(request, exclude=("tenant_id",))
+            for request in AccommodationRequest.objects.filter(invitation=invitation).order_by(
+                "created_at"
+            )
+        ]
+        if invitation
+        else [],
         "decision": {
             "decision": session.decision,
             "note": session.decision_note,

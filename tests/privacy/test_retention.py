@@ -81,6 +81,9 @@ def test_a_session_past_retention_is_archived_then_deleted_with_all_it_had(tenan
     assert [e["kind"] for e in document["timeline"]] == ["status_changed"]
     assert document["consent"]["text"] == "I agree."
     assert document["invitation"]["accepted_at"] and "token_hash" not in document["invitation"]
+    assert [r["message"] for r in document["accommodation_requests"]] == [
+        "Could I type my answers?"
+    ]
     assert document["video"]["recording_id"] == old.video_recording_id
     assert len(document["video"]["segments"]) == 1
     assert not archives_of(tenant_b, candidate.pk)
