@@ -8,6 +8,7 @@ production mode (DJANGO_ENV=production) refuses to start with an insecure defaul
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .logging_settings import logging_settings
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
     "interviews",
     "live",
     "invitations",
+    # After invitations: its console extends the candidate pages that invitations extends.
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +271,39 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Session archives written by the retention job (privacy.archive): a local folder, or an
+# S3-compatible bucket when ARCHIVE_S3_BUCKET is set. They hold interview transcripts and
+# candidates' names and addresses: the folder is readable by this process's user only.
+ARCHIVE_ROOT = Path(env.str("ARCHIVE_ROOT", default=str(BASE_DIR / "archive")))
+ARCHIVE_S3_BUCKET = env.str("ARCHIVE_S3_BUCKET", default="")
+if ARCHIVE_S3_BUCKET:
+    STORAGES["archive"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ARCHIVE_S3_BUCKET,
+            "location": env.str("ARCHIVE_S3_PREFIX", default="").strip("/"),
+            # Empty: boto3's own lookup (its environment variables, an instance role).
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+            "access_key": env.str("ARCHIVE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ARCHIVE_S3_SECRET_ACCESS_KEY", default="") or None,
+            # Private objects; a name is written again only by a rerun of the same session.
+            "default_acl": None,
+            "file_overwrite": True,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["archive"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": ARCHIVE_ROOT,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+
 # Static files: in production Fly serves the collected files itself ([[statics]] in fly.toml),
 # so no request for them reaches Python. Elsewhere the ASGI app serves them from the finders
 # (config/asgi.py). Keeping this out of the middleware keeps every middleware asynchronous.
@@ -372,9 +408,28 @@ SESSION_HEARTBEAT_TIMEOUT_SECONDS = env.int("SESSION_HEARTBEAT_TIMEOUT_SECONDS",
 # A pending session nobody connected within this long is abandoned.
 SESSION_PENDING_TTL_HOURS = env.int("SESSION_PENDING_TTL_HOURS", default=24)
 
+# --- Retention --------------------------------------------------------------------------------
+# Audit events older than this many days are deleted by the daily retention job; 0 keeps them
+# forever. Never fewer than 183 (about six months): the database refuses to delete a younger
+# event (tenants.models.AUDIT_MIN_RETENTION_DAYS).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if 0 < AUDIT_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep) or at least 183 days")
+
+# Periodic jobs. Celery beat keeps its schedule in the database (django-celery-beat), where
+# these entries are written when beat starts.
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-sessions": {
         "task": "live.tasks.expire_stale_sessions",
         "schedule": 60.0,
+    },
+    "expire-invitations": {
+        "task": "invitations.tasks.expire_invitations",
+        "schedule": 300.0,
+    },
+    # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
+    "apply-retention": {
+        "task": "privacy.tasks.apply_retention_everywhere",
+        "schedule": crontab(hour=3, minute=15),
     },
 }

@@ -89,3 +89,17 @@ def _fresh_cache_and_eager_tasks(request):
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def archive_dir(tmp_path, settings):
+    """Session archives (privacy.archive) go to a folder of the test's own."""
+    folder = tmp_path / "archive"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "archive": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder, "base_url": None},
+        },
+    }
+    return folder

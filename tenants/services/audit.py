@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from core import requestcontext
 
-from ..models import AuditEvent, Tenant
+from ..models import AUDIT_MIN_RETENTION_DAYS, AuditEvent, Tenant
 
 
 def audit_record(
@@ -69,3 +73,16 @@ def _audit_event(
         # A model whose name holds personal data says how the trail names it (audit_label).
         event.target_repr = (getattr(target, "audit_label", None) or str(target))[:200]
     return event
+
+
+def audit_events_prune(*, tenant_id, keep_days: int, now=None) -> int:
+    """Delete ``tenant_id``'s audit events older than ``keep_days`` (the platform-level ones,
+    with no tenant, for ``tenant_id=None``, which needs the bypass). Returns how many went.
+
+    Never fewer than AUDIT_MIN_RETENTION_DAYS: the database refuses to delete a younger event
+    anyway, and this refuses to ask."""
+    if keep_days < AUDIT_MIN_RETENTION_DAYS:
+        raise ValueError(f"Audit events are kept at least {AUDIT_MIN_RETENTION_DAYS} days.")
+    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
+    deleted, _ = AuditEvent.objects.filter(tenant_id=tenant_id, created_at__lt=cutoff).delete()
+    return deleted
