@@ -53,9 +53,10 @@ def tenant_group(tenant_id) -> str:
     return f"tenant-live.{tenant_id}"
 
 
-def _next_seq(session_id) -> int:
-    """The session's next update number, under the session's row lock until commit (updates
-    of one session are numbered in commit order)."""
+def next_seq(session_id) -> int:
+    """The session's next update number. Takes the session's row lock until commit, so
+    updates of one session are numbered in commit order (and writers that start here need no
+    other lock)."""
     table = InterviewSession._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -74,24 +75,26 @@ def _push_on_commit(groups: list[str], message: dict) -> None:
     transaction.on_commit(lambda: _push(groups, message))
 
 
-def live_entry_changed(entry: TranscriptEntry) -> None:
-    """A transcript entry was written or moved (inside its transaction)."""
-    seq = _next_seq(entry.session_id)
-    TranscriptEntry.objects.filter(pk=entry.pk).update(live_seq=seq)
-    entry.live_seq = seq
-    after = (
-        TranscriptEntry.objects.filter(session_id=entry.session_id, seq__lt=entry.seq)
-        .order_by("-seq")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    message = {"kind": "entry", "seq": seq, "entry": live_entry_payload(entry, after=after)}
+def live_entry_written(entry: TranscriptEntry, *, after) -> None:
+    """A transcript entry was written or moved, numbered ``entry.live_seq`` (taken with
+    ``next_seq`` in the same transaction); ``after`` is the id of the entry now before it."""
+    message = {
+        "kind": "entry",
+        "seq": entry.live_seq,
+        "entry": live_entry_payload(entry, after=after),
+    }
     _push_on_commit([session_group(entry.session_id)], message)
+
+
+def live_unchanged(session_id, seq: int) -> None:
+    """Update ``seq`` was taken and nothing changed (a copy of an entry already stored): it
+    is pushed all the same, so that viewers see no gap."""
+    _push_on_commit([session_group(session_id)], {"kind": "unchanged", "seq": seq})
 
 
 def live_status_changed(session: InterviewSession) -> None:
     """The session's status or connection state changed (inside its transaction)."""
-    seq = _next_seq(session.pk)
+    seq = next_seq(session.pk)
     message = {"kind": "status", "seq": seq, "session": live_status_payload(session)}
     _push_on_commit([session_group(session.pk), tenant_group(session.tenant_id)], message)
 
@@ -114,7 +117,7 @@ def live_event_recorded(session: InterviewSession, kind: str, at) -> None:
     """A timeline event was recorded (inside its transaction); only notable ones are shown."""
     if kind not in NOTABLE_EVENTS:
         return
-    seq = _next_seq(session.pk)
+    seq = next_seq(session.pk)
     message = {"kind": "event", "seq": seq, "event": {"kind": kind, "at": at.isoformat()}}
     _push_on_commit([session_group(session.pk)], message)
 
@@ -122,7 +125,7 @@ def live_event_recorded(session: InterviewSession, kind: str, at) -> None:
 def live_summary_changed(summary) -> None:
     """The session's AI summary changed state (asked for, written, failed), inside its
     transaction."""
-    seq = _next_seq(summary.session_id)
+    seq = next_seq(summary.session_id)
     message = {"kind": "summary", "seq": seq, "summary": live_summary_payload(summary)}
     _push_on_commit([session_group(summary.session_id)], message)
 

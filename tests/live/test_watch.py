@@ -337,3 +337,25 @@ def test_operators_get_no_live_now_socket(tenant_a):
         return await closed_with(await opened("/ws/live/", operator))
 
     assert run() == watch.CLOSE_FORBIDDEN
+
+
+def test_a_copy_of_an_entry_already_stored_keeps_the_numbers_without_a_gap(session, tenant_a):
+    user = member(tenant_a)
+    append(session, "Said once", item_id="item_9")
+
+    @async_to_sync
+    async def run():
+        communicator = await opened(path_for(session), user)
+        snapshot = await communicator.receive_json_from(timeout=5)
+        await asyncio.to_thread(append, session, "Said once", "candidate", "item_9")
+        again = await communicator.receive_json_from(timeout=5)
+        await asyncio.to_thread(append, session, "Said next")
+        nxt = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return snapshot, again, nxt
+
+    snapshot, again, nxt = run()
+    assert again == {"kind": "unchanged", "seq": snapshot["seq"] + 1}
+    assert nxt["kind"] == "entry" and nxt["seq"] == snapshot["seq"] + 2
+    with rls.tenant_context(tenant_a.pk):
+        assert TranscriptEntry.objects.filter(session=session).count() == 2
