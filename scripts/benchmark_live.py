@@ -49,7 +49,7 @@ from benchlib import (  # noqa: E402
 )
 
 FLOOR_CHANNEL = "bench-floor."
-WRITERS = 4
+WRITERS = 1  # "from a separate process", as the issue has it; --writers to change
 spawn = multiprocessing.get_context("spawn")
 
 
@@ -213,6 +213,13 @@ async def listen(sockets, received: dict, done: asyncio.Event, token_of) -> None
     await asyncio.gather(close_after_done(), *(one(ws) for ws in sockets))
 
 
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of every CPU so far (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 def run_phase(name, pid, urls, headers, start_writers, seconds, token_of):
     """Open the sockets, start the writers, collect frames; returns the figures."""
 
@@ -229,7 +236,7 @@ def run_phase(name, pid, urls, headers, start_writers, seconds, token_of):
         start = time.time() + 0.5
         start_at.value = start
         go.set()
-        cpu_start = cpu_seconds(pid)
+        cpu_start, busy_start = cpu_seconds(pid), machine_busy()
         sent, done = {}, asyncio.Event()
 
         async def collect():
@@ -239,14 +246,16 @@ def run_phase(name, pid, urls, headers, start_writers, seconds, token_of):
 
         await asyncio.gather(collect(), listen(sockets, received, done, token_of))
         cpu = cpu_seconds(pid) - cpu_start
+        busy_end = machine_busy()
+        busy = (busy_end[0] - busy_start[0]) / max(1, busy_end[1] - busy_start[1])
         for writer in writers:
             writer.join(10)
         for ws in sockets:
             await ws.close()
         await http.close()
-        return before_rss, after_rss, received, sent, cpu
+        return before_rss, after_rss, received, sent, cpu, busy
 
-    before_rss, after_rss, received, sent, cpu = asyncio.run(phase())
+    before_rss, after_rss, received, sent, cpu, busy = asyncio.run(phase())
     latencies = [(received[t] - sent[t]) * 1000 for t in sent if t in received]
     return {
         "name": name,
@@ -256,6 +265,7 @@ def run_phase(name, pid, urls, headers, start_writers, seconds, token_of):
         "p99": percentile(latencies, 99) if latencies else float("nan"),
         "cpu_ms_per_frame": cpu * 1000 / max(1, len(latencies)),
         "kb_per_socket": (after_rss - before_rss) / max(1, len(urls)),
+        "busy": busy,
         # Entries committed per second, as the writers managed them (the target is one per
         # session per second; a machine that cannot write that fast shows less here).
         "rate": len(sent) / max(1e-9, max(sent.values()) - min(sent.values()) + 1 / len(urls)),
@@ -306,7 +316,9 @@ def prepare(count: int):
     return str(tenant.pk), ids, client.cookies["sessionid"].value
 
 
-def report(floor: dict, platform: dict, sessions: int, seconds: int) -> tuple[str, bool]:
+def report(floor: dict, platform: dict, args) -> tuple[str, bool]:
+    sessions, seconds = args.sessions, args.seconds
+
     def target(figure, absolute):
         if floor[figure] > absolute / 2:
             limit = 2 * floor[figure]
@@ -319,11 +331,12 @@ def report(floor: dict, platform: dict, sessions: int, seconds: int) -> tuple[st
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"Run {now} on {os.cpu_count()} CPU(s), Python {std_platform.python_version()}; "
-        f"{sessions} sockets, one entry per session per second for {seconds} s per phase.",
+        f"{sessions} sockets, one entry per session per second for {seconds} s per phase, "
+        f"{args.writers} writer process(es).",
         "",
         "| path | frames sent / received | rate (/s) | p50 (ms) | p99 (ms) | CPU per frame (ms) "
-        "| memory per socket (KB) |",
-        "|---|---|---|---|---|---|---|",
+        "| memory per socket (KB) | machine CPU busy |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, r in (
         ("floor: bare ASGI WebSocket app + Redis PUBLISH (daphne)", floor),
@@ -331,7 +344,8 @@ def report(floor: dict, platform: dict, sessions: int, seconds: int) -> tuple[st
     ):
         lines.append(
             f"| {label} | {r['sent']} / {r['received']} | {r['rate']:.0f} | {r['p50']:.2f} "
-            f"| {r['p99']:.2f} | {r['cpu_ms_per_frame']:.3f} | {r['kb_per_socket']:.1f} |"
+            f"| {r['p99']:.2f} | {r['cpu_ms_per_frame']:.3f} | {r['kb_per_socket']:.1f} "
+            f"| {r['busy']:.0%} |"
         )
     lines += [
         "",
@@ -351,6 +365,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--writers", type=int, default=WRITERS, help="writer processes")
     parser.add_argument("--write", help="put the results in this Markdown file")
     args = parser.parse_args()
 
@@ -389,7 +404,7 @@ def main() -> int:
             [f"ws://127.0.0.1:{floor_port}/{i}" for i in range(n)],
             {},
             start_writers(
-                floor_writer, [(redis_url, range(w, n, WRITERS)) for w in range(WRITERS)]
+                floor_writer, [(redis_url, range(w, n, args.writers)) for w in range(args.writers)]
             ),
             args.seconds,
             lambda m: m.get("token"),
@@ -399,12 +414,14 @@ def main() -> int:
             platform_pid,
             [f"ws://127.0.0.1:{platform_port}/ws/sessions/{pk}/live/" for pk in ids],
             {"Origin": f"http://127.0.0.1:{platform_port}", "Cookie": f"sessionid={cookie}"},
-            start_writers(platform_writer, [(bench.env, rows[w::WRITERS]) for w in range(WRITERS)]),
+            start_writers(
+                platform_writer, [(bench.env, rows[w :: args.writers]) for w in range(args.writers)]
+            ),
             args.seconds,
             lambda m: m["entry"]["text"].split(" ", 1)[1] if m.get("kind") == "entry" else None,
         )
 
-    text, ok = report(floor, platform, args.sessions, args.seconds)
+    text, ok = report(floor, platform, args)
     print(text)
     if args.write:
         write_results(args.write, text, "live")
