@@ -89,3 +89,11 @@ def _fresh_cache_and_eager_tasks(request):
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _summaries_only_where_asked(request, settings):
+    """A session that ends asks for an AI summary, which calls OPENAI_BASE_URL: only in the
+    tests about summaries (marker ``summaries``), each of which serves that endpoint."""
+    if "summaries" not in request.keywords:
+        settings.SUMMARIES_ENABLED = False
