@@ -56,6 +56,7 @@ SUMMARISED_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.ABANDONE
 
 MAX_POINTS = 10  # strengths, concerns
 MAX_POINT_CHARS = 500
+MAX_RATIONALE_CHARS = 1000
 MAX_SUMMARY_CHARS = 5000
 
 _random = secrets.SystemRandom()
@@ -266,17 +267,19 @@ def summary_fields(answer: StructuredAnswer, material: SummaryMaterial) -> dict:
     weights = {c.name: c.weight for c in rubric}
     scores, dropped = [], 0
     for name in dict.fromkeys(names):
-        entry = given.get(name)
-        quotes, missing = evidence.keep(entry["evidence"] if entry else [])
+        entry = given.get(name) or {
+            "score": None,
+            "rationale": "Not assessed in the summary.",
+            "evidence": [],
+        }
+        quotes, missing = evidence.keep(entry["evidence"])
         dropped += missing
         scores.append(
             {
                 "criterion": name,
                 "weight": f"{weights[name].normalize():f}" if name in weights else "",
-                "score": entry["score"] if entry else None,
-                "rationale": (entry["rationale"] if entry else "Not assessed in the summary.")[
-                    : MAX_POINT_CHARS * 2
-                ],
+                "score": entry["score"],
+                "rationale": entry["rationale"].strip()[:MAX_RATIONALE_CHARS],
                 "evidence": quotes,
                 "quotes_dropped": missing,
             }

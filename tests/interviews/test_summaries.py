@@ -114,6 +114,21 @@ def test_a_completed_interview_gets_its_summary_with_every_quote_checked(
     assert "advisory only" in text
 
 
+def test_a_criterion_the_model_left_out_is_shown_as_not_assessed(
+    tenant_a, upstream, django_capture_on_commit_callbacks
+):
+    def one_criterion(text, schema):
+        answer = good_answer(text, schema)
+        return {**answer, "criteria": answer["criteria"][1:] * 2}  # Reliability, twice
+
+    upstream.then(ok(one_criterion))
+    session = interview(tenant_a)
+    end(session, django_capture_on_commit_callbacks)
+    scores = summary_of(session).criterion_scores
+    assert [(e["criterion"], e["score"]) for e in scores] == [("Queues", None), ("Reliability", 3)]
+    assert scores[0]["rationale"] == "Not assessed in the summary."
+
+
 def test_only_the_servers_own_transcript_is_summarised(
     tenant_a, upstream, django_capture_on_commit_callbacks
 ):
