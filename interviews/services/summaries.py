@@ -320,7 +320,9 @@ def summary_write(*, session_id, tenant_id) -> SummaryRun:
         if isinstance(claimed, SummaryRun):
             return claimed
         summary = claimed
-        session = InterviewSession.objects.select_related("template").get(pk=session_id)
+        session = InterviewSession.objects.select_related("template").filter(pk=session_id).first()
+        if session is None:
+            return SummaryRun("skipped")  # erased meanwhile (its summary with it)
         breaker = summary_breaker()
         try:
             breaker.before_call()
