@@ -11,7 +11,7 @@ RUN useradd --create-home --uid 10001 app
 
 # Dependencies first, pinned by constraints.txt, so code changes reuse this layer.
 COPY pyproject.toml constraints.txt README.md ./
-RUN mkdir config core tenants interviews invitations live \
+RUN mkdir config core tenants interviews invitations live privacy \
     && pip install -c constraints.txt . \
     && pip uninstall -y interview-platform
 

@@ -87,7 +87,12 @@ from channels.security.websocket import (  # noqa: E402
 )
 from django.urls import re_path  # noqa: E402
 
-websocket_urlpatterns: list = []
+from live.watch import SessionWatchConsumer, TenantLiveConsumer  # noqa: E402
+
+websocket_urlpatterns: list = [
+    re_path(r"^ws/sessions/(?P<session_id>[0-9a-f-]{36})/live/$", SessionWatchConsumer.as_asgi()),
+    re_path(r"^ws/live/$", TenantLiveConsumer.as_asgi()),
+]
 # Any other upgrade is refused at the handshake (daphne answers 403); without a catch-all the
 # router raises "No route found" and the client gets a 500 with a traceback in the log.
 websocket_fallback = [re_path(r"", WebsocketDenier.as_asgi())]

@@ -1,14 +1,17 @@
 """Project settings: the one place that reads the environment.
 
 Every variable is documented in the README's settings table. Local defaults are safe and need
-no external service (see config/localservices.py for the embedded PostgreSQL and Redis);
+no external service (see config/localservices/ for the embedded PostgreSQL and Redis);
 production mode (DJANGO_ENV=production) refuses to start with an insecure default.
 """
 
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from .logging_settings import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -63,6 +66,8 @@ INSTALLED_APPS = [
     "interviews",
     "live",
     "invitations",
+    # After invitations: its console extends the candidate pages that invitations extends.
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -150,9 +155,11 @@ if REDIS_URL:
             "KEY_PREFIX": "cache",
         }
     }
+    # Pub/sub: a group send is one PUBLISH. At-most-once delivery is enough for the live
+    # view, whose updates are numbered and caught up from the database (docs/live-view.md).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "channels"},
         }
     }
@@ -264,6 +271,39 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Session archives written by the retention job (privacy.archive): a local folder, or an
+# S3-compatible bucket when ARCHIVE_S3_BUCKET is set. They hold interview transcripts and
+# candidates' names and addresses: the folder is readable by this process's user only.
+ARCHIVE_ROOT = Path(env.str("ARCHIVE_ROOT", default=str(BASE_DIR / "archive")))
+ARCHIVE_S3_BUCKET = env.str("ARCHIVE_S3_BUCKET", default="")
+if ARCHIVE_S3_BUCKET:
+    STORAGES["archive"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ARCHIVE_S3_BUCKET,
+            "location": env.str("ARCHIVE_S3_PREFIX", default="").strip("/"),
+            # Empty: boto3's own lookup (its environment variables, an instance role).
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+            "access_key": env.str("ARCHIVE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ARCHIVE_S3_SECRET_ACCESS_KEY", default="") or None,
+            # Private objects; a name is written again only by a rerun of the same session.
+            "default_acl": None,
+            "file_overwrite": True,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["archive"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": ARCHIVE_ROOT,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+
 # Static files: in production Fly serves the collected files itself ([[statics]] in fly.toml),
 # so no request for them reaches Python. Elsewhere the ASGI app serves them from the finders
 # (config/asgi.py). Keeping this out of the middleware keeps every middleware asynchronous.
@@ -325,46 +365,7 @@ if not REDIS_URL:
     # Single-process local use only (manage.py without the launcher): per-process limits.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "config.logging.RequestContextFilter"}},
-    "formatters": {
-        "json": {
-            "()": "config.logging.RedactingJsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "filters": ["request_context"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # One handler, redacted, in every mode. Django's own logging (DEFAULT_LOGGING) gives
-    # `django` a console handler when DEBUG and `django.server` one always, which print
-    # request lines ("Not Found: /i/<raw token>") unredacted beside ours; listing a logger
-    # here replaces its handlers, so these propagate to the root's JSON handler alone.
-    # (Django's mail_admins goes too: ADMINS is not configured, errors are in the log.)
-    "loggers": {
-        "django": {"handlers": [], "propagate": True},
-        # Errors only: each answer is already one "request" line with its status
-        # (config.middleware), so a 404 is logged once.
-        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
-        "django.security": {"handlers": [], "propagate": True},
-        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
-        # daphne's runserver access log ("HTTP GET /i/... 404").
-        "django.channels.server": {"handlers": [], "level": "WARNING", "propagate": True},
-        "daphne": {"handlers": [], "level": "WARNING", "propagate": True},
-        "channels": {"handlers": [], "propagate": True},
-        # At DEBUG, websockets logs every handshake header (the sideband's bearer key) and
-        # every frame (transcripts, audio events): never below INFO.
-        "websockets": {"level": "INFO"},
-    },
-}
+LOGGING = logging_settings(LOG_LEVEL)
 
 # --- Production hardening (check --deploy is clean) -----------------------------------------
 if PRODUCTION:
@@ -441,9 +442,28 @@ for _name in (
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be greater than 0")
 
+# --- Retention --------------------------------------------------------------------------------
+# Audit events older than this many days are deleted by the daily retention job; 0 keeps them
+# forever. Never fewer than 183 (about six months): the database refuses to delete a younger
+# event (tenants.models.AUDIT_MIN_RETENTION_DAYS).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if 0 < AUDIT_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep) or at least 183 days")
+
+# Periodic jobs. Celery beat keeps its schedule in the database (django-celery-beat), where
+# these entries are written when beat starts.
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-sessions": {
         "task": "live.tasks.expire_stale_sessions",
         "schedule": 60.0,
+    },
+    "expire-invitations": {
+        "task": "invitations.tasks.expire_invitations",
+        "schedule": 300.0,
+    },
+    # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
+    "apply-retention": {
+        "task": "privacy.tasks.apply_retention_everywhere",
+        "schedule": crontab(hour=3, minute=15),
     },
 }

@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Length
 
@@ -22,6 +23,7 @@ from .models import (
     InterviewSession,
     SessionEvent,
     SessionStatus,
+    SessionSummary,
     Speaker,
     TranscriptEntry,
     TranscriptSource,
@@ -165,6 +167,106 @@ def sessions_gone_quiet(*, now) -> list[tuple]:
             *[(pk, tenant_id, EndReason.NO_HEARTBEAT) for pk, tenant_id in stale],
             *[(pk, tenant_id, EndReason.EXPIRED) for pk, tenant_id in never_started],
         ]
+
+
+# --- Live views (live.watch) -----------------------------------------------------------------
+
+
+def live_entry_payload(entry: TranscriptEntry, *, after) -> dict:
+    """An entry as live views show it; ``after`` is the id of the entry before it in the
+    conversation (None for the first)."""
+    return {
+        "id": str(entry.pk),
+        "after": str(after) if after else None,
+        "speaker": entry.speaker,
+        "text": entry.text,
+        "source": entry.source,
+        "started_ms": entry.started_ms,
+    }
+
+
+def iso_or_none(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def live_status_payload(session: InterviewSession) -> dict:
+    return {
+        "id": str(session.pk),
+        "status": session.status,
+        "connection_state": session.connection_state,
+        "started_at": iso_or_none(session.started_at),
+        "ended_at": iso_or_none(session.ended_at),
+        "end_reason": session.end_reason,
+    }
+
+
+def live_summary_payload(summary) -> dict | None:
+    """The AI summary as the live panel shows it (advisory; None before one is asked for)."""
+    if summary is None:
+        return None
+    return {
+        "status": summary.status,
+        "summary": summary.summary,
+        "overall_rating": str(summary.overall_rating) if summary.overall_rating else None,
+        "recommendation": summary.get_recommendation_display() if summary.recommendation else "",
+    }
+
+
+def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
+    """A session as a live view starts from, read in one snapshot of the database: its state,
+    the number of its latest live update (``seq``) and the transcript entries changed after
+    update ``since`` (all of them for 0), in conversation order, each with the entry before
+    it. None if the session is not visible (tenant context set by the caller)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Every read below sees the same moment: what is numbered up to seq and no more.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        session = (
+            InterviewSession.objects.select_related("template", "candidate")
+            .filter(pk=session_id)
+            .first()
+        )
+        if session is None:
+            return None
+        if since > session.live_seq:
+            since = 0  # the viewer knows of updates this session never had: start over
+        order = list(
+            TranscriptEntry.objects.filter(session=session)
+            .order_by("seq")
+            .values_list("pk", "live_seq")
+        )
+        changed = {pk for pk, live_seq in order if live_seq > since}
+        entries = TranscriptEntry.objects.filter(pk__in=changed).in_bulk() if changed else {}
+        summary = SessionSummary.objects.filter(session=session).first()
+    payloads, previous = [], None
+    for pk, _ in order:
+        if pk in changed:
+            payloads.append(live_entry_payload(entries[pk], after=previous))
+        previous = pk
+    return {
+        "kind": "snapshot",
+        "seq": session.live_seq,
+        "since": since,
+        "count": len(order),
+        "session": {
+            **live_status_payload(session),
+            "candidate": session.candidate.full_name or session.candidate.email,
+            "template": session.template.title,
+            "max_duration_minutes": session.template.max_duration_minutes,
+        },
+        "entries": payloads,
+        "summary": live_summary_payload(summary),
+    }
+
+
+def sessions_live_now(sessions):
+    """Those of ``sessions`` (a queryset already scoped to what the reader may see) with an
+    interview in progress (a call connecting or live), the most recently started first."""
+    return (
+        sessions.filter(status__in=ON_CALL_STATUSES)
+        .select_related("candidate", "template")
+        .order_by("-connecting_at")
+    )
 
 
 # --- Summaries ------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ class InterviewInvitation(TenantOwned):
     opened_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When the invitation stopped being usable because its time ran out: stamped (and
+    # audited) by the expiry job once ``expires_at`` has passed, or by the console's "Expire".
+    expired_at = models.DateTimeField(null=True, blank=True)
     send_count = models.PositiveSmallIntegerField(default=0)
     last_send_error = models.TextField(blank=True)
     # Set when the candidate accepts; the session lives in `interviews`, which never
@@ -55,10 +58,12 @@ class InterviewInvitation(TenantOwned):
         indexes = [
             # Invitation changelist: newest first within the tenant.
             models.Index(fields=["tenant", "-created_at"], name="invitation_tenant_created_idx"),
-            # The expiry job: open invitations past their expiry.
+            # The expiry job: open invitations past their expiry, not yet stamped expired.
             models.Index(
                 fields=["expires_at"],
-                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                condition=models.Q(
+                    accepted_at__isnull=True, revoked_at__isnull=True, expired_at__isnull=True
+                ),
                 name="invitation_open_expiry_idx",
             ),
         ]
@@ -76,7 +81,7 @@ class InterviewInvitation(TenantOwned):
             return InvitationStatus.REVOKED
         if self.accepted_at:
             return InvitationStatus.ACCEPTED
-        if self.expires_at <= timezone.now():
+        if self.expired_at or self.expires_at <= timezone.now():
             return InvitationStatus.EXPIRED
         if self.opened_at:
             return InvitationStatus.OPENED

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 
 from django.db import connection
+from django.utils import timezone
 
 from core import rls
 from tenants.services import system_bypass
@@ -46,4 +47,21 @@ def invitation_for_flow(invitation_id) -> InterviewInvitation | None:
             InterviewInvitation.objects.select_related(*_RELATED, "session")
             .filter(pk=invitation_id)
             .first()
+        )
+
+
+def invitations_past_expiry(*, limit: int = 1000) -> list[tuple]:
+    """``(invitation id, tenant id)`` of every tenant's open invitations whose expiry date has
+    passed and that are not yet stamped expired (at most ``limit``, oldest expiry first), for
+    the expiry job."""
+    with system_bypass(reason="expire invitations"):
+        return list(
+            InterviewInvitation.objects.filter(
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                expired_at__isnull=True,
+                expires_at__lte=timezone.now(),
+            )
+            .order_by("expires_at")
+            .values_list("pk", "tenant_id")[:limit]
         )

@@ -154,8 +154,8 @@ def invitation_expire(*, invitation: InterviewInvitation, actor) -> bool:
     """End an open invitation's validity now. Returns False when it was not open."""
     if invitation.status not in OPEN_STATUSES:
         return False
-    invitation.expires_at = timezone.now()
-    invitation.save(update_fields=["expires_at"])
+    invitation.expires_at = invitation.expired_at = timezone.now()
+    invitation.save(update_fields=["expires_at", "expired_at"])
     audit_record(
         action="invitation.expired",
         tenant_id=invitation.tenant_id,
@@ -163,6 +163,37 @@ def invitation_expire(*, invitation: InterviewInvitation, actor) -> bool:
         target=invitation,
     )
     return True
+
+
+def invitation_expire_due(*, invitation_id, tenant_id) -> bool:
+    """Stamp an invitation whose expiry date has passed as expired, and record it in the audit
+    trail (the expiry job). Returns False when it was accepted, revoked or stamped meanwhile,
+    or is not due."""
+    with rls.tenant_context(tenant_id), transaction.atomic():
+        invitation = (
+            InterviewInvitation.objects.select_for_update()
+            .filter(
+                pk=invitation_id,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                expired_at__isnull=True,
+                expires_at__lte=timezone.now(),
+            )
+            .first()
+        )
+        if invitation is None:
+            return False
+        # When it stopped working, not when the job noticed.
+        invitation.expired_at = invitation.expires_at
+        invitation.save(update_fields=["expired_at"])
+        audit_record(
+            action="invitation.expired",
+            tenant_id=tenant_id,
+            actor_label="expiry job",
+            target=invitation,
+            details={"because": "expiry_date"},
+        )
+        return True
 
 
 # --- Delivery (worker) ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from interviews import selectors, services
 
+from . import video
 from .provider import ProviderError, get_provider
 
 logger = logging.getLogger(__name__)
@@ -44,3 +45,17 @@ def expire_stale_sessions() -> int:
     if ended:
         logger.info("abandoned stale sessions", extra={"count": ended})
     return ended
+
+
+@shared_task(autoretry_for=(ProviderError,), retry_backoff=30, retry_backoff_max=600)
+def delete_video_recordings(tenant_id: str, video_ids: list[str]) -> int:
+    """Delete recordings at the video provider (erasure, retention): ``live.video``. Until a
+    video provider exists this only logs the ids it was handed."""
+    deleted = video.provider_delete(tenant_id, video_ids)
+    left = sorted(set(video_ids) - set(deleted))
+    if left:
+        logger.warning(
+            "video recordings not deleted: no video provider",
+            extra={"tenant": tenant_id, "video_ids": left},
+        )
+    return len(deleted)

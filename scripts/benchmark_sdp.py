@@ -34,18 +34,24 @@ import asyncio
 import multiprocessing
 import os
 import platform as std_platform
-import re
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
+sys.path.insert(0, str(BASE / "scripts"))
+
+from benchlib import (  # noqa: E402
+    bench_environment,
+    cpu_seconds,
+    free_port,
+    percentile,
+    wait_port,
+    write_results,
+)
 
 UPSTREAM_DELAY = 0.300
 ANSWER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
@@ -56,13 +62,6 @@ OFFER = (
     + "a=rtpmap:111 opus/48000/2\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
 )
 SESSION_JSON = b'{"type": "realtime", "model": "gpt-realtime"}'
-RESULTS_START, RESULTS_END = "<!-- sdp-results:start -->", "<!-- sdp-results:end -->"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_fake_upstream(port: int) -> None:
@@ -179,28 +178,6 @@ async def floor_db_app(scope, receive, send):
 
 
 # --- Measuring ------------------------------------------------------------------------------
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(
@@ -374,36 +351,6 @@ def report(results: dict, concurrency: int, rounds: int) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def write_results(path: str, text: str) -> None:
-    """Replace the results block of `path` (between its markers), or append one."""
-    block = f"{RESULTS_START}\n{text}\n{RESULTS_END}"
-    document = Path(path).read_text() if Path(path).exists() else ""
-    pattern = re.compile(re.escape(RESULTS_START) + ".*?" + re.escape(RESULTS_END), re.S)
-    if pattern.search(document):
-        document = pattern.sub(lambda _: block, document)
-    else:
-        document = document.rstrip("\n") + "\n\n" + block + "\n"
-    Path(path).write_text(document)
-
-
-def daphne(app: str, port: int, env: dict, log) -> subprocess.Popen:
-    # The listen backlog as in production (fly.toml): a burst of offers must not overflow it.
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "daphne"),
-            "--verbosity",
-            "0",
-            "-e",
-            f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
-            app,
-        ],
-        cwd=BASE,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=200)
@@ -412,51 +359,23 @@ def main() -> int:
     parser.add_argument("--write", help="put the results in this Markdown file")
     args = parser.parse_args()
 
-    from config import localservices
-
-    admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL") or localservices.system_postgres()
-    keep = []
-    if not admin_url:
-        admin_url, server = localservices.embedded_postgres("pg-bench")
-        keep.append(server)
-    redis_url = localservices.system_redis(db=10)
-    if not redis_url:
-        redis_url, server = localservices.embedded_redis("redis-bench")
-        keep.append(server)
-    dbname = f"interview_bench_{os.getpid()}"
-    app_url, owner_url = localservices.provision_database(admin_url, dbname, fresh=True)
     upstream_port, floor_port, floor_db_port, proxy_port = (free_port() for _ in range(4))
     upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV": "development",
-        "DEBUG": "false",
-        "DATABASE_URL": app_url,
-        "DATABASE_OWNER_URL": owner_url,
-        "REDIS_URL": redis_url,
+    upstream = multiprocessing.Process(target=run_fake_upstream, args=(upstream_port,), daemon=True)
+    provider = {
         "OPENAI_API_KEY": "sk-bench",
         "OPENAI_BASE_URL": upstream_url,
         "BENCH_UPSTREAM_URL": upstream_url,
     }
-    os.environ.update(env)
-    upstream = multiprocessing.Process(target=run_fake_upstream, args=(upstream_port,), daemon=True)
-    servers: list[subprocess.Popen] = []
-    with tempfile.TemporaryFile("w+") as log:  # the servers' output, shown on failure
+    with bench_environment(provider) as bench:
         try:
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-                cwd=BASE,
-                env=env,
-                check=True,
-            )
             count = 2 * (args.concurrency * (args.rounds + 1) + args.sequential)
             tokens = prepare_database(count)
             upstream.start()
-            floor_env = {**env, "PYTHONPATH": str(BASE / "scripts")}
-            servers.append(daphne("benchmark_sdp:floor_app", floor_port, floor_env, log))
-            servers.append(daphne("benchmark_sdp:floor_db_app", floor_db_port, floor_env, log))
-            servers.append(daphne("config.asgi:application", proxy_port, env, log))
+            floor_env = {**bench.env, "PYTHONPATH": str(BASE / "scripts")}
+            floor = bench.daphne("benchmark_sdp:floor_app", floor_port, floor_env)
+            floor_db = bench.daphne("benchmark_sdp:floor_db_app", floor_db_port, floor_env)
+            proxy = bench.daphne("config.asgi:application", proxy_port)
             for port in (upstream_port, floor_port, floor_db_port, proxy_port):
                 wait_port(port)
             results = asyncio.run(
@@ -468,38 +387,20 @@ def main() -> int:
                         "proxy": f"http://127.0.0.1:{proxy_port}",
                     },
                     tokens,
-                    {"floor": servers[0].pid, "floor_db": servers[1].pid, "proxy": servers[2].pid},
+                    {"floor": floor.pid, "floor_db": floor_db.pid, "proxy": proxy.pid},
                     args.concurrency,
                     args.sequential,
                     args.rounds,
                 )
             )
-        except Exception:
-            log.flush()
-            log.seek(0)
-            print(log.read()[-4000:], file=sys.stderr)
-            raise
         finally:
-            for server in servers:
-                server.terminate()
-                try:
-                    server.wait(10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
             if upstream.is_alive():
                 upstream.terminate()
-            from django.db import connections
-
-            connections.close_all()
-            localservices.drop_database(admin_url, dbname)
-            for handle in keep:
-                localservices._stop(handle)
 
     text, ok = report(results, args.concurrency, args.rounds)
     print(text)
     if args.write:
-        write_results(args.write, text)
+        write_results(args.write, text, "sdp")
     return 0 if ok else 1
 
 

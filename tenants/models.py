@@ -91,9 +91,14 @@ class Membership(models.Model):
         return self.role in {Role.OWNER, Role.ADMIN}
 
 
+#: Audit events are kept at least this long (about six months): the database refuses to delete
+#: a younger one (tenants migration 0007), whatever AUDIT_RETENTION_DAYS says.
+AUDIT_MIN_RETENTION_DAYS = 183
+
+
 class AuditEvent(models.Model):
     """Who did what to which object, and from where. Append-only: a database trigger refuses
-    UPDATE and DELETE for every role (see the tenants migrations)."""
+    UPDATE for every role, and DELETE of any event younger than AUDIT_MIN_RETENTION_DAYS."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Nullable for platform-level events (operator bypass, tenant provisioning).

@@ -92,6 +92,20 @@ def _fresh_cache_and_eager_tasks(request):
 
 
 @pytest.fixture(autouse=True)
+def archive_dir(tmp_path, settings):
+    """Session archives (privacy.archive) go to a folder of the test's own."""
+    folder = tmp_path / "archive"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "archive": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder, "base_url": None},
+        },
+    }
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def _summaries_only_where_asked(request, settings):
     """A session that ends asks for an AI summary, which calls OPENAI_BASE_URL: only in the
     tests about summaries (marker ``summaries``), each of which serves that endpoint."""

@@ -1,28 +1,21 @@
 """Console pages for interview sessions: transcript, video, timeline, the decision and,
-beside it, the AI's advisory summary (which a recruiter can ask to be written again)."""
+beside it, the AI's advisory summary (``summaries.SessionSummaryMixin``)."""
 
 import json
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path, reverse
+from django.contrib import admin
+from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from tenants.admin import TenantScopedAdmin
 
 from .. import services
-from ..models import (
-    Decision,
-    InterviewSession,
-    SessionSummary,
-    Speaker,
-    SummaryStatus,
-    TranscriptSource,
-)
-from ..summaries.prompt import SCALE_MAX
+from ..models import Decision, InterviewSession, Speaker, TranscriptSource
 from .candidates import _duration, candidate_person
+from .live import LiveSessionsMixin
+from .summaries import SUMMARY_FIELDS, SessionSummaryMixin, rerun_summaries
+from .tables import readonly_table as _table
 
 
 def _clock(moment) -> str:
@@ -61,22 +54,6 @@ def _interview_start(session):
     return session.started_at or session.created_at
 
 
-def _table(headers, rows) -> str:
-    """A read-only table for a section of a page (plain HTML: no form fields, however long
-    an interview's transcript or timeline)."""
-    if not rows:
-        return "-"
-    return format_html(
-        '<table class="readonly-rows"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-        format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
-        format_html_join(
-            "",
-            "<tr>{}</tr>",
-            ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows),
-        ),
-    )
-
-
 def _decision_action(decision: str, label: str):
     def action(modeladmin, request, queryset):
         for session in queryset:
@@ -87,39 +64,8 @@ def _decision_action(decision: str, label: str):
     return admin.action(description=f"Decide: {label}", permissions=["change"])(action)
 
 
-@admin.action(description="Write the AI summary again", permissions=["change"])
-def rerun_summaries(modeladmin, request, queryset):
-    asked, refused = 0, []
-    for session in queryset:
-        try:
-            services.summary_rerun(session=session, actor=request.user)
-            asked += 1
-        except ValidationError as error:
-            refused.append(f"{session.audit_label}: {' '.join(error.messages)}")
-    if asked:
-        modeladmin.message_user(request, f"AI summary asked for again: {asked} session(s).")
-    for message in refused:
-        modeladmin.message_user(request, message, level=messages.WARNING)
-
-
-def _score(score) -> str:
-    return "not assessed" if score is None else f"{score} / {SCALE_MAX}"
-
-
-def _quotes(quotes) -> str:
-    if not quotes:
-        return "-"
-    return format_html_join("", '<q class="summary-quote">{}</q><br>', ((q,) for q in quotes))
-
-
-def _points(points) -> str:
-    if not points:
-        return "-"
-    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in points)))
-
-
 @admin.register(InterviewSession)
-class InterviewSessionAdmin(TenantScopedAdmin):
+class InterviewSessionAdmin(LiveSessionsMixin, SessionSummaryMixin, TenantScopedAdmin):
     list_display = (
         "person",
         "template",
@@ -148,22 +94,7 @@ class InterviewSessionAdmin(TenantScopedAdmin):
         (None, {"fields": ("candidate_link", "template", "status", "end_reason")}),
         ("Decision", {"fields": ("decision", "decision_note", "decided_by", "decided_at")}),
         # Beside the decision, as advice: nothing the AI writes changes the decision.
-        (
-            "AI summary (advice only: the decision is yours)",
-            {
-                "fields": (
-                    "summary_status",
-                    "summary_text",
-                    "summary_strengths",
-                    "summary_concerns",
-                    "summary_criteria",
-                    "summary_rating",
-                    "summary_recommendation",
-                    "summary_provenance",
-                    "summary_rerun",
-                )
-            },
-        ),
+        ("AI summary (advice only: the decision is yours)", {"fields": SUMMARY_FIELDS}),
         # Shown as tables rather than inline forms: a long interview's rows as form fields
         # would exceed the number of fields a request may carry, and saving a decision fails.
         ("Transcript", {"fields": ("transcript_table",)}),
@@ -202,45 +133,6 @@ class InterviewSessionAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False  # sessions start from an accepted invitation
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if self.has_change_permission(request, obj):
-            return fieldsets
-        # Viewers read the summary; they cannot ask for it again.
-        return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "summary_rerun"]})
-            for name, options in fieldsets
-        ]
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.summary_rerun_view)
-        return [
-            path(
-                "<path:object_id>/summary/rerun/",
-                view,
-                name="interviews_interviewsession_summary_rerun",
-            ),
-            *super().get_urls(),
-        ]
-
-    def summary_rerun_view(self, request, object_id):
-        """Ask for the session's AI summary again (the button in its summary section)."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        # Another tenant's session is a 404, like every page of it; a viewer may not ask.
-        session = self._require_object(request, object_id, page="summary_rerun")
-        if not self.has_change_permission(request, session):
-            raise PermissionDenied
-        try:
-            services.summary_rerun(session=session, actor=request.user)
-        except ValidationError as error:
-            self.report_validation_error(request, error)
-        else:
-            self.message_user(request, "The AI summary will be written again in a moment.")
-        return HttpResponseRedirect(
-            reverse("admin:interviews_interviewsession_change", args=[session.pk])
-        )
-
     @admin.display(description="Candidate", ordering="candidate__full_name")
     def person(self, obj):
         return candidate_person(obj.candidate)
@@ -253,108 +145,6 @@ class InterviewSessionAdmin(TenantScopedAdmin):
     @admin.display(description="Duration")
     def duration(self, obj):
         return _duration(obj.duration_seconds)
-
-    def _summary(self, obj) -> SessionSummary | None:
-        try:
-            return obj.summary
-        except SessionSummary.DoesNotExist:
-            return None
-
-    @admin.display(description="AI rating", ordering="summary__overall_rating")
-    def rating(self, obj):
-        summary = self._summary(obj)
-        if summary is None:
-            return "-"
-        if summary.overall_rating is not None:
-            return summary.overall_rating
-        return summary.get_status_display()  # not written yet, or failed
-
-    @admin.display(description="Status")
-    def summary_status(self, obj):
-        summary = self._summary(obj)
-        if summary is None:
-            return "Not asked for (the interview did not give enough to judge)."
-        status = summary.get_status_display()
-        if summary.status == SummaryStatus.FAILED:
-            return format_html("{}: {}", status, summary.error or "unknown error")
-        if summary.status in (SummaryStatus.PENDING, SummaryStatus.RUNNING) and summary.summary:
-            status += " (a new summary is being written; the one below is the previous one)"
-        if summary.status == SummaryStatus.PENDING and summary.error:
-            return format_html("{} - {}", status, summary.error)
-        return status
-
-    @admin.display(description="Summary")
-    def summary_text(self, obj):
-        summary = self._summary(obj)
-        return summary.summary if summary and summary.summary else "-"
-
-    @admin.display(description="Strengths")
-    def summary_strengths(self, obj):
-        summary = self._summary(obj)
-        return _points(summary.strengths if summary else [])
-
-    @admin.display(description="Concerns")
-    def summary_concerns(self, obj):
-        summary = self._summary(obj)
-        return _points(summary.concerns if summary else [])
-
-    @admin.display(description="Rubric")
-    def summary_criteria(self, obj):
-        summary = self._summary(obj)
-        rows = [
-            (
-                entry.get("criterion", ""),
-                entry.get("weight") or "-",
-                _score(entry.get("score")),
-                entry.get("rationale") or "-",
-                _quotes(entry.get("evidence")),
-            )
-            for entry in (summary.criterion_scores if summary else [])
-            if isinstance(entry, dict)
-        ]
-        return _table(("Criterion", "Weight", "Score", "Why", "In the candidate's words"), rows)
-
-    @admin.display(description="Rating")
-    def summary_rating(self, obj):
-        summary = self._summary(obj)
-        if summary is None or summary.overall_rating is None:
-            return "-"
-        return f"{summary.overall_rating} / {SCALE_MAX}"
-
-    @admin.display(description="Recommendation")
-    def summary_recommendation(self, obj):
-        summary = self._summary(obj)
-        return summary.get_recommendation_display() if summary and summary.recommendation else "-"
-
-    @admin.display(description="Written by")
-    def summary_provenance(self, obj):
-        summary = self._summary(obj)
-        if summary is None or not summary.model:
-            return "-"
-        usage = summary.token_usage or {}
-        tokens = (
-            f"{usage['total_tokens']:,} tokens ({usage.get('input_tokens', 0):,} in, "
-            f"{usage.get('output_tokens', 0):,} out)"
-            if isinstance(usage.get("total_tokens"), int)
-            else "tokens not reported"
-        )
-        dropped = (
-            f"; {summary.quotes_dropped} quote(s) dropped: not found in the transcript"
-            if summary.quotes_dropped
-            else ""
-        )
-        return f"{summary.model}, prompt {summary.prompt_version}; {tokens}{dropped}"
-
-    @admin.display(description="Ask again")
-    def summary_rerun(self, obj):
-        # A submit button of the page's own form, posting it to the re-run view instead (a
-        # form cannot nest in another); that view reads nothing of the form but its CSRF token.
-        url = reverse("admin:interviews_interviewsession_summary_rerun", args=[obj.pk])
-        return format_html(
-            '<button type="submit" class="button" formaction="{}" formmethod="post">'
-            "Write the AI summary again</button>",
-            url,
-        )
 
     @admin.display(description="Transcript")
     def transcript_table(self, obj):

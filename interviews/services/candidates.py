@@ -9,7 +9,7 @@ from django.db import transaction
 from tenants.models import Tenant
 from tenants.services import audit_record
 
-from ..models import Candidate, CandidateStatus
+from ..models import Candidate, CandidateStatus, InterviewSession
 
 User = get_user_model()
 
@@ -109,4 +109,6 @@ def candidate_delete(*, candidate: Candidate, actor) -> None:
         actor=actor,
         target=candidate,
     )
+    # Sessions first: each protects its consent, which the candidate's cascade reaches first.
+    InterviewSession.objects.filter(candidate=candidate).delete()
     candidate.delete()

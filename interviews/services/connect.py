@@ -23,6 +23,7 @@ from ..models import (
     SessionStatus,
 )
 from ..selectors import session_for_candidate_async, session_realtime_config_for_candidate
+from .live_updates import live_status_pushed
 from .sessions import (
     STATUS_CHANGED,
     IllegalTransition,
@@ -91,11 +92,12 @@ def _connect_statement() -> str:
             UPDATE {session} s
             SET status = %(to)s, {stamp} = {stamped}, updated_at = %(now)s,
                 last_heartbeat_at = %(now)s, connection_state = '', provider = %(provider)s,
-                provider_call_id = %(call)s, model = %(model)s, voice = %(voice)s
+                provider_call_id = %(call)s, model = %(model)s, voice = %(voice)s,
+                live_seq = s.live_seq + 1
             FROM previous
             WHERE s.id = previous.id AND previous.status = ANY(%(from)s)
                 AND previous.provider_call_id <> %(call)s
-            RETURNING previous.status, previous.provider_call_id
+            RETURNING previous.status, previous.provider_call_id, s.live_seq, s.started_at
         ), recorded AS (
             INSERT INTO {event} (id, tenant_id, session_id, kind, data, created_at)
             SELECT %(event)s, %(tenant)s, %(session)s, %(kind)s,
@@ -114,7 +116,8 @@ def _connect_statement() -> str:
                             AND e.data ->> 'call_id' = %(call)s
                           LIMIT 1)
                END,
-               EXISTS (SELECT FROM moved) OR previous.provider_call_id = %(call)s
+               EXISTS (SELECT FROM moved) OR previous.provider_call_id = %(call)s,
+               (SELECT live_seq FROM moved), (SELECT started_at FROM moved)
         FROM previous
     """  # noqa: S608 (table and column names from the models, values bound)
 
@@ -162,7 +165,15 @@ async def session_connect_async(
     )
     if not rows:
         raise IllegalTransition("missing", SessionStatus.CONNECTING)
-    previous_status, replaced, recorded = rows[0]
+    previous_status, replaced, recorded, live_seq, started_at = rows[0]
     if not recorded:
         raise IllegalTransition(previous_status, SessionStatus.CONNECTING)
+    if live_seq is not None:  # committed now (not a repeat): tell the live views
+        live_status_pushed(
+            session_id=target.session_id,
+            tenant_id=target.tenant_id,
+            seq=live_seq,
+            status=to,
+            started_at=started_at,
+        )
     return replaced or ""

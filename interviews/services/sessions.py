@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..selectors import template_realtime_config
 from .candidate_status import PipelineEvent, candidate_status_follow
+from .live_updates import live_event_recorded, live_status_changed
 
 # --- The state machine ---------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ def session_transition(
         session.end_reason = reason
         fields.append("end_reason")
     session.save(update_fields=fields)
+    live_status_changed(session)
     session_event_record(
         session=session,
         kind=STATUS_CHANGED,
@@ -129,9 +131,11 @@ def session_transition(
 
 
 def session_event_record(*, session: InterviewSession, kind: str, data: dict | None = None):
-    return SessionEvent.objects.create(
+    event = SessionEvent.objects.create(
         tenant_id=session.tenant_id, session=session, kind=kind, data=data or {}
     )
+    live_event_recorded(session, kind, event.created_at)
+    return event
 
 
 @transaction.atomic
@@ -218,10 +222,13 @@ def session_heartbeat(*, session: InterviewSession, connection_state: str = "") 
     """The browser is still there. A connected browser makes a connecting session live."""
     session.last_heartbeat_at = timezone.now()
     fields = ["last_heartbeat_at"]
-    if connection_state and connection_state != session.connection_state:
+    changed = bool(connection_state) and connection_state[:32] != session.connection_state
+    if changed:
         session.connection_state = connection_state[:32]
         fields.append("connection_state")
     session.save(update_fields=fields)
+    if changed:
+        live_status_changed(session)
     if connection_state == "connected" and session.status == SessionStatus.CONNECTING:
         # The sideband may have made it live meanwhile; session_mark_live checks under lock.
         session_mark_live(session=session, by="browser")

@@ -11,6 +11,10 @@ Runs are idempotent. A worker claims the summary row under a row lock, giving it
 retry and a re-run never write over one another. A ready or failed summary is left alone
 unless a recruiter asks for it again (which puts it back to pending). A claim older than the
 call can take (``claim_ttl``) belongs to a worker that died, and is taken over.
+
+Every change of state (asked for, being written, waiting, written, failed) is pushed to the
+session's live view (``live_summary_changed``) in the transaction that makes it. Writers
+lock the session's row before the summary's, as ``session_transition`` does.
 """
 
 from __future__ import annotations
@@ -20,33 +24,30 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from core import rls
 from tenants.services import audit_record
 
 from .. import selectors
 from ..models import InterviewSession, SessionStatus, SessionSummary, SummaryStatus
+from ..summaries.answer import summary_fields
 from ..summaries.breaker import CircuitBreaker, CircuitOpen
 from ..summaries.client import StructuredAnswer, SummaryServiceError, UnusableAnswer, get_client
-from ..summaries.evidence import Evidence
 from ..summaries.prompt import (
     INSTRUCTIONS,
     PROMPT_VERSION,
-    SCALE_MAX,
-    SCALE_MIN,
     SCHEMA_NAME,
     SummaryMaterial,
     summary_input,
     summary_schema,
 )
+from .live_updates import live_summary_changed
 from .sessions import session_event_record
 
 logger = logging.getLogger(__name__)
@@ -54,10 +55,6 @@ logger = logging.getLogger(__name__)
 #: The session statuses a summary is written for (a failed session is not judged).
 SUMMARISED_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.ABANDONED})
 
-MAX_POINTS = 10  # strengths, concerns
-MAX_POINT_CHARS = 500
-MAX_RATIONALE_CHARS = 1000
-MAX_SUMMARY_CHARS = 5000
 
 _random = secrets.SystemRandom()
 
@@ -104,6 +101,7 @@ def summary_on_session_end(*, session: InterviewSession, status: str) -> Session
         session=session, defaults={"tenant_id": session.tenant_id}
     )
     if created:
+        live_summary_changed(summary)
         _enqueue(session)
     return summary
 
@@ -114,6 +112,12 @@ def claim_ttl() -> timedelta:
     return timedelta(
         seconds=settings.SUMMARY_TIMEOUT_SECONDS + settings.SUMMARY_CONNECT_TIMEOUT_SECONDS + 60
     )
+
+
+def _lock_session(session_id) -> None:
+    # The session's row first, then the summary's: the order session_transition (and the
+    # live view's update numbers) take them in, so two writers never wait on each other.
+    InterviewSession.objects.select_for_update().filter(pk=session_id).values_list("pk").first()
 
 
 def _being_written(summary: SessionSummary, now) -> bool:
@@ -134,6 +138,7 @@ def summary_rerun(*, session: InterviewSession, actor) -> SessionSummary:
         raise ValidationError("Only an interview that has ended can be summarised.")
     if not selectors.session_candidate_speech(session)[0]:
         raise ValidationError("The candidate said nothing a summary could be written from.")
+    _lock_session(session.pk)
     summary, _ = SessionSummary.objects.select_for_update().get_or_create(
         session=session, defaults={"tenant_id": session.tenant_id}
     )
@@ -148,6 +153,7 @@ def summary_rerun(*, session: InterviewSession, actor) -> SessionSummary:
     summary.save(
         update_fields=["status", "error", "attempts", "attempt_id", "claimed_at", "updated_at"]
     )
+    live_summary_changed(summary)
     audit_record(
         action="summary.rerun",
         tenant_id=session.tenant_id,
@@ -188,6 +194,7 @@ def _claim(session_id) -> SessionSummary | SummaryRun:
     """The summary row, claimed for this run; or what to do instead."""
     now = timezone.now()
     with transaction.atomic():
+        _lock_session(session_id)
         summary = SessionSummary.objects.select_for_update().filter(session_id=session_id).first()
         if summary is None or summary.status in (SummaryStatus.READY, SummaryStatus.FAILED):
             return SummaryRun("skipped")
@@ -200,6 +207,7 @@ def _claim(session_id) -> SessionSummary | SummaryRun:
         summary.attempt_id = uuid.uuid4()
         summary.claimed_at = now
         summary.save(update_fields=["status", "attempt_id", "claimed_at", "updated_at"])
+        live_summary_changed(summary)
         return summary
 
 
@@ -208,94 +216,34 @@ def _ours(summary: SessionSummary):
     return SessionSummary.objects.filter(pk=summary.pk, attempt_id=summary.attempt_id)
 
 
+def _finish_run(run: SessionSummary, /, **fields) -> bool:
+    """Write ``fields`` (the summary's text among them, maybe) and end this run's claim, if it
+    still holds it (False: another run took the summary over meanwhile; nothing is written)."""
+    fields.update(attempt_id=None, claimed_at=None)
+    with transaction.atomic():
+        _lock_session(run.session_id)
+        if not _ours(run).update(updated_at=timezone.now(), **fields):
+            return False
+        for name, value in fields.items():
+            setattr(run, name, value)
+        live_summary_changed(run)
+    return True
+
+
 def _release(summary: SessionSummary, note: str) -> None:
     """Give the claim back: pending again, ``note`` saying why, for the next run."""
-    _ours(summary).update(
-        status=SummaryStatus.PENDING,
-        attempt_id=None,
-        claimed_at=None,
-        error=note[:1000],
-        updated_at=timezone.now(),
-    )
+    _finish_run(summary, status=SummaryStatus.PENDING, error=note[:1000])
 
 
 def _fail(summary: SessionSummary, session: InterviewSession, message: str) -> SummaryRun:
     """Record the failure on the summary (the message is ours: no secret, no service text)."""
-    if not _ours(summary).update(
-        status=SummaryStatus.FAILED,
-        attempt_id=None,
-        claimed_at=None,
-        error=message[:1000],
-        updated_at=timezone.now(),
-    ):
+    if not _finish_run(summary, status=SummaryStatus.FAILED, error=message[:1000]):
         return SummaryRun("skipped")  # a re-run took it over meanwhile
     session_event_record(session=session, kind="summary.failed", data={"error": message})
     logger.warning(
         "summary failed", extra={"session": str(session.pk), "attempts": summary.attempts}
     )
     return SummaryRun("failed")
-
-
-def _validated(data: dict, schema: dict) -> dict:
-    errors = list(Draft202012Validator(schema).iter_errors(data))
-    if errors:
-        raise UnusableAnswer("The model's answer did not follow the summary's schema.")
-    return data
-
-
-def _points(values) -> list[str]:
-    points = [" ".join(str(v).split())[:MAX_POINT_CHARS] for v in values or []]
-    return [p for p in points if p][:MAX_POINTS]
-
-
-def _rating(value) -> Decimal:
-    rating = min(max(float(value), SCALE_MIN), SCALE_MAX)
-    return Decimal(str(round(rating, 1)))
-
-
-def summary_fields(answer: StructuredAnswer, material: SummaryMaterial) -> dict:
-    """The summary's fields from the model's answer: checked against the schema, every
-    evidence quote looked up in what the candidate said (a quote that is not there is
-    dropped and counted), one entry per rubric criterion in the rubric's order."""
-    data = _validated(answer.data, summary_schema(material.criteria))
-    evidence = Evidence(material.candidate_lines)
-    given: dict[str, dict] = {}
-    for entry in data["criteria"]:
-        given.setdefault(entry["criterion"], entry)
-    rubric = material.criteria or []
-    names = [c.name for c in rubric] if rubric else list(given)
-    weights = {c.name: c.weight for c in rubric}
-    scores, dropped = [], 0
-    for name in dict.fromkeys(names):
-        entry = given.get(name) or {
-            "score": None,
-            "rationale": "Not assessed in the summary.",
-            "evidence": [],
-        }
-        quotes, missing = evidence.keep(entry["evidence"])
-        dropped += missing
-        scores.append(
-            {
-                "criterion": name,
-                "weight": f"{weights[name].normalize():f}" if name in weights else "",
-                "score": entry["score"],
-                "rationale": entry["rationale"].strip()[:MAX_RATIONALE_CHARS],
-                "evidence": quotes,
-                "quotes_dropped": missing,
-            }
-        )
-    return {
-        "summary": data["summary"].strip()[:MAX_SUMMARY_CHARS],
-        "strengths": _points(data["strengths"]),
-        "concerns": _points(data["concerns"]),
-        "criterion_scores": scores,
-        "overall_rating": _rating(data["overall_rating"]),
-        "recommendation": data["recommendation"],
-        "model": answer.model,
-        "prompt_version": PROMPT_VERSION,
-        "token_usage": answer.usage,
-        "quotes_dropped": dropped,
-    }
 
 
 def _ask(material: SummaryMaterial) -> StructuredAnswer:
@@ -358,15 +306,7 @@ def summary_write(*, session_id, tenant_id) -> SummaryRun:
             fields = summary_fields(answer, material)
         except UnusableAnswer as exc:
             return _fail(summary, session, str(exc))
-        written = _ours(summary).update(
-            status=SummaryStatus.READY,
-            attempt_id=None,
-            claimed_at=None,
-            error="",
-            updated_at=timezone.now(),
-            **fields,
-        )
-        if not written:
+        if not _finish_run(summary, status=SummaryStatus.READY, error="", **fields):
             return SummaryRun("skipped")  # a re-run took it over meanwhile
         session_event_record(
             session=session,
@@ -383,20 +323,24 @@ def summary_write(*, session_id, tenant_id) -> SummaryRun:
 def summary_give_up(*, session_id, tenant_id, reason: str) -> bool:
     """Mark a summary that waited too long as failed (the worker stops retrying). One that
     another worker is writing is left to it."""
-    with rls.tenant_context(tenant_id):
-        stale = timezone.now() - claim_ttl()
-        updated = (
-            SessionSummary.objects.filter(session_id=session_id)
+    stale = timezone.now() - claim_ttl()
+    with rls.tenant_context(tenant_id), transaction.atomic():
+        _lock_session(session_id)
+        summary = (
+            SessionSummary.objects.select_for_update()
+            .filter(session_id=session_id)
             .filter(
                 Q(status=SummaryStatus.PENDING)
                 | Q(status=SummaryStatus.RUNNING, claimed_at__lt=stale)
             )
-            .update(
-                status=SummaryStatus.FAILED,
-                attempt_id=None,
-                claimed_at=None,
-                error=reason[:1000],
-                updated_at=timezone.now(),
-            )
+            .first()
         )
-        return bool(updated)
+        if summary is None:
+            return False
+        summary.status = SummaryStatus.FAILED
+        summary.attempt_id = None
+        summary.claimed_at = None
+        summary.error = reason[:1000]
+        summary.save(update_fields=["status", "attempt_id", "claimed_at", "error", "updated_at"])
+        live_summary_changed(summary)
+        return True

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F, Min
 
 from ..models import InterviewSession, TranscriptEntry, TranscriptSource
-from .sessions import _session_row_locked
+from .live_updates import live_entry_written, live_unchanged, next_seq
 
 MAX_TRANSCRIPT_TEXT = 10_000
 _SEQ_SHIFT = 1_000_000  # above any real entry count
@@ -58,8 +58,9 @@ def transcript_append(
     text = (text or "").strip()[:MAX_TRANSCRIPT_TEXT]
     if not text:
         return None, False
-    # The session row lock orders concurrent appends (sideband and browser) for seq.
-    _session_row_locked(session).exists()
+    # The update's number, under the session's row lock: concurrent appends (sideband and
+    # browser) take turns, for seq as for the number.
+    live_seq = next_seq(session.pk)
     entries = TranscriptEntry.objects.filter(session=session)
     later_ids = [i for i in before_item_ids if i]
     later = (
@@ -73,20 +74,24 @@ def transcript_append(
             if source == TranscriptSource.SERVER and existing.source == TranscriptSource.CLIENT:
                 # The server's account wins entirely: who spoke, what was said and where it
                 # belongs in the conversation.
-                fields = ["text", "source", "speaker", "started_ms", "ended_ms"]
+                fields = ["text", "source", "speaker", "started_ms", "ended_ms", "live_seq"]
                 if later is not None and later < existing.seq:
                     _move_entry(entries, existing, to=later)
                     fields.append("seq")
                 existing.text, existing.source, existing.speaker = text, source, speaker
                 existing.started_ms, existing.ended_ms = started_ms, ended_ms
+                existing.live_seq = live_seq
                 existing.save(update_fields=fields)
+                live_entry_written(existing, after=_entry_before(entries, existing.seq))
+            else:
+                live_unchanged(session.pk, live_seq)
             return existing, False
     if later is not None:
-        seq = later
+        seq, after = later, _entry_before(entries, later)
         _make_room(entries, seq)
     else:
-        last = entries.order_by("-seq").values_list("seq", flat=True).first()
-        seq = (last or 0) + 1
+        last = entries.order_by("-seq").values_list("seq", "pk").first()
+        seq, after = (last[0] + 1, last[1]) if last else (1, None)
     entry = TranscriptEntry.objects.create(
         tenant_id=session.tenant_id,
         session=session,
@@ -97,5 +102,12 @@ def transcript_append(
         source=source,
         started_ms=started_ms,
         ended_ms=ended_ms,
+        live_seq=live_seq,
     )
+    live_entry_written(entry, after=after)
     return entry, True
+
+
+def _entry_before(entries, seq: int):
+    """The id of the entry just before position ``seq`` (None if none)."""
+    return entries.filter(seq__lt=seq).order_by("-seq").values_list("pk", flat=True).first()

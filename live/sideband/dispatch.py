@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from interviews.models import Speaker
+from interviews.services import live_updates
 
 if TYPE_CHECKING:
     from .session import SidebandSession
@@ -23,6 +24,15 @@ async def sound_flowing(follower: SidebandSession, event: dict, sideband) -> Non
     if not follower.live:
         await follower.store.mark_live()
         follower.live = True
+
+
+def speaking(who: str | None) -> Handler:
+    """Tell the recruiters watching who is speaking now (not stored; see live_updates)."""
+
+    async def handler(follower: SidebandSession, event: dict, sideband) -> None:
+        live_updates.live_speaking(follower.store.session_id, who)
+
+    return handler
 
 
 async def speech_timing(follower: SidebandSession, event: dict, sideband) -> None:
@@ -78,9 +88,16 @@ async def provider_error(follower: SidebandSession, event: dict, sideband) -> No
 
 
 HANDLERS: dict[str, tuple[Handler, ...]] = {
-    "input_audio_buffer.speech_started": (sound_flowing, speech_timing),
-    "input_audio_buffer.speech_stopped": (speech_timing,),
-    "output_audio_buffer.started": (sound_flowing,),
+    "input_audio_buffer.speech_started": (
+        sound_flowing,
+        speech_timing,
+        speaking(Speaker.CANDIDATE),
+    ),
+    "input_audio_buffer.speech_stopped": (speech_timing, speaking(None)),
+    "output_audio_buffer.started": (sound_flowing, speaking(Speaker.INTERVIEWER)),
+    "output_audio_buffer.stopped": (speaking(None),),
+    "output_audio_buffer.cleared": (speaking(None),),
+    "response.created": (speaking(Speaker.INTERVIEWER),),
     "response.output_audio_transcript.done": (interviewer_said,),
     "conversation.item.input_audio_transcription.completed": (candidate_said,),
     "conversation.item.done": (item_done,),

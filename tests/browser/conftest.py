@@ -63,3 +63,63 @@ def snap(page, name: str) -> None:
     """Keep a screenshot of a step as a test artifact."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def asgi_server():
+    """The platform under daphne, as in production (HTTP and WebSockets), in a process of its
+    own on the test database and Redis (the tests' committed data is what it sees). Yields
+    its base URL. pytest-django's live_server speaks WSGI only: no WebSockets."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    import tempfile
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SERVE_STATIC": "true"}
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed after the server stops)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"daphne exited: {log.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("daphne did not answer /healthz within 30 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

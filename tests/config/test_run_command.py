@@ -95,6 +95,10 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)  # noqa: S310 (local URL)
         assert refused.value.code == 401  # it wants a key, as the real service does
+        # The live view is served by the same daphne over the embedded Redis: its socket
+        # answers (and closes a visitor who is not signed in with the code that says so).
+        assert "Watch it live" in block
+        assert live_socket_close_code(port) == 4401
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -107,3 +111,18 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         ["pgrep", "-f", str(embedded_dir)], capture_output=True, text=True
     ).stdout
     assert leftovers.strip() == ""
+
+
+def live_socket_close_code(port: int) -> int:
+    import asyncio
+
+    import aiohttp
+
+    async def close_code():
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(f"ws://127.0.0.1:{port}/ws/live/", headers=origin) as ws:
+                await ws.receive(timeout=10)
+                return ws.close_code
+
+    return asyncio.run(close_code())

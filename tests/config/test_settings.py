@@ -86,3 +86,46 @@ def test_email_backend_is_chosen_by_settings(env, backend):
     assert printed[0] == backend
     if "EMAIL_URL" in env:
         assert printed[1:] == ["smtp.example.com", "587", "True"]
+
+
+ARCHIVE_PROBE = (
+    "from django.core.files.storage import storages; s = storages['archive']; "
+    "print(type(s).__name__, getattr(s, 'bucket_name', s.location), "
+    "getattr(s, 'location', ''), getattr(s, 'endpoint_url', ''))"
+)
+
+
+def test_session_archives_go_to_a_local_folder_by_default(tmp_path):
+    result = manage(
+        "shell", "--no-imports", "-c", ARCHIVE_PROBE, ARCHIVE_ROOT=str(tmp_path / "archive")
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["FileSystemStorage", str(tmp_path / "archive")]
+
+
+def test_session_archives_go_to_an_s3_compatible_bucket_when_one_is_named():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        ARCHIVE_PROBE,
+        ARCHIVE_S3_BUCKET="interview-archive",
+        ARCHIVE_S3_PREFIX="/prod/",
+        ARCHIVE_S3_ENDPOINT_URL="https://s3.example.com",
+        ARCHIVE_S3_ACCESS_KEY_ID="key",
+        ARCHIVE_S3_SECRET_ACCESS_KEY="secret",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "interview-archive",
+        "prod",
+        "https://s3.example.com",
+    ]
+
+
+@pytest.mark.parametrize("days", ["30", "182"])
+def test_audit_events_cannot_be_set_to_go_before_six_months(days):
+    result = manage("check", AUDIT_RETENTION_DAYS=days)
+    assert result.returncode != 0
+    assert "AUDIT_RETENTION_DAYS must be 0 (keep) or at least 183 days" in result.stderr

@@ -118,6 +118,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f'    the email it came in (not sent): to {letter.to[0]}, "{letter.subject}"'
         )
+        self.stdout.write(
+            f"  Watch it live (signed in as the recruiter): "
+            f"{console}interviews/interviewsession/live/"
+        )
 
     def _template(self, tenant, owner) -> InterviewTemplate:
         template = InterviewTemplate.objects.filter(tenant=tenant, title="Backend engineer screen")

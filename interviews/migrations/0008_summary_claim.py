@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("interviews", "0006_end_reasons_in_use"),
+        ("interviews", "0007_live_updates"),
     ]
 
     operations = [

@@ -1,0 +1,157 @@
+"""What the benchmark scripts share: a fresh database and Redis as in production, daphne
+processes, measuring helpers, and writing a results block into docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+BASE = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def write_results(path: str, text: str, name: str) -> None:
+    """Replace the ``name`` results block of ``path`` (between its markers), or append one."""
+    start, end = f"<!-- {name}-results:start -->", f"<!-- {name}-results:end -->"
+    block = f"{start}\n{text}\n{end}"
+    document = Path(path).read_text() if Path(path).exists() else ""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if pattern.search(document):
+        document = pattern.sub(lambda _: block, document)
+    else:
+        document = document.rstrip("\n") + "\n\n" + block + "\n"
+    Path(path).write_text(document)
+
+
+class Bench:
+    """The environment of one benchmark run: ``env`` for its processes and the daphne
+    servers it started (stopped when the run ends)."""
+
+    def __init__(self, env: dict, log):
+        self.env = env
+        self.log = log
+        self.servers: list[subprocess.Popen] = []
+
+    def daphne(self, app: str, port: int, env: dict | None = None) -> subprocess.Popen:
+        # The listen backlog as in production (fly.toml): a burst must not overflow it.
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "daphne"),
+                "--verbosity",
+                "0",
+                "-e",
+                f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
+                app,
+            ],
+            cwd=BASE,
+            env=env or self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.servers.append(server)
+        return server
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@contextlib.contextmanager
+def bench_environment(extra_env: dict | None = None) -> Iterator[Bench]:
+    """A fresh database (migrated, as the application role) on the machine's PostgreSQL, or an
+    embedded one, and Redis likewise; the process's environment points at them. Everything is
+    dropped or stopped at the end; the servers' output is shown if the run fails."""
+    from config import localservices
+
+    admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL") or localservices.system_postgres()
+    keep = []
+    if not admin_url:
+        admin_url, server = localservices.embedded_postgres("pg-bench")
+        keep.append(server)
+    redis_url = localservices.system_redis(db=10)
+    if not redis_url:
+        redis_url, server = localservices.embedded_redis("redis-bench")
+        keep.append(server)
+    dbname = f"interview_bench_{os.getpid()}"
+    app_url, owner_url = localservices.provision_database(admin_url, dbname, fresh=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV": "development",
+        "DEBUG": "false",
+        "DATABASE_URL": app_url,
+        "DATABASE_OWNER_URL": owner_url,
+        "REDIS_URL": redis_url,
+        **(extra_env or {}),
+    }
+    os.environ.update(env)
+    with tempfile.TemporaryFile("w+") as log:
+        bench = Bench(env, log)
+        try:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+                cwd=BASE,
+                env=env,
+                check=True,
+            )
+            yield bench
+        except Exception:
+            log.flush()
+            log.seek(0)
+            print(log.read()[-4000:], file=sys.stderr)
+            raise
+        finally:
+            bench.stop()
+            from django.db import connections
+
+            connections.close_all()
+            localservices.drop_database(admin_url, dbname)
+            for handle in keep:
+                localservices.stop_embedded(handle)

@@ -1,0 +1,48 @@
+"""Writes for tenants, memberships and the audit trail.
+
+Callers use ``from tenants import services`` or ``from tenants.services import <name>``; each
+module below does one job, and this package names everything public once.
+"""
+
+from .audit import audit_events_prune, audit_record, audit_record_many
+from .bypass import operator_bypass, operator_viewed_list, operator_viewed_object, system_bypass
+from .memberships import membership_add, membership_change_role, membership_remove
+from .signin import (
+    console_login_failed,
+    console_login_retry_after,
+    console_login_succeeded,
+    console_logout_recorded,
+    console_username_normalize,
+    user_record_login,
+)
+from .tenants import (
+    OPERATOR_ONLY_FIELDS,
+    TENANT_EDITABLE_FIELDS,
+    tenant_create,
+    tenant_update_settings,
+    validate_networks,
+)
+
+__all__ = [
+    "OPERATOR_ONLY_FIELDS",
+    "TENANT_EDITABLE_FIELDS",
+    "audit_events_prune",
+    "audit_record",
+    "audit_record_many",
+    "console_login_failed",
+    "console_login_retry_after",
+    "console_login_succeeded",
+    "console_logout_recorded",
+    "console_username_normalize",
+    "membership_add",
+    "membership_change_role",
+    "membership_remove",
+    "operator_bypass",
+    "operator_viewed_list",
+    "operator_viewed_object",
+    "system_bypass",
+    "tenant_create",
+    "tenant_update_settings",
+    "user_record_login",
+    "validate_networks",
+]
