@@ -408,6 +408,40 @@ SESSION_HEARTBEAT_TIMEOUT_SECONDS = env.int("SESSION_HEARTBEAT_TIMEOUT_SECONDS",
 # A pending session nobody connected within this long is abandoned.
 SESSION_PENDING_TTL_HOURS = env.int("SESSION_PENDING_TTL_HOURS", default=24)
 
+# --- AI summaries (docs/summaries.md) ---------------------------------------------------------
+# After an interview a worker writes an advisory summary with the Responses API at
+# OPENAI_BASE_URL (the simulator answers it too when there is no key).
+SUMMARIES_ENABLED = env.bool("SUMMARIES_ENABLED", default=True)
+SUMMARY_MODEL = env.str("SUMMARY_MODEL", default="gpt-5-mini")
+SUMMARY_TIMEOUT_SECONDS = env.float("SUMMARY_TIMEOUT_SECONDS", default=120.0)
+SUMMARY_CONNECT_TIMEOUT_SECONDS = env.float("SUMMARY_CONNECT_TIMEOUT_SECONDS", default=5.0)
+SUMMARY_MAX_OUTPUT_TOKENS = env.int("SUMMARY_MAX_OUTPUT_TOKENS", default=16000)
+# An abandoned interview is summarised only with at least this much of the candidate's own
+# speech (a completed one whenever the candidate said anything).
+SUMMARY_MIN_CANDIDATE_TURNS = env.int("SUMMARY_MIN_CANDIDATE_TURNS", default=3)
+SUMMARY_MIN_CANDIDATE_CHARS = env.int("SUMMARY_MIN_CANDIDATE_CHARS", default=400)
+# Calls to the AI service per summary before it is marked failed, and the exponential
+# backoff (with jitter) between them; a Retry-After from the service is always honoured.
+SUMMARY_MAX_ATTEMPTS = env.int("SUMMARY_MAX_ATTEMPTS", default=5)
+SUMMARY_RETRY_BACKOFF_SECONDS = env.float("SUMMARY_RETRY_BACKOFF_SECONDS", default=10.0)
+SUMMARY_RETRY_BACKOFF_MAX_SECONDS = env.float("SUMMARY_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
+# The circuit breaker, shared by every worker through the cache (Redis): after this many
+# failures in a row nobody calls the service for the cool-down, then one call probes it.
+SUMMARY_BREAKER_FAILURES = env.int("SUMMARY_BREAKER_FAILURES", default=5)
+SUMMARY_BREAKER_COOLDOWN_SECONDS = env.float("SUMMARY_BREAKER_COOLDOWN_SECONDS", default=60.0)
+for _name in (
+    "SUMMARY_TIMEOUT_SECONDS",
+    "SUMMARY_CONNECT_TIMEOUT_SECONDS",
+    "SUMMARY_MAX_OUTPUT_TOKENS",
+    "SUMMARY_MAX_ATTEMPTS",
+    "SUMMARY_RETRY_BACKOFF_SECONDS",
+    "SUMMARY_RETRY_BACKOFF_MAX_SECONDS",
+    "SUMMARY_BREAKER_FAILURES",
+    "SUMMARY_BREAKER_COOLDOWN_SECONDS",
+):
+    if vars()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be greater than 0")
+
 # --- Retention --------------------------------------------------------------------------------
 # Audit events older than this many days are deleted by the daily retention job; 0 keeps them
 # forever. Never fewer than 183 (about six months): the database refuses to delete a younger

@@ -9,6 +9,8 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import Length
 
 from core import asyncdb, rls
 from core.dbthreads import recover_connection
@@ -22,6 +24,7 @@ from .models import (
     SessionEvent,
     SessionStatus,
     SessionSummary,
+    Speaker,
     TranscriptEntry,
     TranscriptSource,
 )
@@ -263,4 +266,59 @@ def sessions_live_now(sessions):
         sessions.filter(status__in=ON_CALL_STATUSES)
         .select_related("candidate", "template")
         .order_by("-connecting_at")
+    )
+
+
+# --- Summaries ------------------------------------------------------------------------------
+
+
+def _heard_from_candidate(session):
+    # What the summary is written from: the server's own capture. The browser's fallback copy
+    # could put words in anyone's mouth, the candidate's included.
+    return TranscriptEntry.objects.filter(
+        session=session, source=TranscriptSource.SERVER, speaker=Speaker.CANDIDATE
+    )
+
+
+def session_candidate_speech(session: InterviewSession) -> tuple[int, int]:
+    """How much the server heard the candidate say: (turns, characters). (Tenant context
+    set.)"""
+    found = _heard_from_candidate(session).aggregate(turns=Count("pk"), chars=Sum(Length("text")))
+    return found["turns"] or 0, found["chars"] or 0
+
+
+def summary_material(session: InterviewSession):
+    """What the session's summary is written from (``summaries.prompt.SummaryMaterial``):
+    the template's questions and rubric, the server's transcript and the interviewer's
+    ``record_assessment`` notes. (Tenant context set.)"""
+    from .summaries.prompt import Criterion, Note, SummaryMaterial, Utterance
+
+    template = session.template
+    transcript = TranscriptEntry.objects.filter(
+        session=session, source=TranscriptSource.SERVER
+    ).order_by("seq")
+    notes = SessionEvent.objects.filter(session=session, kind="assessment").order_by(
+        "created_at", "pk"
+    )
+    return SummaryMaterial(
+        role=template.role,
+        title=template.title,
+        questions=list(template.questions.values_list("text", flat=True)),
+        criteria=[
+            Criterion(name=c.name, description=c.description, weight=c.weight)
+            for c in template.criteria.all()
+        ],
+        transcript=[
+            Utterance(seq=seq, speaker=speaker, text=text)
+            for seq, speaker, text in transcript.values_list("seq", "speaker", "text")
+        ],
+        notes=[
+            Note(
+                criterion=str(data.get("criterion", "")),
+                score=data.get("score"),
+                evidence=str(data.get("evidence", "")),
+            )
+            for data in notes.values_list("data", flat=True)
+            if isinstance(data, dict)
+        ],
     )

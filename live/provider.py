@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import json
 import logging
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import websockets
 from django.conf import settings
+
+from core.upstream import MISCONFIGURED_CODES, MISCONFIGURED_STATUSES, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -35,25 +34,10 @@ class ProviderError(Exception):
     retry_after: float | None = None  # seconds the provider asked us to wait
 
 
-# Answers about the platform's own account or setup rather than about this call, whatever
-# the status they come with: asking again cannot help. 401 (the key), 403 (the project's
-# access) and 404 (the model, or a base URL that is not the provider's) are too. Any other
-# 4xx - a 400 about this browser's offer, say - is about the call: a plain upstream error.
-# 429 is a rate limit (wait and ask again) unless the account's quota or billing is spent.
-MISCONFIGURED_CODES = frozenset(
-    {
-        "invalid_api_key",
-        "account_deactivated",
-        "unsupported_country_region_territory",
-        "model_not_found",
-        "insufficient_quota",
-        "billing_not_active",
-        "billing_hard_limit_reached",
-    }
-)
-MISCONFIGURED_STATUSES = frozenset({401, 403, 404})
-
-
+# Answers about the platform's own account or setup (core.upstream.MISCONFIGURED_CODES and
+# MISCONFIGURED_STATUSES) are not about this call: asking again cannot help. Any other 4xx - a
+# 400 about this browser's offer, say - is about the call: a plain upstream error. 429 is a
+# rate limit (wait and ask again) unless the account's quota or billing is spent.
 class UpstreamRejected(ProviderError):
     """The provider answered with an error status (its JSON error is kept, minus secrets)."""
 
@@ -140,30 +124,6 @@ class _WebSocketSideband(Sideband):
 
     async def close(self) -> None:
         await self._connection.close()
-
-
-MAX_RETRY_AFTER_SECONDS = 3600
-
-
-def retry_after_seconds(headers) -> float | None:
-    """How long the provider asks us to wait: ``retry-after-ms`` (OpenAI's own) or
-    ``Retry-After`` in seconds or as an HTTP date; None when it does not say."""
-    headers = {key.lower(): value for key, value in (headers or {}).items()}
-    seconds = None
-    with contextlib.suppress(TypeError, ValueError):
-        if headers.get("retry-after-ms") is not None:
-            seconds = float(headers["retry-after-ms"]) / 1000
-    if seconds is None and headers.get("retry-after"):
-        value = headers["retry-after"].strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            with contextlib.suppress(TypeError, ValueError, IndexError):
-                when = parsedate_to_datetime(value)
-                seconds = (when - datetime.now(UTC)).total_seconds()
-    if seconds is None or seconds != seconds:  # absent or NaN
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def _error_from(status: int, body: bytes, headers=None) -> UpstreamRejected:

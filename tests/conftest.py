@@ -103,3 +103,11 @@ def archive_dir(tmp_path, settings):
         },
     }
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _summaries_only_where_asked(request, settings):
+    """A session that ends asks for an AI summary, which calls OPENAI_BASE_URL: only in the
+    tests about summaries (marker ``summaries``), each of which serves that endpoint."""
+    if "summaries" not in request.keywords:
+        settings.SUMMARIES_ENABLED = False

@@ -4,6 +4,8 @@
   ``Location: /v1/realtime/calls/rtc_...``; JSON ``{"error": {...}}`` otherwise.
 - ``GET /v1/realtime?call_id=...`` (WebSocket, bearer key): the call's sideband.
 - ``POST /v1/realtime/calls/{id}/hangup``.
+- ``POST /v1/responses``: the Responses API, for the platform's interview summaries
+  (``responses.py``).
 
 Every route wants a bearer key (any) and answers an unknown call with a JSON 404.
 """
@@ -15,11 +17,13 @@ import json
 
 from aiohttp import web
 
-from devtools.simulator import interviewer, peer
+from devtools.simulator import interviewer, peer, responses
 from devtools.simulator.call import SimulatedCall, Timing, new_id, with_defaults
 from devtools.simulator.sideband import serve_sideband
 
 MAX_SDP_BYTES = 64 * 1024
+# A summary request carries a whole interview's transcript.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 def _error(status: int, code: str, message: str, kind: str = "invalid_request_error"):
@@ -42,12 +46,13 @@ class Simulator:
         self.calls: dict[str, SimulatedCall] = {}
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_SDP_BYTES * 4)
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.add_routes(
             [
                 web.post("/v1/realtime/calls", self.create_call),
                 web.post("/v1/realtime/calls/{call_id}/hangup", self.hangup),
                 web.get("/v1/realtime", self.sideband),
+                web.post("/v1/responses", self.create_response),
             ]
         )
         app.on_shutdown.append(self._shutdown)
@@ -106,6 +111,11 @@ class Simulator:
             return _error(404, "call_not_found", "No such call.")
         await self._end(call)
         return web.Response(status=200)
+
+    async def create_response(self, request: web.Request) -> web.StreamResponse:
+        if not _authorized(request):
+            return _error(401, "invalid_api_key", "Missing bearer API key.", "authentication_error")
+        return await responses.create_response(request)
 
     async def sideband(self, request: web.Request) -> web.StreamResponse:
         if not _authorized(request):

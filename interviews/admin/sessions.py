@@ -1,18 +1,21 @@
-"""Console pages for interview sessions: transcript, video, timeline and the decision."""
+"""Console pages for interview sessions: transcript, video, timeline, the decision and,
+beside it, the AI's advisory summary (``summaries.SessionSummaryMixin``)."""
 
 import json
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from tenants.admin import TenantScopedAdmin
 
 from .. import services
-from ..models import Decision, InterviewSession, SessionSummary, Speaker, TranscriptSource
+from ..models import Decision, InterviewSession, Speaker, TranscriptSource
 from .candidates import _duration, candidate_person
 from .live import LiveSessionsMixin
+from .summaries import SUMMARY_FIELDS, SessionSummaryMixin, rerun_summaries
+from .tables import readonly_table as _table
 
 
 def _clock(moment) -> str:
@@ -51,22 +54,6 @@ def _interview_start(session):
     return session.started_at or session.created_at
 
 
-def _table(headers, rows) -> str:
-    """A read-only table for a section of a page (plain HTML: no form fields, however long
-    an interview's transcript or timeline)."""
-    if not rows:
-        return "-"
-    return format_html(
-        '<table class="readonly-rows"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-        format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
-        format_html_join(
-            "",
-            "<tr>{}</tr>",
-            ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows),
-        ),
-    )
-
-
 def _decision_action(decision: str, label: str):
     def action(modeladmin, request, queryset):
         for session in queryset:
@@ -78,7 +65,7 @@ def _decision_action(decision: str, label: str):
 
 
 @admin.register(InterviewSession)
-class InterviewSessionAdmin(LiveSessionsMixin, TenantScopedAdmin):
+class InterviewSessionAdmin(LiveSessionsMixin, SessionSummaryMixin, TenantScopedAdmin):
     list_display = (
         "person",
         "template",
@@ -101,14 +88,13 @@ class InterviewSessionAdmin(LiveSessionsMixin, TenantScopedAdmin):
         _decision_action(Decision.ADVANCE, "Advance"),
         _decision_action(Decision.HOLD, "Hold"),
         _decision_action(Decision.REJECT, "Reject"),
+        rerun_summaries,
     ]
     fieldsets = (
         (None, {"fields": ("candidate_link", "template", "status", "end_reason")}),
         ("Decision", {"fields": ("decision", "decision_note", "decided_by", "decided_at")}),
-        (
-            "AI summary",
-            {"fields": ("summary_text", "summary_rating", "summary_recommendation")},
-        ),
+        # Beside the decision, as advice: nothing the AI writes changes the decision.
+        ("AI summary (advice only: the decision is yours)", {"fields": SUMMARY_FIELDS}),
         # Shown as tables rather than inline forms: a long interview's rows as form fields
         # would exceed the number of fields a request may carry, and saving a decision fails.
         ("Transcript", {"fields": ("transcript_table",)}),
@@ -159,31 +145,6 @@ class InterviewSessionAdmin(LiveSessionsMixin, TenantScopedAdmin):
     @admin.display(description="Duration")
     def duration(self, obj):
         return _duration(obj.duration_seconds)
-
-    def _summary(self, obj) -> SessionSummary | None:
-        try:
-            return obj.summary
-        except SessionSummary.DoesNotExist:
-            return None
-
-    @admin.display(description="AI rating")
-    def rating(self, obj):
-        summary = self._summary(obj)
-        return summary.overall_rating if summary and summary.overall_rating else "-"
-
-    @admin.display(description="Summary")
-    def summary_text(self, obj):
-        summary = self._summary(obj)
-        return summary.summary if summary and summary.summary else "-"
-
-    @admin.display(description="Rating")
-    def summary_rating(self, obj):
-        return self.rating(obj)
-
-    @admin.display(description="Recommendation")
-    def summary_recommendation(self, obj):
-        summary = self._summary(obj)
-        return summary.get_recommendation_display() if summary else "-"
 
     @admin.display(description="Transcript")
     def transcript_table(self, obj):

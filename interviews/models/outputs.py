@@ -136,6 +136,13 @@ class SessionSummary(TenantOwned):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The run writing it (interviews.services.summaries): a worker claims the row under lock
+    # with a fresh attempt id, and only the run holding that id may write the result.
+    attempt_id = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # calls to the AI service so far
+    # Evidence quotes the model gave that are not in the transcript, dropped.
+    quotes_dropped = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "session summaries"

@@ -34,6 +34,17 @@ from .sessions import (
     session_record_decision,
     session_transition,
 )
+from .summaries import (
+    SUMMARISED_STATUSES,
+    SummaryRun,
+    retry_delay,
+    summary_breaker,
+    summary_give_up,
+    summary_is_due,
+    summary_on_session_end,
+    summary_rerun,
+    summary_write,
+)
 from .templates import template_parts_save, template_save
 from .transcript import MAX_TRANSCRIPT_TEXT, transcript_append
 
@@ -42,10 +53,12 @@ __all__ = [
     "DECISION_STATUS",
     "MAX_TRANSCRIPT_TEXT",
     "STATUS_CHANGED",
+    "SUMMARISED_STATUSES",
     "ConnectTarget",
     "IllegalTransition",
     "PipelineEvent",
     "SessionNotFound",
+    "SummaryRun",
     "candidate_create",
     "candidate_delete",
     "candidate_set_status",
@@ -55,6 +68,7 @@ __all__ = [
     "consent_record",
     "normalize_email",
     "require_same_tenant",
+    "retry_delay",
     "session_can_transition",
     "session_connect_async",
     "session_connect_target",
@@ -66,6 +80,12 @@ __all__ = [
     "session_mark_live",
     "session_record_decision",
     "session_transition",
+    "summary_breaker",
+    "summary_give_up",
+    "summary_is_due",
+    "summary_on_session_end",
+    "summary_rerun",
+    "summary_write",
     "template_parts_save",
     "template_save",
     "transcript_append",

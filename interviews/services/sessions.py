@@ -94,7 +94,9 @@ def session_transition(
     also_save: list[str] | None = None,
 ) -> InterviewSession:
     """The one way a session changes status. Locks the row, checks the state machine
-    (``SESSION_TRANSITIONS``), stamps the matching timestamp and records a SessionEvent.
+    (``SESSION_TRANSITIONS``), stamps the matching timestamp and records a SessionEvent; the
+    candidate's status follows, and an ended session gets its AI summary
+    (``summary_on_session_end``).
     ``also_save`` names other fields the caller changed, written in the same update.
     Raises IllegalTransition for a move the machine does not allow."""
     at = at or timezone.now()
@@ -120,6 +122,11 @@ def session_transition(
     event = _pipeline_event(to, had_started=started_at is not None)
     if event:
         candidate_status_follow(candidate_id=session.candidate_id, event=event, session=session)
+    if to in TERMINAL_STATUSES:
+        # The AI's summary, once this commits (if the interview gave it something to judge).
+        from .summaries import summary_on_session_end  # it imports this module
+
+        summary_on_session_end(session=session, status=to)
     return session
 
 

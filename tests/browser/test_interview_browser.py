@@ -5,6 +5,7 @@ server's sideband writing the transcript."""
 import asyncio
 import contextlib
 import dataclasses
+import time
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from django.conf import settings
 
 from core import rls
 from devtools.simulator.call import Timing
-from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
+from interviews.models import InterviewSession, SessionEvent, SessionSummary, TranscriptEntry
 from live.worker import RealtimeWorker
 from tests.browser.conftest import snap
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
@@ -65,6 +66,7 @@ def slow_speaking_realtime(settings):
         yield
 
 
+@pytest.mark.summaries
 def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtime, caplog):
     template, token = invite(tenant_a)
     QuestionFactory(template=template, tenant=tenant_a, position=1, text="Why this role?")
@@ -116,6 +118,21 @@ def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtim
     interviewer = [text for speaker, _, text in rows if speaker == "interviewer"]
     assert "Why this role?" in interviewer[0]
     assert sum("Hello, thank you for joining" in text for text in interviewer) == 1
+
+    # The AI's summary follows, from the simulator's Responses API (tasks run inline here,
+    # as soon as the session's end commits), its evidence the candidate's own words.
+    deadline = time.monotonic() + 15
+    while True:
+        with rls.tenant_context(tenant_a.pk):
+            summary = SessionSummary.objects.filter(session=session).first()
+        if (summary and summary.status in ("ready", "failed")) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert summary.status == "ready", summary.error
+    assert summary.quotes_dropped == 0
+    assert [entry["criterion"] for entry in summary.criterion_scores] == ["Clarity"]
+    candidate_said = " ".join(text for speaker, _, text in rows if speaker == "candidate")
+    assert all(q in candidate_said for q in summary.criterion_scores[0]["evidence"])
 
     seen = [page.content()]
     for response in responses:
