@@ -8,7 +8,6 @@ production mode (DJANGO_ENV=production) refuses to start with an insecure defaul
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .logging_settings import logging_settings
@@ -386,84 +385,8 @@ if DJANGO_ENV == "test":
     # Tests create many users; a fast hash keeps the suite quick (never used outside tests).
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# --- Realtime interviews ---------------------------------------------------------------------
-# With no OPENAI_API_KEY the platform talks to the local simulator (devtools.simulator), which
-# serves the same protocol at SIMULATOR_URL; the client code is the same.
-OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
-SIMULATOR_PORT = env.int("SIMULATOR_PORT", default=8765)
-OPENAI_BASE_URL = env.str(
-    "OPENAI_BASE_URL",
-    default="https://api.openai.com/v1"
-    if OPENAI_API_KEY
-    else f"http://127.0.0.1:{SIMULATOR_PORT}/v1",
-).rstrip("/")
-REALTIME_MODEL = env.str("REALTIME_MODEL", default="gpt-realtime")
-REALTIME_TRANSCRIPTION_MODEL = env.str("REALTIME_TRANSCRIPTION_MODEL", default="gpt-4o-transcribe")
-REALTIME_TIMEOUT_SECONDS = env.float("REALTIME_TIMEOUT_SECONDS", default=15.0)
-REALTIME_CONNECT_TIMEOUT_SECONDS = env.float("REALTIME_CONNECT_TIMEOUT_SECONDS", default=5.0)
-# The candidate's session credential (live.tokens).
-SESSION_TOKEN_TTL_SECONDS = env.int("SESSION_TOKEN_TTL_SECONDS", default=600)
-# A connecting/live session with no heartbeat for this long is abandoned.
-SESSION_HEARTBEAT_TIMEOUT_SECONDS = env.int("SESSION_HEARTBEAT_TIMEOUT_SECONDS", default=120)
-# A pending session nobody connected within this long is abandoned.
-SESSION_PENDING_TTL_HOURS = env.int("SESSION_PENDING_TTL_HOURS", default=24)
+# --- Realtime interviews and AI summaries: config/settings_ai.py ----------------------------
+from .settings_ai import *  # noqa: E402, F403
 
-# --- AI summaries (docs/summaries.md) ---------------------------------------------------------
-# After an interview a worker writes an advisory summary with the Responses API at
-# OPENAI_BASE_URL (the simulator answers it too when there is no key).
-SUMMARIES_ENABLED = env.bool("SUMMARIES_ENABLED", default=True)
-SUMMARY_MODEL = env.str("SUMMARY_MODEL", default="gpt-5-mini")
-SUMMARY_TIMEOUT_SECONDS = env.float("SUMMARY_TIMEOUT_SECONDS", default=120.0)
-SUMMARY_CONNECT_TIMEOUT_SECONDS = env.float("SUMMARY_CONNECT_TIMEOUT_SECONDS", default=5.0)
-SUMMARY_MAX_OUTPUT_TOKENS = env.int("SUMMARY_MAX_OUTPUT_TOKENS", default=16000)
-# An abandoned interview is summarised only with at least this much of the candidate's own
-# speech (a completed one whenever the candidate said anything).
-SUMMARY_MIN_CANDIDATE_TURNS = env.int("SUMMARY_MIN_CANDIDATE_TURNS", default=3)
-SUMMARY_MIN_CANDIDATE_CHARS = env.int("SUMMARY_MIN_CANDIDATE_CHARS", default=400)
-# Calls to the AI service per summary before it is marked failed, and the exponential
-# backoff (with jitter) between them; a Retry-After from the service is always honoured.
-SUMMARY_MAX_ATTEMPTS = env.int("SUMMARY_MAX_ATTEMPTS", default=5)
-SUMMARY_RETRY_BACKOFF_SECONDS = env.float("SUMMARY_RETRY_BACKOFF_SECONDS", default=10.0)
-SUMMARY_RETRY_BACKOFF_MAX_SECONDS = env.float("SUMMARY_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
-# The circuit breaker, shared by every worker through the cache (Redis): after this many
-# failures in a row nobody calls the service for the cool-down, then one call probes it.
-SUMMARY_BREAKER_FAILURES = env.int("SUMMARY_BREAKER_FAILURES", default=5)
-SUMMARY_BREAKER_COOLDOWN_SECONDS = env.float("SUMMARY_BREAKER_COOLDOWN_SECONDS", default=60.0)
-for _name in (
-    "SUMMARY_TIMEOUT_SECONDS",
-    "SUMMARY_CONNECT_TIMEOUT_SECONDS",
-    "SUMMARY_MAX_OUTPUT_TOKENS",
-    "SUMMARY_MAX_ATTEMPTS",
-    "SUMMARY_RETRY_BACKOFF_SECONDS",
-    "SUMMARY_RETRY_BACKOFF_MAX_SECONDS",
-    "SUMMARY_BREAKER_FAILURES",
-    "SUMMARY_BREAKER_COOLDOWN_SECONDS",
-):
-    if vars()[_name] <= 0:
-        raise ImproperlyConfigured(f"{_name} must be greater than 0")
-
-# --- Retention --------------------------------------------------------------------------------
-# Audit events older than this many days are deleted by the daily retention job; 0 keeps them
-# forever. Never fewer than 183 (about six months): the database refuses to delete a younger
-# event (tenants.models.AUDIT_MIN_RETENTION_DAYS).
-AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
-if 0 < AUDIT_RETENTION_DAYS < 183:
-    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep) or at least 183 days")
-
-# Periodic jobs. Celery beat keeps its schedule in the database (django-celery-beat), where
-# these entries are written when beat starts.
-CELERY_BEAT_SCHEDULE = {
-    "expire-stale-sessions": {
-        "task": "live.tasks.expire_stale_sessions",
-        "schedule": 60.0,
-    },
-    "expire-invitations": {
-        "task": "invitations.tasks.expire_invitations",
-        "schedule": 300.0,
-    },
-    # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
-    "apply-retention": {
-        "task": "privacy.tasks.apply_retention_everywhere",
-        "schedule": crontab(hour=3, minute=15),
-    },
-}
+# --- Retention and the periodic jobs: config/settings_jobs.py ------------------------------
+from .settings_jobs import *  # noqa: E402, F403

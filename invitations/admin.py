@@ -11,7 +11,7 @@ from interviews.admin import CandidateAdmin, candidate_person
 from interviews.models import Candidate, InterviewTemplate
 from tenants.admin import ReadOnlyInline, TenantScopedAdmin
 
-from . import services
+from . import accommodations, services
 from .models import AccommodationRequest, InterviewInvitation, InvitationStatus
 
 
@@ -168,5 +168,5 @@ class AccommodationRequestAdmin(TenantScopedAdmin):
 
     @admin.action(description="Mark selected requests resolved", permissions=["change"])
     def mark_resolved(self, request, queryset):
-        count = services.accommodation_resolve(requests=queryset, actor=request.user)
+        count = accommodations.accommodation_resolve(requests=queryset, actor=request.user)
         self.message_user(request, f"{count} request(s) marked resolved.")

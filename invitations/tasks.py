@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import selectors, services
+from . import accommodations, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def deliver_invitation(invitation_id: str, tenant_id: str) -> bool:
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=600, retry_jitter=True)
 def notify_accommodation_request(request_id: str, tenant_id: str) -> int:
-    return services.accommodation_notify(request_id=request_id, tenant_id=tenant_id)
+    return accommodations.accommodation_notify(request_id=request_id, tenant_id=tenant_id)
 
 
 @shared_task

@@ -21,7 +21,7 @@ from core import requestcontext, rls
 from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
 
-from . import services
+from . import accommodations, services
 from .flow import FLOW_CONSENT_KEY, FLOW_INVITATION_KEY
 from .models import InvitationStatus
 from .selectors import invitation_for_flow, invitation_for_token
@@ -154,7 +154,7 @@ def accommodation(request):
     context = {"invitation": invitation, "tenant": invitation.tenant}
     if request.method == "POST":
         try:
-            services.accommodation_request_create(
+            accommodations.accommodation_request_create(
                 invitation=invitation, message=request.POST.get("message", "")
             )
         except ValidationError as error:

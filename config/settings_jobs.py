@@ -1,0 +1,33 @@
+"""Settings for retention and the periodic jobs (imported by config.settings)."""
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+# --- Retention --------------------------------------------------------------------------------
+# Audit events older than this many days are deleted by the daily retention job; 0 keeps them
+# forever. Never fewer than 183 (about six months): the database refuses to delete a younger
+# event (tenants.models.AUDIT_MIN_RETENTION_DAYS).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if 0 < AUDIT_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep) or at least 183 days")
+
+# Periodic jobs. Celery beat keeps its schedule in the database (django-celery-beat), where
+# these entries are written when beat starts.
+CELERY_BEAT_SCHEDULE = {
+    "expire-stale-sessions": {
+        "task": "live.tasks.expire_stale_sessions",
+        "schedule": 60.0,
+    },
+    "expire-invitations": {
+        "task": "invitations.tasks.expire_invitations",
+        "schedule": 300.0,
+    },
+    # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
+    "apply-retention": {
+        "task": "privacy.tasks.apply_retention_everywhere",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
