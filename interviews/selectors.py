@@ -217,6 +217,8 @@ def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
     the number of its latest live update (``seq``) and the transcript entries changed after
     update ``since`` (all of them for 0), in conversation order, each with the entry before
     it. None if the session is not visible (tenant context set by the caller)."""
+    if connection.in_atomic_block:
+        raise RuntimeError("session_live_snapshot needs a transaction of its own")
     with transaction.atomic():
         with connection.cursor() as cursor:
             # Every read below sees the same moment: what is numbered up to seq and no more.
@@ -235,7 +237,8 @@ def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
             .order_by("seq")
             .values_list("pk", "live_seq")
         )
-        changed = {pk for pk, live_seq in order if live_seq > since}
+        # Everything for 0 (entries written before updates were numbered have 0 as well).
+        changed = {pk for pk, live_seq in order if since == 0 or live_seq > since}
         entries = TranscriptEntry.objects.filter(pk__in=changed).in_bulk() if changed else {}
         summary = SessionSummary.objects.filter(session=session).first()
     payloads, previous = [], None
@@ -261,7 +264,7 @@ def session_live_snapshot(session_id, *, since: int = 0) -> dict | None:
 
 def sessions_live_now(sessions):
     """Those of ``sessions`` (a queryset already scoped to what the reader may see) with an
-    interview in progress (a call connecting or live), the most recently started first."""
+    interview in progress (a call connecting or live), the most recently connected first."""
     return (
         sessions.filter(status__in=ON_CALL_STATUSES)
         .select_related("candidate", "template")

@@ -15,7 +15,7 @@ SUMMARY_MAX_RUNS = 60
     # Safe to run twice (services.summary_write claims the row and writes only under its
     # claim), so a worker that dies mid-call leaves the message for another.
     acks_late=True,
-    task_reject_on_worker_lost=True,
+    reject_on_worker_lost=True,
     max_retries=SUMMARY_MAX_RUNS,
 )
 def summarize_session(self, session_id: str, tenant_id: str) -> str:

@@ -328,7 +328,9 @@ def invitation_accept(*, invitation: InterviewInvitation, user, consent: Consent
         audit_record(
             action="invitation.accepted",
             tenant_id=locked.tenant_id,
-            actor=user,
+            # Not the account: a candidate's username is their email address, and the trail
+            # keeps no personal data (the invitation says whose it was, until it is erased).
+            actor_label="candidate",
             target=locked,
             details={"session": str(session.pk)},
         )

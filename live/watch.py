@@ -17,7 +17,8 @@ changed since.
 
 Database work runs on the thread pool (``thread_sensitive=False``), not the single thread
 every ``database_sync_to_async`` call in a process shares, so hundreds of viewers connecting
-at once do not queue behind one another.
+at once do not queue behind one another; those threads live as long as the process, so a
+connection the database dropped is closed and made again (core.dbthreads).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from core import requestcontext, rls
+from core.dbthreads import recover_connection
 from interviews import selectors as interview_selectors
 from interviews.models import InterviewSession
 from interviews.services.live_updates import session_group, tenant_group
@@ -61,6 +63,7 @@ def client_ip(scope) -> str | None:
     return client[0] if client else None
 
 
+@recover_connection
 def admit(user, session_id, *, preferred_tenant_id=None) -> str:
     """The tenant of session ``session_id`` if ``user`` may watch it; raises Refused."""
     if not (user.is_active and user.is_staff):
@@ -97,6 +100,7 @@ def admit(user, session_id, *, preferred_tenant_id=None) -> str:
     raise Refused(CLOSE_NOT_FOUND)
 
 
+@recover_connection
 def snapshot(tenant_id: str, session_id, since: int) -> dict | None:
     with rls.tenant_context(tenant_id):
         return interview_selectors.session_live_snapshot(session_id, since=since)
@@ -217,6 +221,7 @@ class TenantLiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({k: v for k, v in message.items() if k != "type"})
 
 
+@recover_connection
 def member_tenant(user, preferred_tenant_id) -> str | None:
     """The tenant whose console ``user`` works in (as the console picks it), if the tenant
     allows the client's network; None for operators and non-members."""

@@ -9,7 +9,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from interviews.models import Candidate
+from interviews.models import ON_CALL_STATUSES, Candidate, InterviewSession
 from invitations.admin import CandidateWithInvitationsAdmin
 
 from . import selectors, services
@@ -37,8 +37,11 @@ class CandidateAdmin(CandidateWithInvitationsAdmin):
         if not self.has_erase_permission(request, candidate):
             raise PermissionDenied
         if request.method == "POST" and request.POST.get("post") == "yes":
-            self._erase(request, [candidate])
-            return HttpResponseRedirect(reverse("admin:interviews_candidate_changelist"))
+            if self._erase(request, [candidate]):
+                return HttpResponseRedirect(reverse("admin:interviews_candidate_changelist"))
+            return HttpResponseRedirect(
+                reverse("admin:interviews_candidate_change", args=[candidate.pk])
+            )
         return self._confirmation(request, [candidate], action=None)
 
     @admin.action(description="Erase personal data of selected candidates", permissions=["erase"])
@@ -62,15 +65,23 @@ class CandidateAdmin(CandidateWithInvitationsAdmin):
         }
         return TemplateResponse(request, "admin/privacy/erase_confirmation.html", context)
 
-    def _erase(self, request, candidates) -> None:
+    def _erase(self, request, candidates) -> int:
+        erased = 0
         for candidate in candidates:
-            services.candidate_erase(candidate=candidate, actor=request.user)
-        self.message_user(
-            request,
-            f"Erased the personal data of {len(candidates)} candidate(s). The audit trail "
-            "records what was erased, without names.",
-            messages.SUCCESS,
-        )
+            try:
+                services.candidate_erase(candidate=candidate, actor=request.user)
+            except services.InterviewInProgress as refused:
+                self.message_user(request, f"{candidate}: {refused.message}", messages.ERROR)
+            else:
+                erased += 1
+        if erased:
+            self.message_user(
+                request,
+                f"Erased the personal data of {erased} candidate(s). The audit trail "
+                "records what was erased, without names.",
+                messages.SUCCESS,
+            )
+        return erased
 
     # Deleting a candidate is the same erasure, recorded as a deletion.
 
@@ -79,7 +90,14 @@ class CandidateAdmin(CandidateWithInvitationsAdmin):
         # Django's collector sees each of the candidate's sessions protecting its consent (the
         # only protection inside a candidate's data) and would refuse to delete anyone who was
         # interviewed; the erasure deletes the sessions before the consents.
-        return to_delete, counts, perms_needed, []
+        # A candidate on a call right now is refused, as the erasure refuses it.
+        in_progress = [
+            f"Interview in progress: {session}"
+            for session in InterviewSession.objects.filter(
+                candidate__in=objs, status__in=ON_CALL_STATUSES
+            ).select_related("template", "candidate")
+        ]
+        return to_delete, counts, perms_needed, in_progress
 
     def delete_model(self, request, obj):
         services.candidate_erase(candidate=obj, actor=request.user, action="candidate.deleted")

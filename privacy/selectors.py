@@ -109,7 +109,20 @@ def candidate_data_counts(candidate: Candidate) -> dict[str, int]:
             archive.candidate_archives(tenant_id=candidate.tenant_id, candidate_id=candidate.pk)
         ),
     }
-    return {kind: count for kind, count in counts.items() if count}
+    singular = {
+        "sessions": "session",
+        "transcript entries": "transcript entry",
+        "summaries": "summary",
+        "timeline events": "timeline event",
+        "video recordings": "video recording",
+        "invitations": "invitation",
+        "accommodation requests": "accommodation request",
+        "consents": "consent",
+        "archived sessions": "archived session",
+    }
+    return {
+        (singular[kind] if count == 1 else kind): count for kind, count in counts.items() if count
+    }
 
 
 # --- The archive document --------------------------------------------------------------------

@@ -25,11 +25,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from core import rls
-from interviews.models import Candidate, Consent, InterviewSession
+from interviews.models import ON_CALL_STATUSES, Candidate, Consent, InterviewSession
 from invitations.models import InterviewInvitation
 from live.video import video_recordings_delete
 from tenants.models import Membership, Tenant
@@ -171,6 +172,10 @@ def _expired_rows_delete(*, tenant_id, cutoff) -> Counter:
 # --- Erasure ---------------------------------------------------------------------------------
 
 
+class InterviewInProgress(ValidationError):
+    """Erasure refused: one of the candidate's interviews is on a call right now."""
+
+
 @transaction.atomic
 def candidate_erase(*, candidate: Candidate, actor, action: str = "candidate.erased") -> dict:
     """Erase a candidate's personal data in their tenant: the candidate and their sessions
@@ -184,6 +189,14 @@ def candidate_erase(*, candidate: Candidate, actor, action: str = "candidate.era
         locked = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
         if locked is None:
             raise Candidate.DoesNotExist(candidate_id)
+        if InterviewSession.objects.filter(
+            candidate_id=candidate_id, status__in=ON_CALL_STATUSES
+        ).exists():
+            # Deleting the session under a running call would leave the call going with
+            # nothing recorded; it ends within the template's time limit.
+            raise InterviewInProgress(
+                "This candidate's interview is in progress. Erase their data once it has ended."
+            )
         video_ids = selectors.candidate_video_ids(candidate_id)
         deleted = Counter()
         # In this order: a session protects its consent, so the candidate's cascade alone

@@ -4,7 +4,6 @@ panel on a session's page, both fed by live.watch's sockets (static/js/console/l
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
 from ..models import ACTIVE_STATUSES
 from ..selectors import sessions_live_now
@@ -37,7 +36,6 @@ class LiveSessionsMixin:
             "title": "Live now",
             "opts": self.model._meta,
             "sessions": list(self._live_now(request)),
-            "now": timezone.now(),
             # Members hear status changes on their tenant's socket; operators' pages poll.
             "socket": "" if request.user.is_superuser else "/ws/live/",
             "fragment": request.GET.get("fragment") == "rows",
@@ -58,10 +56,11 @@ class LiveSessionsMixin:
         return super().changelist_view(request, extra_context=extra_context)
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
-        if obj is not None:
+        # The panel follows an interview that has not ended; once it has, the page's own
+        # sections (transcript, timeline, AI summary) are the record.
+        if obj is not None and obj.status in ACTIVE_STATUSES:
             context["live_panel"] = {
                 "socket": f"/ws/sessions/{obj.pk}/live/",
-                "active": obj.status in ACTIVE_STATUSES,
                 "max_minutes": obj.template.max_duration_minutes,
             }
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)

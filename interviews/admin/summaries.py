@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from .. import services
-from ..models import SessionSummary, SummaryStatus
+from ..models import ACTIVE_STATUSES, SessionSummary, SummaryStatus
 from ..summaries.prompt import SCALE_MAX
 from .tables import readonly_table
 
@@ -120,6 +120,8 @@ class SessionSummaryMixin:
     def summary_status(self, obj):
         summary = self._summary(obj)
         if summary is None:
+            if obj.status in ACTIVE_STATUSES:
+                return "Written when the interview ends."
             return "Not asked for (the interview did not give enough to judge)."
         status = summary.get_status_display()
         if summary.status == SummaryStatus.FAILED:
@@ -195,6 +197,8 @@ class SessionSummaryMixin:
 
     @admin.display(description="Ask again")
     def summary_rerun(self, obj):
+        if obj.status in ACTIVE_STATUSES:
+            return "-"  # written when the interview ends
         # A submit button of the page's own form, posting it to the re-run view instead (a
         # form cannot nest in another); that view reads nothing of the form but its CSRF token.
         url = reverse("admin:interviews_interviewsession_summary_rerun", args=[obj.pk])

@@ -23,7 +23,7 @@ from ..models import (
     SessionStatus,
 )
 from ..selectors import session_for_candidate_async, session_realtime_config_for_candidate
-from .live_updates import live_status_pushed
+from .live_updates import live_resync_hint, live_status_pushed
 from .sessions import (
     STATUS_CHANGED,
     IllegalTransition,
@@ -168,7 +168,9 @@ async def session_connect_async(
     previous_status, replaced, recorded, live_seq, started_at = rows[0]
     if not recorded:
         raise IllegalTransition(previous_status, SessionStatus.CONNECTING)
-    if live_seq is not None:  # committed now (not a repeat): tell the live views
+    if live_seq is None:  # a repeat: the first statement committed, its push is lost
+        live_resync_hint(target.session_id)
+    else:  # committed now: tell the live views
         live_status_pushed(
             session_id=target.session_id,
             tenant_id=target.tenant_id,

@@ -93,9 +93,21 @@ def live_unchanged(session_id, seq: int) -> None:
 
 
 def live_status_changed(session: InterviewSession) -> None:
-    """The session's status or connection state changed (inside its transaction)."""
-    seq = next_seq(session.pk)
-    message = {"kind": "status", "seq": seq, "session": live_status_payload(session)}
+    """The session's status or connection state changed (inside its transaction). What is
+    pushed is the row as it is now, read under the lock the number takes - not the caller's
+    copy, which a writer that did not lock (a heartbeat) may hold from before another
+    change."""
+    table = InterviewSession._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET live_seq = live_seq + 1 WHERE id = %s "  # noqa: S608
+            "RETURNING live_seq, status, connection_state, started_at, ended_at, end_reason",
+            [session.pk],
+        )
+        seq, *row = cursor.fetchone()
+    names = ("status", "connection_state", "started_at", "ended_at", "end_reason")
+    current = InterviewSession(pk=session.pk, **dict(zip(names, row, strict=True)))
+    message = {"kind": "status", "seq": seq, "session": live_status_payload(current)}
     _push_on_commit([session_group(session.pk), tenant_group(session.tenant_id)], message)
 
 
@@ -111,6 +123,12 @@ def live_status_pushed(*, session_id, tenant_id, seq: int, status: str, started_
     }
     message = {"kind": "status", "seq": seq, "session": payload}
     _push([session_group(session_id), tenant_group(tenant_id)], message)
+
+
+def live_resync_hint(session_id) -> None:
+    """An update was committed whose push is lost (the connect step's statement sent twice,
+    its first reply lost): viewers ask for what they missed."""
+    _push([session_group(session_id)], {"kind": "resync"})
 
 
 def live_event_recorded(session: InterviewSession, kind: str, at) -> None:

@@ -267,57 +267,72 @@ def summary_write(*, session_id, tenant_id) -> SummaryRun:
         claimed = _claim(session_id)
         if isinstance(claimed, SummaryRun):
             return claimed
-        summary = claimed
-        session = InterviewSession.objects.select_related("template").filter(pk=session_id).first()
-        if session is None:
-            return SummaryRun("skipped")  # erased meanwhile (its summary with it)
-        breaker = summary_breaker()
         try:
-            breaker.before_call()
-        except CircuitOpen as exc:
-            wait = exc.retry_after + _random.uniform(0, min(exc.retry_after, 10))
-            _release(summary, f"Waiting: {exc}")
-            return SummaryRun("retry", retry_in=wait)
+            return _write_claimed(claimed, session_id)
+        except Exception:
+            # Not left "being written" until the claim runs out: failed, visibly, and the
+            # recruiter may ask again. The error goes to the operators' log.
+            logger.exception("summary run stopped by an error", extra={"session": str(session_id)})
+            _finish_run(
+                claimed,
+                status=SummaryStatus.FAILED,
+                error="An unexpected error stopped the summary; ask for it again.",
+            )
+            raise
 
-        summary.attempts += 1
-        _ours(summary).update(attempts=summary.attempts)
-        material = selectors.summary_material(session)
-        try:
-            answer = _ask(material)
-        except SummaryServiceError as exc:
-            if exc.outage:
-                breaker.failed()
-            else:
-                breaker.succeeded()  # it answered: the service is up
-            attempt = summary.attempts
-            if exc.transient and attempt < settings.SUMMARY_MAX_ATTEMPTS:
-                delay = retry_delay(attempt, exc.retry_after)
-                _release(summary, f"Attempt {attempt} failed: {exc} Trying again shortly.")
-                logger.info(
-                    "summary attempt failed; retrying",
-                    extra={"session": str(session_id), "attempt": attempt, "delay": delay},
-                )
-                return SummaryRun("retry", retry_in=delay)
-            tries = f" Gave up after {attempt} attempts." if attempt > 1 else ""
-            return _fail(summary, session, f"{exc}{tries}")
-        breaker.succeeded()
 
-        try:
-            fields = summary_fields(answer, material)
-        except UnusableAnswer as exc:
-            return _fail(summary, session, str(exc))
-        if not _finish_run(summary, status=SummaryStatus.READY, error="", **fields):
-            return SummaryRun("skipped")  # a re-run took it over meanwhile
-        session_event_record(
-            session=session,
-            kind="summary.ready",
-            data={
-                "model": fields["model"],
-                "prompt_version": PROMPT_VERSION,
-                "quotes_dropped": fields["quotes_dropped"],
-            },
-        )
-        return SummaryRun("ready")
+def _write_claimed(summary: SessionSummary, session_id) -> SummaryRun:
+    """``summary_write`` once this run holds the summary (tenant context set)."""
+    session = InterviewSession.objects.select_related("template").filter(pk=session_id).first()
+    if session is None:
+        return SummaryRun("skipped")  # erased meanwhile (its summary with it)
+    breaker = summary_breaker()
+    try:
+        breaker.before_call()
+    except CircuitOpen as exc:
+        wait = exc.retry_after + _random.uniform(0, min(exc.retry_after, 10))
+        _release(summary, f"Waiting: {exc}")
+        return SummaryRun("retry", retry_in=wait)
+
+    summary.attempts += 1
+    _ours(summary).update(attempts=summary.attempts)
+    material = selectors.summary_material(session)
+    try:
+        answer = _ask(material)
+    except SummaryServiceError as exc:
+        if exc.outage:
+            breaker.failed()
+        else:
+            breaker.succeeded()  # it answered: the service is up
+        attempt = summary.attempts
+        if exc.transient and attempt < settings.SUMMARY_MAX_ATTEMPTS:
+            delay = retry_delay(attempt, exc.retry_after)
+            _release(summary, f"Attempt {attempt} failed: {exc} Trying again shortly.")
+            logger.info(
+                "summary attempt failed; retrying",
+                extra={"session": str(session_id), "attempt": attempt, "delay": delay},
+            )
+            return SummaryRun("retry", retry_in=delay)
+        tries = f" Gave up after {attempt} attempts." if attempt > 1 else ""
+        return _fail(summary, session, f"{exc}{tries}")
+    breaker.succeeded()
+
+    try:
+        fields = summary_fields(answer, material)
+    except UnusableAnswer as exc:
+        return _fail(summary, session, str(exc))
+    if not _finish_run(summary, status=SummaryStatus.READY, error="", **fields):
+        return SummaryRun("skipped")  # a re-run took it over meanwhile
+    session_event_record(
+        session=session,
+        kind="summary.ready",
+        data={
+            "model": fields["model"],
+            "prompt_version": PROMPT_VERSION,
+            "quotes_dropped": fields["quotes_dropped"],
+        },
+    )
+    return SummaryRun("ready")
 
 
 def summary_give_up(*, session_id, tenant_id, reason: str) -> bool:

@@ -97,7 +97,6 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "output_audio_buffer.started": (sound_flowing, speaking(Speaker.INTERVIEWER)),
     "output_audio_buffer.stopped": (speaking(None),),
     "output_audio_buffer.cleared": (speaking(None),),
-    "response.created": (speaking(Speaker.INTERVIEWER),),
     "response.output_audio_transcript.done": (interviewer_said,),
     "conversation.item.input_audio_transcription.completed": (candidate_said,),
     "conversation.item.done": (item_done,),

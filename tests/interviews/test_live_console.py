@@ -80,3 +80,11 @@ def test_the_session_page_carries_the_live_panel(tenant_a, sessions):
         reverse("admin:interviews_interviewsession_change", args=[sessions["b_live"].pk])
     )
     assert other.status_code in (302, 404)
+
+
+def test_an_ended_interviews_page_has_no_live_panel(tenant_a, sessions):
+    client = console_client(tenant_a, Role.VIEWER)
+    page = client.get(
+        reverse("admin:interviews_interviewsession_change", args=[sessions["a_done"].pk])
+    ).content.decode()
+    assert 'id="live-panel"' not in page and "live-session.js" not in page

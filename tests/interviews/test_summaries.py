@@ -285,6 +285,29 @@ def test_an_answer_outside_the_schema_fails_the_summary(
     assert summary.summary == "" and summary.overall_rating is None
 
 
+def test_an_unexpected_error_fails_the_summary_instead_of_leaving_it_being_written(
+    tenant_a, upstream, monkeypatch, django_capture_on_commit_callbacks
+):
+    upstream.then(ok(good_answer))
+    session = interview(tenant_a)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(summary_services, "summary_fields", broken)
+    with pytest.raises(RuntimeError):
+        end(session, django_capture_on_commit_callbacks)
+    summary = summary_of(session)
+    assert summary.status == "failed" and summary.attempt_id is None
+    assert "ask for it again" in summary.error
+
+
+def test_a_worker_lost_mid_call_leaves_the_summary_to_another():
+    # acks_late alone acknowledges a message whose worker was killed; this puts it back.
+    assert tasks.summarize_session.acks_late is True
+    assert tasks.summarize_session.reject_on_worker_lost is True
+
+
 # --- The circuit breaker --------------------------------------------------------------------
 
 

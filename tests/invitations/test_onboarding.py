@@ -120,7 +120,8 @@ def test_email_code_path_from_link_to_pending_session(client, tenant_a):
         assert consent.version and "AI interviewer" in consent.text
         assert consent.ip == "127.0.0.1"
         assert session.candidate.user.email == "ada@example.com"
-        assert AuditEvent.objects.filter(action="invitation.accepted").exists()
+        accepted = AuditEvent.objects.get(action="invitation.accepted")
+        assert (accepted.actor_id, accepted.actor_label) == (None, "candidate")
     page = client.get(response["Location"])
     assert page.status_code == 200 and 'id="interview-config"' in page.content.decode()
 

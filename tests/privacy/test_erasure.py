@@ -35,7 +35,9 @@ def test_erasure_removes_the_candidate_and_everything_about_them_in_their_tenant
     kept = tenant_rows(tenant_a)  # another candidate of the same tenant
     ada = CandidateFactory(tenant=tenant_a, email="ada@example.com", full_name="Ada Lovelace")
     first = interview(tenant_a, ended_days_ago=3, candidate=ada)
-    interview(tenant_a, ended_days_ago=None, candidate=ada, status="live")
+    interview(
+        tenant_a, ended_days_ago=None, candidate=ada, status="pending"
+    )  # started, not on a call yet
     ConsentFactory(candidate=ada, tenant=tenant_a)  # agreed, never started
     # The same person in another tenant.
     elsewhere = CandidateFactory(tenant=tenant_b, email="ada@example.com", full_name="Ada L.")

@@ -11,6 +11,7 @@
   const captions = $("captions");
   const maxMinutes = Number(panel.dataset.maxMinutes || 0);
   const REFUSED = {
+    4400: "The live view stopped; reload the page.",
     4401: "Sign in again to watch this interview.",
     4403: "You cannot watch this interview from here.",
     4404: "This interview is no longer available.",
@@ -25,6 +26,14 @@
   };
   const SPEAKER = { interviewer: "Interviewer", candidate: "Candidate", system: "System" };
   const GAP_WAIT_MS = 1500;
+  const EVENTS = {
+    "sideband.attached": "The server joined the call",
+    "sideband.dropped": "The server's link to the call dropped",
+    assessment: "The interviewer noted an assessment",
+    "tool.called": "The interviewer used a tool",
+    "provider.error": "The AI service reported an error",
+    "page.opened": "The candidate opened the interview page",
+  };
 
   const state = {
     applied: 0, // the highest update number applied, every one before it applied too
@@ -34,6 +43,7 @@
     socket: null,
     attempts: 0,
     gapTimer: null,
+    asked: null, // the "since" of a resync asked for and not yet answered
     stopped: false,
     reconnects: 0,
   };
@@ -59,14 +69,14 @@
     const s = state.session;
     if (!s) return;
     $("status").textContent = STATUS[s.status] || s.status;
-    $("connection").textContent = s.connection_state || "-";
+    $("connection").textContent = (!s.ended_at && s.connection_state) || "-";
     $("elapsed").textContent = elapsed();
     const over = maxMinutes && s.started_at && !s.ended_at &&
       (new Date() - new Date(s.started_at)) / 60000 > maxMinutes;
     $("elapsed").classList.toggle("live-over", Boolean(over));
     if (s.ended_at) {
       $("speaking").textContent = "-";
-      say("The interview has ended. Reload the page for the full record.");
+      say("The interview has ended. Reload the page to see the full record below.");
     }
   }
 
@@ -122,6 +132,7 @@
   }
 
   function applySnapshot(snapshot) {
+    state.asked = null;
     if (snapshot.since === 0) {
       state.rows.clear();
       captions.replaceChildren();
@@ -133,7 +144,10 @@
     for (const seq of [...state.pending.keys()]) {
       if (seq <= state.applied) state.pending.delete(seq);
     }
-    if (state.rows.size !== snapshot.count) resync(0); // out of step: start over
+    if (state.rows.size !== snapshot.count) {
+      if (snapshot.since !== 0) resync(0); // out of step: start over, once
+      else console.warn("live view: the snapshot's entries do not match its count");
+    }
     showSession();
     drain();
   }
@@ -141,6 +155,9 @@
   function apply(update) {
     if (update.kind === "entry") place(update.entry);
     else if (update.kind === "summary") showSummary(update.summary);
+    else if (update.kind === "event") {
+      $("event").textContent = EVENTS[update.event.kind] || update.event.kind;
+    }
     else if (update.kind === "status") {
       state.session = Object.assign({}, state.session, update.session);
       showSession();
@@ -154,23 +171,30 @@
       state.pending.delete(state.applied + 1);
       apply(next);
     }
-    clearTimeout(state.gapTimer);
-    state.gapTimer = null;
-    if (state.pending.size) {
+    if (!state.pending.size) {
+      clearTimeout(state.gapTimer);
+      state.gapTimer = null;
+    } else if (!state.gapTimer) {
       // A number is missing: wait a moment for it (pushes from two processes can cross),
-      // then ask for everything after the last one applied.
-      state.gapTimer = setTimeout(() => resync(state.applied), GAP_WAIT_MS);
+      // then ask for everything after the last one applied. Not put off by later pushes.
+      state.gapTimer = setTimeout(() => {
+        state.gapTimer = null;
+        if (state.pending.size) resync(state.applied);
+      }, GAP_WAIT_MS);
     }
   }
 
   function resync(since) {
+    if (state.asked !== null && state.asked <= since) return; // already asked
     if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.asked = since;
       state.socket.send(JSON.stringify({ type: "resync", since: since }));
     }
   }
 
   function received(message) {
     if (message.kind === "snapshot") return applySnapshot(message);
+    if (message.kind === "resync") return resync(state.applied); // a push was lost
     if (message.kind === "speaking") {
       const ended = state.session && state.session.ended_at;
       $("speaking").textContent = message.who && !ended ? SPEAKER[message.who] || message.who : "-";
@@ -189,6 +213,7 @@
     state.socket = socket;
     socket.onopen = () => {
       state.attempts = 0;
+      state.asked = null;
       if (!(state.session && state.session.ended_at)) say("Following the interview live.");
     };
     socket.onmessage = (event) => received(JSON.parse(event.data));
