@@ -13,7 +13,7 @@ from tests.browser.conftest import snap
 from tests.browser.test_interview_browser import KEEP_CONNECTIONS, KEY, simulated_provider
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
 from tests.factories import QuestionFactory
-from tests.support.realtime import FAST, FakeUpstream
+from tests.support.realtime import FAST, FakeUpstream, early_speech_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,38 +182,13 @@ def test_captions_follow_the_conversations_order(live_server, page, tenant_a, qu
     the next question after it."""
     open_live_interview(page, live_server, tenant_a)
 
-    def interviewer(item_id, previous, text):
-        return [
-            {"type": "response.output_item.added", "item": {"id": item_id, "type": "message"}},
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": previous,
-                "item": {"id": item_id, "type": "message", "role": "assistant"},
-            },
-            {
-                "type": "response.output_audio_transcript.done",
-                "item_id": item_id,
-                "transcript": text,
-            },
-        ]
-
     play(
         page,
-        {"type": "input_audio_buffer.speech_started", "item_id": "item_a", "audio_start_ms": 0},
-        *interviewer("item_g", None, "Hello, thank you for joining. Why this role?"),
-        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_a", "audio_end_ms": 4000},
-        {"type": "input_audio_buffer.committed", "item_id": "item_a", "previous_item_id": "item_g"},
-        {
-            "type": "conversation.item.added",
-            "previous_item_id": "item_g",
-            "item": {"id": "item_a", "type": "message", "role": "user"},
-        },
-        *interviewer("item_q2", "item_a", "Thank you. A bug you fixed?"),
-        {
-            "type": "conversation.item.input_audio_transcription.completed",
-            "item_id": "item_a",
-            "transcript": "Yes, I can hear you. I like the team.",
-        },
+        *early_speech_events(
+            greeting="Hello, thank you for joining. Why this role?",
+            next_question="Thank you. A bug you fixed?",
+            answer="Yes, I can hear you. I like the team.",
+        ),
     )
     shown = page.locator("#captions li:not([hidden])").all_inner_texts()
     assert shown == [

@@ -25,7 +25,7 @@ from live.sideband import SidebandSession
 from live.tokens import session_token_issue
 from live.worker import RealtimeWorker
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
-from tests.support.realtime import Peer, serve_simulator
+from tests.support.realtime import Peer, early_speech_events, serve_simulator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -476,39 +476,11 @@ def test_the_transcript_follows_the_conversations_order_not_the_events(session):
     (previous_item_id says so), and the transcript keeps that order."""
     follower_ = follower(session, "rtc_x")
 
-    def interviewer(item_id, previous, text):
-        return [
-            {"type": "response.output_item.added", "item": {"id": item_id, "type": "message"}},
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": previous,
-                "item": {"id": item_id, "type": "message", "role": "assistant"},
-            },
-            {
-                "type": "response.output_audio_transcript.done",
-                "item_id": item_id,
-                "transcript": text,
-            },
-        ]
-
-    events = [
-        {"type": "input_audio_buffer.speech_started", "item_id": "item_a", "audio_start_ms": 0},
-        *interviewer("item_g", None, "Hello, thank you for joining. Why us?"),
-        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_a", "audio_end_ms": 4000},
-        {"type": "input_audio_buffer.committed", "item_id": "item_a", "previous_item_id": "item_g"},
-        {
-            "type": "conversation.item.added",
-            "previous_item_id": "item_g",
-            "item": {"id": "item_a", "type": "message", "role": "user"},
-        },
-        *interviewer("item_q2", "item_a", "Thank you. A hard bug?"),
-        # The transcription finishes after the next question was asked.
-        {
-            "type": "conversation.item.input_audio_transcription.completed",
-            "item_id": "item_a",
-            "transcript": "Hello? Yes, I can hear you. I like your product.",
-        },
-    ]
+    events = early_speech_events(
+        greeting="Hello, thank you for joining. Why us?",
+        next_question="Thank you. A hard bug?",
+        answer="Hello? Yes, I can hear you. I like your product.",
+    )
 
     async def scenario():
         for event in events:

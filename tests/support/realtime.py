@@ -200,3 +200,40 @@ class Peer:
 
     async def close(self):
         await self.pc.close()
+
+
+def interviewer_turn_events(item_id: str, previous: str | None, text: str) -> list[dict]:
+    """The provider's events for one interviewer turn, joining the conversation after
+    ``previous``."""
+    return [
+        {"type": "response.output_item.added", "item": {"id": item_id, "type": "message"}},
+        {
+            "type": "conversation.item.added",
+            "previous_item_id": previous,
+            "item": {"id": item_id, "type": "message", "role": "assistant"},
+        },
+        {"type": "response.output_audio_transcript.done", "item_id": item_id, "transcript": text},
+    ]
+
+
+def early_speech_events(*, greeting: str, next_question: str, answer: str) -> list[dict]:
+    """A candidate who speaks before the interviewer's greeting: the speech is detected first
+    (item_a), but joins the conversation after the greeting (item_g) when its audio is
+    committed; its transcription finishes after the next question (item_q2) was asked."""
+    return [
+        {"type": "input_audio_buffer.speech_started", "item_id": "item_a", "audio_start_ms": 0},
+        *interviewer_turn_events("item_g", None, greeting),
+        {"type": "input_audio_buffer.speech_stopped", "item_id": "item_a", "audio_end_ms": 4000},
+        {"type": "input_audio_buffer.committed", "item_id": "item_a", "previous_item_id": "item_g"},
+        {
+            "type": "conversation.item.added",
+            "previous_item_id": "item_g",
+            "item": {"id": "item_a", "type": "message", "role": "user"},
+        },
+        *interviewer_turn_events("item_q2", "item_a", next_question),
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_a",
+            "transcript": answer,
+        },
+    ]
