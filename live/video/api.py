@@ -58,6 +58,11 @@ class SessionVideoView(SessionAPI):
                 },
             ),
             **error_responses(409),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="session_not_connectable: the session has ended; video_disabled: "
+                "the company does not record video",
+            ),
             502: OpenApiResponse(ErrorSerializer, description="The video service failed"),
             504: OpenApiResponse(
                 ErrorSerializer, description="The video service did not answer in time"
@@ -73,6 +78,8 @@ class SessionVideoView(SessionAPI):
             new = segments.segment_start(session=session, provider=get_video_provider())
         except segments.SessionNotRecordable as error:
             raise Conflict() from error
+        except segments.VideoDisabled as error:
+            raise Conflict("This company does not record video.", code="video_disabled") from error
         except VideoUpstreamTimeout as error:
             raise VideoTimeout() from error
         except VideoProviderError as error:

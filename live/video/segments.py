@@ -36,6 +36,10 @@ class SessionNotRecordable(Exception):
     """The session has ended: it takes no new recording."""
 
 
+class VideoDisabled(Exception):
+    """The session's tenant does not record video (its ``video_enabled`` setting)."""
+
+
 @dataclass(frozen=True)
 class NewSegment:
     segment: VideoSegment
@@ -47,6 +51,8 @@ def segment_start(*, session: InterviewSession, provider: VideoProvider) -> NewS
     upload token for the browser. The provider is asked before the row is written (call it
     outside any transaction: none waits on the provider); if the session ended meanwhile, or
     the row cannot be written, the new video is deleted again."""
+    if not session.tenant.video_enabled:
+        raise VideoDisabled()
     if session.status not in RECORDABLE_STATUSES:
         raise SessionNotRecordable()
     # The title is all the provider learns: no name, no address.

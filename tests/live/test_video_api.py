@@ -105,6 +105,15 @@ def test_an_ended_session_gets_no_segment(apivideo, session):
     assert segments_of(session) == [] and apivideo.videos == {}
 
 
+def test_a_tenant_that_records_no_video_gets_no_segment(apivideo, session):
+    with rls.bypass_context():
+        type(session.tenant).objects.filter(pk=session.tenant_id).update(video_enabled=False)
+    response = start_segment(session)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "video_disabled"
+    assert segments_of(session) == [] and apivideo.videos == {}
+
+
 def test_another_session_or_tenant_is_a_404_and_no_token_a_401(apivideo, session, tenant_b):
     other = SessionFactory(tenant=session.tenant, candidate__user=UserFactory(), status="live")
     response = start_segment(other, token_session=session)  # this token names another session
