@@ -390,3 +390,6 @@ from .settings_ai import *  # noqa: E402, F403
 
 # --- Retention and the periodic jobs: config/settings_jobs.py ------------------------------
 from .settings_jobs import *  # noqa: E402, F403
+
+# --- Interview video at api.video: config/settings_video.py ---------------------------------
+from .settings_video import *  # noqa: E402, F403

@@ -21,6 +21,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "live.tasks.expire_stale_sessions",
         "schedule": 60.0,
     },
+    # Video segments no webhook made ready: ask the provider (docs/video.md).
+    "reconcile-video-segments": {
+        "task": "live.tasks.reconcile_video_segments",
+        "schedule": 600.0,
+    },
     "expire-invitations": {
         "task": "invitations.tasks.expire_invitations",
         "schedule": 300.0,

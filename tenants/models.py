@@ -41,6 +41,10 @@ class Tenant(models.Model):
     branding = models.JSONField(
         default=dict, blank=True, help_text='For example {"logo_url": "...", "color": "#0b5"}.'
     )
+    video_enabled = models.BooleanField(
+        default=True,
+        help_text="Record the candidate's camera during interviews (docs/video.md).",
+    )
     default_model = models.CharField(max_length=64, default="gpt-realtime")
     default_voice = models.CharField(max_length=32, default="marin")
     default_language = models.CharField(max_length=16, default="en")

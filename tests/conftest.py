@@ -18,6 +18,7 @@ from live.provider import UnclosedClientNoise
 from tenants.models import Role
 
 from .factories import MembershipFactory, TenantFactory, UserFactory
+from .support.apivideo import apivideo  # noqa: F401 (the api.video fake, a fixture)
 
 # Django's test client runs each async view on an event loop of its own, so the provider's
 # per-loop HTTP client outlives its loop (under daphne there is one loop per process).

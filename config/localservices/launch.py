@@ -1,6 +1,6 @@
 """The ``run`` command: the platform at http://127.0.0.1:8000 - servers, migrate, the demo
 tenant, then the production process set (web, worker, beat, realtime worker, and the simulator
-without an OpenAI key) until Ctrl-C."""
+without an OpenAI key, the api.video fake without an api.video key) until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -96,6 +96,11 @@ def run(argv: list[str]) -> int:
     if not env.get("OPENAI_API_KEY"):
         env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{sim_port}/v1"
         say(f"no OPENAI_API_KEY: interviews use the local simulator on port {sim_port}")
+    video_port = env.get("APIVIDEO_FAKE_PORT", "8766")
+    if not env.get("APIVIDEO_API_KEY"):
+        env["APIVIDEO_BASE_URL"] = f"http://127.0.0.1:{video_port}"
+        env.setdefault("APIVIDEO_WEBHOOK_SECRET", "local-fake-webhook-secret")
+        say(f"no APIVIDEO_API_KEY: video goes to the local api.video fake on port {video_port}")
     worker_node = f"celery@{socket.gethostname()}"  # Celery's default, named to ping it
     processes = {
         # Quiet flags: the processes' own banners and access lines are not JSON; requests are
@@ -134,6 +139,20 @@ def run(argv: list[str]) -> int:
             "--port",
             sim_port,
         ]
+    if not env.get("APIVIDEO_API_KEY"):
+        processes["apivideo"] = [
+            PYTHON,
+            "-m",
+            "devtools.apivideo",
+            "--port",
+            video_port,
+            "--data-dir",
+            str(EMBEDDED_DIR / "apivideo"),
+            "--webhook-url",
+            f"{env['SITE_URL'].rstrip('/')}/api/video/webhooks/",
+            "--webhook-secret",
+            env["APIVIDEO_WEBHOOK_SECRET"],
+        ]
     children = {
         name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in processes.items()
     }
@@ -151,6 +170,8 @@ def run(argv: list[str]) -> int:
         # machine still gets the block, if not quite last.
         if "simulator" in processes:
             _wait_port(int(sim_port), timeout=15)
+        if "apivideo" in processes:
+            _wait_port(int(video_port), timeout=15)
         if not _wait_worker(worker_node, env, timeout=60, stopping=lambda: stopping):
             say("the Celery worker did not answer a ping within 60 s")
         say(f"running at http://{host}:{port}/  (console: http://{host}:{port}/admin/)")

@@ -24,6 +24,7 @@ class TenantAdmin(TenantScopedAdmin):
         "invitation_expiry_days",
         "allowed_admin_networks",
         "branding",
+        "video_enabled",
         "default_model",
         "default_voice",
         "default_language",

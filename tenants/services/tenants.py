@@ -45,6 +45,7 @@ TENANT_EDITABLE_FIELDS = (
     "invitation_expiry_days",
     "allowed_admin_networks",
     "branding",
+    "video_enabled",
     "default_model",
     "default_voice",
     "default_language",

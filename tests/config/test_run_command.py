@@ -44,11 +44,13 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         if k not in {"DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL", "DJANGO_ENV"}
     }
     env.pop("OPENAI_API_KEY", None)
+    env.pop("APIVIDEO_API_KEY", None)
     env.update(
         EMBEDDED_DIR=str(embedded_dir),
         PORT=str(port),
         WORKER_CONCURRENCY="1",
         SIMULATOR_PORT=str(free_port()),
+        APIVIDEO_FAKE_PORT=str(free_port()),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "config.localservices", "run"],
@@ -77,6 +79,7 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         assert re.search(r"celery@\S+ ready\.", before), text
         assert "mingle" in before and "mingle" not in block, text
         assert "simulator listening" in before, text
+        assert "api.video fake listening" in before, text
         assert "Content-Type:" not in text
 
         base = f"http://127.0.0.1:{port}"
@@ -91,6 +94,14 @@ def test_the_run_command_serves_the_platform_on_embedded_services(embedded_dir):
         assert "interviews use the local simulator" in text
         request = urllib.request.Request(
             f"http://127.0.0.1:{env['SIMULATOR_PORT']}/v1/realtime/calls", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310 (local URL)
+        assert refused.value.code == 401  # it wants a key, as the real service does
+        # Without an api.video key the fake serves api.video's protocol for interview video.
+        assert "video goes to the local api.video fake" in text
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{env['APIVIDEO_FAKE_PORT']}/upload-tokens", method="POST"
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)  # noqa: S310 (local URL)

@@ -39,7 +39,7 @@ def candidate_operations(schema):
 
 def test_every_candidate_operation_documents_the_401_and_its_error_body(schema):
     operations = candidate_operations(schema)
-    assert len(operations) == 7
+    assert len(operations) == 8
     for name, operation in operations:
         assert "401" in operation["responses"], name
         body = operation["responses"]["401"]["content"]["application/json"]["schema"]
@@ -86,3 +86,18 @@ def test_the_session_status_answer_is_what_the_schema_says(schema, tenant_a, act
     assert response.status_code == 200, response.content
     assert set(documented["properties"]) == set(response.json())
     assert set(documented["required"]) == set(response.json())
+
+
+def test_the_video_endpoints_are_documented(schema):
+    segment = schema["paths"]["/api/candidate/sessions/{session_id}/video/"]["post"]
+    assert {"201", "401", "404", "409", "502", "504"} <= set(segment["responses"])
+    body = resolve(schema, segment["responses"]["201"]["content"]["application/json"]["schema"])
+    assert set(body["properties"]) == {
+        "segment_id",
+        "video_id",
+        "upload_token",
+        "upload_url",
+        "expires_at",
+    }
+    webhook = schema["paths"]["/api/video/webhooks/"]["post"]
+    assert {"200", "401"} <= set(webhook["responses"])

@@ -111,3 +111,30 @@ def test_erasing_a_candidate_of_another_tenant_finds_nothing(tenant_a, tenant_b)
             candidate=Candidate(pk=theirs.pk, tenant_id=tenant_a.pk), actor=None
         )
     assert tenant_rows(tenant_b) == before
+
+
+def test_erasure_deletes_the_recordings_at_the_video_provider(
+    tenant_a, apivideo, django_capture_on_commit_callbacks
+):
+    from interviews.models import VideoSegment
+    from live.video.provider import get_video_provider
+
+    ada = CandidateFactory(tenant=tenant_a, email="ada@example.com")
+    session = interview(tenant_a, ended_days_ago=3, candidate=ada)
+    provider = get_video_provider()
+    kept = provider.create_video("another candidate's")
+    video_ids = [provider.create_video("interview"), provider.create_video("interview")]
+    with rls.bypass_context():
+        VideoSegment.objects.filter(session=session).update(provider_video_id=video_ids[0])
+        VideoSegment.objects.create(
+            tenant=tenant_a, session=session, provider_video_id=video_ids[1]
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erase(ada)
+
+    # The session's older recording id (never at this provider) was already gone: a 404.
+    assert sorted(apivideo.deleted) == sorted(video_ids)
+    assert set(apivideo.videos) == {kept}
+    with rls.bypass_context():
+        assert not AuditEvent.objects.filter(action="video.delete_failed").exists()

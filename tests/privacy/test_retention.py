@@ -234,7 +234,7 @@ def test_video_recordings_are_handed_to_the_providers_delete(
 
     handed = []
     monkeypatch.setattr(
-        video, "provider_delete", lambda tenant_id, ids: handed.append((tenant_id, ids)) or []
+        video, "provider_delete", lambda tenant_id, ids: handed.append((tenant_id, ids)) or ids
     )
     session = interview(tenant_a, ended_days_ago=45)
     with rls.tenant_context(tenant_a.pk):
