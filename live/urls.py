@@ -18,6 +18,7 @@ api_urlpatterns = [
     path("<uuid:session_id>/end/", api.SessionEndView.as_view(), name="session_end"),
     path("<uuid:session_id>/status/", api.SessionStatusView.as_view(), name="session_status"),
     path("<uuid:session_id>/sdp/", api.SessionSDPView.as_view(), name="session_sdp"),
+    path("<uuid:session_id>/events/", api.SessionEventView.as_view(), name="session_events"),
     path("<uuid:session_id>/video/", SessionVideoView.as_view(), name="session_video"),
     path(
         "<uuid:session_id>/transcript/",

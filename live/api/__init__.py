@@ -8,6 +8,7 @@ the permission and the schema pieces they share have a module each.
 from .sdp import SessionSDPView
 from .sessions import (
     SessionEndView,
+    SessionEventView,
     SessionHeartbeatView,
     SessionStartView,
     SessionStatusView,
@@ -17,6 +18,7 @@ from .sessions import (
 
 __all__ = [
     "SessionEndView",
+    "SessionEventView",
     "SessionHeartbeatView",
     "SessionSDPView",
     "SessionStartView",

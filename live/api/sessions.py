@@ -218,3 +218,57 @@ class TranscriptBatchView(SessionAPI):
                 accepted += created
         total = len(data.validated_data["entries"])
         return Response({"accepted": accepted, "ignored": total - accepted})
+
+
+#: What the page may put on the session's timeline itself: why video is missing.
+CLIENT_EVENT_KINDS = ("video.unavailable", "video.upload_failed")
+#: At most this many client events per session: a looping page cannot flood the timeline.
+MAX_CLIENT_EVENTS = 20
+
+
+class SessionEventView(SessionAPI):
+    """The page's own notes on the timeline (only the whitelisted kinds, a short reason)."""
+
+    class EventInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(CLIENT_EVENT_KINDS, help_text="What happened.")
+        reason = serializers.RegexField(
+            r"^[A-Za-z0-9_.:-]{1,64}$",
+            help_text="A short code, for example camera_denied or upload_http_500.",
+        )
+        segment_id = serializers.UUIDField(
+            required=False, allow_null=True, help_text="The video segment concerned, if any."
+        )
+
+    @extend_schema(
+        request=EventInputSerializer,
+        responses={
+            200: inline_serializer(
+                "SessionEventResult",
+                {
+                    "recorded": serializers.BooleanField(
+                        help_text="False once the session has MAX_CLIENT_EVENTS of them."
+                    )
+                },
+            ),
+            **error_responses(400, 409, 413),
+        },
+        summary="Record why video is missing on the session's timeline",
+    )
+    def post(self, request, session_id):
+        data = self.EventInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with self.tenant(request):
+            session = self.load(request)
+            closed_at = timezone.now() - TRANSCRIPT_GRACE
+            if session.is_terminal and (session.ended_at or closed_at) <= closed_at:
+                raise Conflict("This interview ended; its timeline is closed.")
+            count = session.events.filter(kind__in=CLIENT_EVENT_KINDS).count()
+            if count >= MAX_CLIENT_EVENTS:
+                return Response({"recorded": False})
+            event = {"reason": data.validated_data["reason"], "via": "page"}
+            if data.validated_data.get("segment_id"):
+                event["segment_id"] = str(data.validated_data["segment_id"])
+            services.session_event_record(
+                session=session, kind=data.validated_data["kind"], data=event
+            )
+        return Response({"recorded": True})
