@@ -50,6 +50,19 @@ def _problem(status: int, title: str) -> web.Response:
     )
 
 
+@web.middleware
+async def _cors(request: web.Request, handler) -> web.StreamResponse:
+    """Browsers upload from the platform's origin, as to api.video's upload host (which
+    answers CORS for any origin): the preflight and the answers allow it."""
+    response = await handler(request)
+    if request.path == "/upload":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Range, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
 @dataclass
 class FakeVideo:
     video_id: str
@@ -90,13 +103,14 @@ class FakeApiVideo:
         self.webhooks: list[Webhook] = []  # every webhook made, delivered or not
         self.deleted: list[str] = []
         self.fail_deletes = 0  # answer this many DELETEs with a 500 (tests)
+        self.fail_uploads = 0  # answer this many uploads with a 500 (tests)
         self.base_url = ""
         self._sending: set[asyncio.Task] = set()
 
     # --- the application ---------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_PART_BYTES)
+        app = web.Application(client_max_size=MAX_PART_BYTES, middlewares=[_cors])
         app.add_routes(
             [
                 web.post("/upload-tokens", self.create_token),
@@ -105,6 +119,7 @@ class FakeApiVideo:
                 web.get("/videos/{video_id}/status", self.get_status),
                 web.delete("/videos/{video_id}", self.delete_video),
                 web.post("/upload", self.upload),
+                web.options("/upload", self.upload_preflight),
                 web.get("/vod/{video_id}", self.player),
                 web.get("/vod/{video_id}/mp4", self.mp4),
                 web.get("/vod/{video_id}/thumbnail.jpg", self.thumbnail),
@@ -229,7 +244,13 @@ class FakeApiVideo:
         self.deleted.append(video_id)
         return web.Response(status=204)
 
+    async def upload_preflight(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
     async def upload(self, request: web.Request) -> web.StreamResponse:
+        if self.fail_uploads > 0:
+            self.fail_uploads -= 1
+            return _problem(500, "Internal error")
         expires = self.tokens.get(request.query.get("token", ""))
         if expires is None or expires < _now():
             return _problem(401, "The upload token is invalid or has expired.")

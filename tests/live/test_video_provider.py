@@ -73,3 +73,32 @@ def test_an_upload_without_a_live_token_is_refused(apivideo):
     )
     assert response.status_code == 401
     assert not provider.get_video(video_id).uploaded
+
+
+def test_the_fake_lets_a_page_upload_cross_origin_and_can_be_told_to_fail(apivideo):
+    provider = get_video_provider()
+    video_id = provider.create_video("interview 1")
+    token = provider.upload_token(60, video_id)
+    preflight = httpx.options(
+        token.upload_url,
+        headers={
+            "Origin": "http://127.0.0.1:1",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-range",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Range" in preflight.headers["Access-Control-Allow-Headers"]
+
+    apivideo.fail_uploads = 1
+    failed = httpx.post(
+        token.upload_url,
+        files={"file": ("part.webm", b"x", "video/webm")},
+        data={"videoId": video_id},
+        headers={"Content-Range": "part 1/*"},
+    )
+    assert failed.status_code == 500 and failed.headers["Access-Control-Allow-Origin"] == "*"
+    assert apivideo.fail_uploads == 0 and apivideo.videos[video_id].parts == {}
+    upload_in_parts(token.upload_url, video_id, [b"a", b"b"])  # it works again
+    assert apivideo.videos[video_id].encoded
