@@ -36,7 +36,14 @@ VIDEO_FAIL_AFTER_HOURS = env.int("VIDEO_FAIL_AFTER_HOURS", default=24)
 VIDEO_DELETE_MAX_ATTEMPTS = env.int("VIDEO_DELETE_MAX_ATTEMPTS", default=6)
 VIDEO_DELETE_BACKOFF_SECONDS = env.float("VIDEO_DELETE_BACKOFF_SECONDS", default=30.0)
 VIDEO_DELETE_BACKOFF_MAX_SECONDS = env.float("VIDEO_DELETE_BACKOFF_MAX_SECONDS", default=3600.0)
+# The interview page's recorder: MediaRecorder timeslices of VIDEO_TIMESLICE_MS, gathered
+# into parts of at least VIDEO_UPLOAD_PART_BYTES (api.video's progressive upload wants every
+# part but the last to be at least 5 MiB: MIN_CHUNK_SIZE in @api.video/video-uploader).
+VIDEO_TIMESLICE_MS = env.int("VIDEO_TIMESLICE_MS", default=5000)
+VIDEO_UPLOAD_PART_BYTES = env.int("VIDEO_UPLOAD_PART_BYTES", default=5 * 1024 * 1024)
 for _name in (
+    "VIDEO_TIMESLICE_MS",
+    "VIDEO_UPLOAD_PART_BYTES",
     "APIVIDEO_TIMEOUT_SECONDS",
     "APIVIDEO_CONNECT_TIMEOUT_SECONDS",
     "VIDEO_UPLOAD_TOKEN_TTL_SECONDS",

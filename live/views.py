@@ -31,6 +31,11 @@ def session_page(request, session_id):
         "api": f"/api/candidate/sessions/{session.pk}/",
         "maxDurationSeconds": session.template.max_duration_minutes * 60,
         "doneUrl": f"/interview/session/{session.pk}/done/",
+        "video": {
+            "enabled": session.tenant.video_enabled,
+            "timesliceMs": settings.VIDEO_TIMESLICE_MS,
+            "partBytes": settings.VIDEO_UPLOAD_PART_BYTES,
+        },
     }
     return render(request, "interviews/interview.html", {"session": session, "config": config})
 

@@ -58,6 +58,8 @@ export class SessionApi {
   end() { return this.request("end/", { body: {} }); }
   sdp(offer) { return this.request("sdp/", { body: offer, contentType: "application/sdp" }); }
   transcript(entries) { return this.request("transcript/", { body: { entries } }); }
+  video() { return this.request("video/", { body: {} }); }
+  event(kind, reason, segmentId = null) { return this.request("events/", { body: { kind, reason, segment_id: segmentId } }); }
 
   stop() { clearInterval(this.refreshTimer); }
 }

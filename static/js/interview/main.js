@@ -4,6 +4,7 @@
 import { ApiError, SessionApi } from "./api.js";
 import { Captions } from "./captions.js";
 import { ReconnectingConnection } from "./reconnecting.js";
+import { Recording } from "./recording.js";
 import { ClientTranscript } from "./transcript.js";
 import { TurnTaking } from "./turn-taking.js";
 import { InterviewView, SESSION_EXPIRED } from "./view.js";
@@ -17,6 +18,7 @@ const api = new SessionApi(config);
 const view = new InterviewView(document, config);
 const captions = new Captions({ list: $("captions"), draftLine: $("caption-live") });
 const transcript = new ClientTranscript(api);
+const recording = new Recording({ api, element: $("recording"), preview: $("self-view"), options: config.video });
 const turns = new TurnTaking({ view, send: (event) => link.send(event) });
 const link = new ReconnectingConnection({
   api,
@@ -25,6 +27,9 @@ const link = new ReconnectingConnection({
   hooks: {
     onConnecting: () => turns.reset(),
     onOpen: () => {
+      // A reconnected call gets a new video segment; the old one finishes its upload.
+      if (callOpened) recording.nextSegment();
+      callOpened = true;
       turns.begin();
       api.heartbeat("connected").then(applyStatus).catch(() => {});
     },
@@ -40,6 +45,7 @@ const link = new ReconnectingConnection({
 });
 let microphone = null;
 let finished = false;
+let callOpened = false;
 
 view.bindControls({
   onMute: (muted) => microphone.getAudioTracks().forEach((track) => (track.enabled = !muted)),
@@ -81,8 +87,9 @@ async function finish() {
   finished = true;
   view.setState("ended", "The interview has ended.");
   link.stop();
+  const video = recording.stop(); // stops the recorder now; the last part uploads meanwhile
   microphone?.getTracks().forEach((track) => track.stop());
-  await transcript.flush();
+  await Promise.all([transcript.flush(), video]);
   api.stop();
   window.location.assign(config.doneUrl);
 }
@@ -111,6 +118,7 @@ async function main() {
   setInterval(heartbeat, HEARTBEAT_MS);
   setInterval(() => transcript.flush(), TRANSCRIPT_FLUSH_MS);
   window.addEventListener("pagehide", () => transcript.flush());
+  recording.start(microphone); // not awaited: the interview never waits on video
   await link.start(microphone);
 }
 
