@@ -5,12 +5,14 @@ signed webhook to the running platform. A failing upload never stops the intervi
 import dataclasses
 import time
 
+import httpx
 import pytest
+from django.conf import settings
 
 from core import rls
 from interviews.models import InterviewSession, SessionEvent, VideoSegment
 from tests.browser.conftest import snap
-from tests.browser.test_interview_browser import simulated_provider
+from tests.browser.test_interview_browser import KEY, simulated_provider
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
 from tests.factories import QuestionFactory
 from tests.support.realtime import FAST
@@ -58,10 +60,13 @@ def segments():
         return list(VideoSegment.objects.order_by("created_at"))
 
 
-def interview(live_server, page, tenant):
+QUESTIONS = ("Why this role?", "A bug you fixed?", "Your best team?")
+
+
+def interview(live_server, page, tenant, questions=2):
     template, token = invite(tenant)
-    QuestionFactory(template=template, tenant=tenant, position=1, text="Why this role?")
-    QuestionFactory(template=template, tenant=tenant, position=2, text="A bug you fixed?")
+    for position, text in enumerate(QUESTIONS[:questions], start=1):
+        QuestionFactory(template=template, tenant=tenant, position=position, text=text)
     walk_onboarding(page, live_server, token)
 
 
@@ -120,3 +125,56 @@ def test_an_upload_failing_mid_interview_leaves_the_interview_going(
     [segment] = segments()
     assert failures == [{"reason": "upload_http_500", "via": "page", "segment_id": str(segment.pk)}]
     assert segment.status == "recording"  # never completed; the reconciliation will say failed
+
+
+def test_a_reconnected_call_starts_a_new_segment_and_keeps_the_old_one(
+    live_server, page, tenant_a, realtime, video
+):
+    interview(live_server, page, tenant_a, questions=3)
+    page.locator("#recording[data-state='on']").wait_for(timeout=20000)
+    page.locator("#captions li").first.wait_for(timeout=20000)
+    with rls.tenant_context(tenant_a.pk):
+        call = InterviewSession.objects.get().provider_call_id
+    response = httpx.post(
+        f"{settings.OPENAI_BASE_URL}/realtime/calls/{call}/hangup",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert response.status_code == 200
+    page.get_by_text("Welcome back.", exact=False).first.wait_for(timeout=20000)
+    page.wait_for_url("**/done/", timeout=60000)
+
+    assert wait_until(lambda: len(segments()) == 2 and all(s.status == "ready" for s in segments()))
+    first, second = segments()
+    assert first.started_at < second.started_at
+    assert all(video.videos[s.provider_video_id].encoded for s in (first, second))
+
+
+CAMERA_REFUSED = """
+(() => {
+  const native = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) =>
+    constraints.video && location.pathname.startsWith("/interview/session/")
+      ? Promise.reject(new DOMException("refused", "NotAllowedError"))
+      : native(constraints);
+})();
+"""
+
+
+def test_a_refused_camera_leaves_the_voice_interview_going(
+    live_server, page, tenant_a, realtime, video
+):
+    page.add_init_script(CAMERA_REFUSED)
+    interview(live_server, page, tenant_a)
+    page.locator("#recording[data-state='off']").wait_for(timeout=20000)
+    assert "not being recorded" in page.locator("#recording").inner_text()
+    page.wait_for_url("**/done/", timeout=60000)
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get()
+        events = list(
+            SessionEvent.objects.filter(session=session, kind="video.unavailable").values_list(
+                "data", flat=True
+            )
+        )
+    assert (session.status, session.end_reason) == ("completed", "interview_complete")
+    assert events == [{"reason": "camera_denied", "via": "page"}]
+    assert segments() == [] and video.videos == {}
