@@ -26,7 +26,11 @@ from .flow import FLOW_CONSENT_KEY, FLOW_INVITATION_KEY
 from .models import InvitationStatus
 from .selectors import invitation_for_flow, invitation_for_token
 
-CONSENT_VERSION = "2026-11-21"
+#: A new version whenever the consent text changes; what each candidate agreed to is stored
+#: word for word with its version (Consent), so earlier versions' text stays as it was shown.
+#: 2026-12-03: the video recording, what it is for and who stores it (or, for a tenant that
+#: records no video, no word of video).
+CONSENT_VERSION = "2026-12-03"
 
 _PROBLEMS = {
     InvitationStatus.EXPIRED: (
@@ -114,8 +118,20 @@ def invitation_open(request, token):
     return render(request, "invitations/open.html", {"invitation": invitation})
 
 
+def _video_context(invitation) -> dict:
+    """Whether the interview is recorded on video (the tenant's ``video_enabled``) and, if so,
+    whether its template requires a working camera."""
+    video = invitation.tenant.video_enabled
+    return {"video": video, "video_required": video and invitation.template.video_required}
+
+
 def _consent_context(invitation) -> dict:
-    return {"invitation": invitation, "tenant": invitation.tenant, "version": CONSENT_VERSION}
+    return {
+        "invitation": invitation,
+        "tenant": invitation.tenant,
+        "version": CONSENT_VERSION,
+        **_video_context(invitation),
+    }
 
 
 @never_cache
@@ -216,7 +232,11 @@ def device_check(request):
     invitation, _, problem = _ready_to_start(request)
     if problem:
         return problem
-    return render(request, "invitations/device_check.html", {"invitation": invitation})
+    return render(
+        request,
+        "invitations/device_check.html",
+        {"invitation": invitation, **_video_context(invitation)},
+    )
 
 
 @never_cache

@@ -16,6 +16,7 @@ from .candidates import _duration, candidate_person
 from .live import LiveSessionsMixin
 from .summaries import SUMMARY_FIELDS, SessionSummaryMixin, rerun_summaries
 from .tables import readonly_table as _table
+from .video import SessionVideoMixin, ready_segments, seek_link
 
 
 def _clock(moment) -> str:
@@ -65,7 +66,9 @@ def _decision_action(decision: str, label: str):
 
 
 @admin.register(InterviewSession)
-class InterviewSessionAdmin(LiveSessionsMixin, SessionSummaryMixin, TenantScopedAdmin):
+class InterviewSessionAdmin(
+    SessionVideoMixin, LiveSessionsMixin, SessionSummaryMixin, TenantScopedAdmin
+):
     list_display = (
         "person",
         "template",
@@ -153,7 +156,9 @@ class InterviewSessionAdmin(LiveSessionsMixin, SessionSummaryMixin, TenantScoped
         # gets no time into the interview, which would read as the moment of speech and run
         # backwards; the time of day stays to line it up with the timeline. Where the
         # provider says where the speech is in the call's audio, that is shown.
+        # With recordings, each line links to its moment in the video (video.seek_link).
         speakers, sources = dict(Speaker.choices), dict(TranscriptSource.choices)
+        segments = ready_segments(obj)
         rows = [
             (
                 seq,
@@ -162,6 +167,7 @@ class InterviewSessionAdmin(LiveSessionsMixin, SessionSummaryMixin, TenantScoped
                 speakers.get(speaker, speaker),
                 text,
                 sources.get(source, source),
+                *((seek_link(segments, started_ms, at),) if segments else ()),
             )
             for seq, speaker, text, started_ms, ended_ms, source, at in obj.transcript.order_by(
                 "seq"
@@ -170,25 +176,28 @@ class InterviewSessionAdmin(LiveSessionsMixin, SessionSummaryMixin, TenantScoped
             )
         ]
         headers = ("#", "Speech in the call", "Text arrived", "Speaker", "Text", "Source")
-        return _table(headers, rows)
+        return _table((*headers, "Video") if segments else headers, rows)
 
     @admin.display(description="Video")
     def video_table(self, obj):
-        rows = [
-            (
-                segment.get_status_display(),
-                _clock(segment.started_at),
-                _elapsed(segment.started_at, _interview_start(obj)),
-                segment.duration_seconds or "-",
-                format_html(
-                    '<a href="{}" target="_blank" rel="noopener">Watch</a>', segment.playback_url
+        # Ready recordings play inline (video.SessionVideoMixin: a fresh asset each time a
+        # player loads); the others say where they are.
+        start, playable = _interview_start(obj), {s.pk for s in ready_segments(obj)}
+        rows = []
+        for segment in obj.video_segments.order_by("started_at", "pk"):
+            offset = _elapsed(segment.started_at, start)
+            ready = segment.pk in playable
+            rows.append(
+                (
+                    segment.get_status_display(),
+                    _clock(segment.started_at),
+                    offset,
+                    segment.duration_seconds or "-",
+                    self.video_player(obj, segment, offset) if ready else "-",
                 )
-                if segment.playback_url
-                else "-",
             )
-            for segment in obj.video_segments.order_by("started_at", "pk")
-        ]
-        return _table(("Status", "Started", "Into interview", "Seconds", "Playback"), rows)
+        table = _table(("Status", "Started", "Into interview", "Seconds", "Player"), rows)
+        return format_html('<div id="video" class="session-video">{}</div>', table)
 
     @admin.display(description="Timeline")
     def timeline_table(self, obj):

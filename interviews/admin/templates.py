@@ -80,6 +80,7 @@ class InterviewTemplateAdmin(TenantScopedAdmin):
                 )
             },
         ),
+        ("Video", {"fields": ("video_required",)}),
     )
 
     def get_queryset(self, request):

@@ -43,6 +43,13 @@ class InterviewTemplate(TenantOwned):
     model = models.CharField(max_length=64, default="gpt-realtime")
     transcription_model = models.CharField(max_length=64, default="gpt-4o-transcribe")
     turn_detection = models.JSONField(default=default_turn_detection)
+    video_required = models.BooleanField(
+        default=False,
+        help_text=(
+            "The candidate cannot start without a working camera. Has no effect when the "
+            "organisation does not record video."
+        ),
+    )
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

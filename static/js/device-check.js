@@ -1,7 +1,13 @@
-// Device check: asks for microphone and camera, shows a live input level and a camera preview,
-// and enables "Start interview" only once the microphone is delivering sound.
+// Device check: asks for the microphone (and the camera, when the interview is recorded on
+// video), shows a live input level and a camera preview, and enables "Start interview" once the
+// microphone is delivering sound - and, when the template requires video, the camera works.
+// #device-check's data-video: "off" (no camera asked for), "optional" or "required".
 
 const $ = (id) => document.getElementById(id);
+const VIDEO = $("device-check").dataset.video || "optional";
+const CAMERA_REQUIRED =
+  "This interview is recorded on video and needs a working camera. Allow the camera in your browser " +
+  "(or connect one), then check again.";
 
 const MESSAGES = {
   NotAllowedError: "Access to the microphone was blocked. Allow it in your browser, then check again.",
@@ -14,6 +20,7 @@ const MESSAGES = {
 let stream = null;
 let audioContext = null;
 let heardSound = false;
+let cameraOn = false;
 
 function say(message) {
   $("device-status").textContent = message;
@@ -27,7 +34,11 @@ function stopAll() {
 }
 
 async function getStream() {
-  // Camera is wanted for the recording, but the interview can go ahead on audio alone.
+  if (VIDEO === "off") {
+    return { media: await navigator.mediaDevices.getUserMedia({ audio: true }), camera: false };
+  }
+  // Camera is wanted for the recording; unless the template requires it, the interview can go
+  // ahead on audio alone.
   try {
     return { media: await navigator.mediaDevices.getUserMedia({ audio: true, video: true }), camera: true };
   } catch (error) {
@@ -54,8 +65,13 @@ function watchLevel(media) {
     if (!heardSound && level > 0.02) {
       heardSound = true;
       $("mic-state").textContent = "Microphone: working";
-      $("start-interview").disabled = false;
-      say("Your microphone works. You can start the interview when you are ready.");
+      if (VIDEO === "required" && !cameraOn) {
+        say(`Your microphone works, but your camera does not. ${CAMERA_REQUIRED}`);
+        $("device-help").hidden = false;
+      } else {
+        $("start-interview").disabled = false;
+        say("Your microphone works. You can start the interview when you are ready.");
+      }
     }
     requestAnimationFrame(tick);
   };
@@ -65,6 +81,7 @@ function watchLevel(media) {
 async function check() {
   stopAll();
   heardSound = false;
+  cameraOn = false;
   $("start-interview").disabled = true;
   $("device-help").hidden = true;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -72,14 +89,26 @@ async function check() {
     $("device-help").hidden = false;
     return;
   }
-  say("Asking for your microphone and camera...");
+  say(VIDEO === "off" ? "Asking for your microphone..." : "Asking for your microphone and camera...");
   try {
     const { media, camera } = await getStream();
     stream = media;
-    $("camera-preview").srcObject = camera ? media : null;
-    $("camera-state").textContent = camera ? "Camera: on" : "Camera: not available (audio only)";
+    cameraOn = camera;
+    if (VIDEO !== "off") {
+      $("camera-preview").srcObject = camera ? media : null;
+      $("camera-state").textContent = camera
+        ? "Camera: on"
+        : VIDEO === "required"
+          ? "Camera: not available (this interview needs one)"
+          : "Camera: not available (audio only)";
+    }
     $("mic-state").textContent = "Microphone: listening...";
-    say("Say a few words to test your microphone.");
+    $("device-help").hidden = !(VIDEO === "required" && !camera);
+    say(
+      VIDEO === "required" && !camera
+        ? CAMERA_REQUIRED
+        : "Say a few words to test your microphone.",
+    );
     watchLevel(media);
   } catch (error) {
     say(MESSAGES[error.name] || `Your microphone could not be started (${error.name}).`);

@@ -1,0 +1,102 @@
+"""The session page's video: each ready recording (segment) played inline, and a way from a
+transcript line to its moment in the recording (static/js/console/session-video.js).
+
+The page holds no provider URL: each ``<video>`` loads from a console view that asks the
+provider for a fresh asset (``interviews.playback``) and redirects to it, so a private video's
+short-lived token is minted when a player loads, and only for those who may see the session.
+The page itself never waits on the provider: when the provider is unreachable the player says
+"Video unavailable right now" (the view answers 503)."""
+
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+
+from ..models import VideoStatus
+from ..playback import VideoUnavailable, video_play_url
+
+UNAVAILABLE = "Video unavailable right now. Reload the page in a minute to try again."
+
+
+def _position(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def ready_segments(session) -> list:
+    """The session's playable recordings, in the order they were recorded."""
+    return [
+        segment
+        for segment in session.video_segments.order_by("started_at", "pk")
+        if segment.status == VideoStatus.READY and segment.provider_video_id and segment.started_at
+    ]
+
+
+def seek_link(segments, started_ms, arrived_at) -> str:
+    """A transcript line's link to its moment in the recording, or "-".
+
+    A reconnection starts a new call (whose audio starts again at 00:00) and a new recording,
+    so the line belongs to the last recording that started before its text arrived, and its
+    position there is where the provider says the speech is in the call's audio; for a line
+    without one (the interviewer's, a typed answer) it is when its text arrived, a little after
+    it was said."""
+    segment = next((s for s in reversed(segments) if s.started_at <= arrived_at), None)
+    if segment is None:
+        return "-"
+    if started_ms is not None:
+        at = started_ms / 1000
+    else:
+        at = (arrived_at - segment.started_at).total_seconds()
+    if segment.duration_seconds is not None and at > segment.duration_seconds:
+        return "-"  # after the recording stopped
+    at = max(at, 0.0)
+    return format_html(
+        '<a href="#video" class="video-seek" data-segment="{}" data-at="{}" '
+        'title="Watch this moment in the recording">{}</a>',
+        segment.pk,
+        f"{at:.1f}",
+        _position(at),
+    )
+
+
+class SessionVideoMixin:
+    """For InterviewSessionAdmin: the player view and the video section's players."""
+
+    def get_urls(self):
+        play = path(
+            "<path:object_id>/video/<uuid:segment_id>/",
+            self.admin_site.admin_view(self.video_play_view),
+            name="interviews_interviewsession_video_play",
+        )
+        return [play, *super().get_urls()]
+
+    def video_play_view(self, request, object_id, segment_id):
+        """Redirects to a fresh asset of one of the session's ready recordings; 404 for a
+        session or recording out of the user's sight, 503 when the provider cannot say."""
+        session = self.get_object(request, unquote(object_id))
+        if session is None or not self.has_view_permission(request, session):
+            raise Http404("No such session.")
+        segment = session.video_segments.filter(pk=segment_id, status=VideoStatus.READY).first()
+        if segment is None:
+            raise Http404("No such recording.")
+        try:
+            response = HttpResponseRedirect(video_play_url(segment.provider_video_id))
+        except VideoUnavailable:
+            response = HttpResponse(UNAVAILABLE, status=503, content_type="text/plain")
+            response["Retry-After"] = "30"
+        add_never_cache_headers(response)  # the asset's token is short-lived: never reuse it
+        return response
+
+    def video_player(self, session, segment, offset: str) -> str:
+        url = reverse("admin:interviews_interviewsession_video_play", args=[session.pk, segment.pk])
+        return format_html(
+            '<video controls preload="metadata" playsinline src="{}" data-segment="{}" '
+            'aria-label="Recording from {} into the interview"></video>'
+            '<p class="video-unavailable" role="status" hidden>{}</p>',
+            url,
+            segment.pk,
+            offset,
+            UNAVAILABLE,
+        )
