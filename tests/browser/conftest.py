@@ -46,7 +46,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
+def page(browser, request, transactional_db):
+    # After the database (transactional_db): the page is closed before the test database is
+    # emptied, so a request it still makes (a heartbeat, a transcript line, a video part's
+    # report) never reaches a server whose database is gone.
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
     page = context.new_page()
     yield page
