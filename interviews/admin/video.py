@@ -7,7 +7,6 @@ short-lived token is minted when a player loads, and only for those who may see 
 The page itself never waits on the provider: when the provider is unreachable the player says
 "Video unavailable right now" (the view answers 503)."""
 
-from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
@@ -75,8 +74,10 @@ class SessionVideoMixin:
     def video_play_view(self, request, object_id, segment_id):
         """Redirects to a fresh asset of one of the session's ready recordings; 404 for a
         session or recording out of the user's sight, 503 when the provider cannot say."""
-        session = self.get_object(request, unquote(object_id))
-        if session is None or not self.has_view_permission(request, session):
+        # The console's own lookup: another tenant's session is a 404, an operator's view is
+        # in the tenant's audit trail.
+        session = self._require_object(request, object_id, page="video")
+        if not self.has_view_permission(request, session):
             raise Http404("No such session.")
         segment = session.video_segments.filter(pk=segment_id, status=VideoStatus.READY).first()
         if segment is None:

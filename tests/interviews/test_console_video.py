@@ -152,3 +152,17 @@ def test_a_video_gone_at_the_provider_is_unavailable_not_an_error(
 ):
     segment = ready_segment(interview, "vi0000000000notthere")
     assert recruiter_client.get(play_url(interview, segment)).status_code == 503
+
+
+def test_an_operator_watching_a_recording_is_in_the_tenants_audit_trail(
+    apivideo, interview, tenant_a, operator_client
+):
+    from tenants.models import AuditEvent
+
+    segment = ready_segment(interview, uploaded_video())
+    assert operator_client.get(play_url(interview, segment)).status_code == 302
+    with rls.tenant_context(tenant_a.pk):
+        viewed = AuditEvent.objects.filter(
+            action="operator.viewed", target_id=str(interview.pk), details__page="video"
+        )
+        assert viewed.count() == 1
