@@ -19,10 +19,12 @@ from tenants.models import Role
 
 from .factories import MembershipFactory, TenantFactory, UserFactory
 from .support.apivideo import apivideo  # noqa: F401 (the api.video fake, a fixture)
+from .support.flush import retry_flush_on_deadlock
 
 # Django's test client runs each async view on an event loop of its own, so the provider's
 # per-loop HTTP client outlives its loop (under daphne there is one loop per process).
 logging.getLogger("asyncio").addFilter(UnclosedClientNoise())
+retry_flush_on_deadlock()
 
 
 @pytest.fixture(scope="session")
