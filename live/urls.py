@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import api, views
-from .video.api import SessionVideoView, VideoWebhookView
+from .video.api import SessionVideoTokenView, SessionVideoView, VideoWebhookView
 
 urlpatterns = [
     path("interview/session/<uuid:session_id>/", views.session_page, name="interview_session"),
@@ -20,6 +20,11 @@ api_urlpatterns = [
     path("<uuid:session_id>/sdp/", api.SessionSDPView.as_view(), name="session_sdp"),
     path("<uuid:session_id>/events/", api.SessionEventView.as_view(), name="session_events"),
     path("<uuid:session_id>/video/", SessionVideoView.as_view(), name="session_video"),
+    path(
+        "<uuid:session_id>/video/<uuid:segment_id>/token/",
+        SessionVideoTokenView.as_view(),
+        name="session_video_token",
+    ),
     path(
         "<uuid:session_id>/transcript/",
         api.TranscriptBatchView.as_view(),

@@ -33,6 +33,7 @@ def session_page(request, session_id):
         "doneUrl": f"/interview/session/{session.pk}/done/",
         "video": {
             "enabled": session.tenant.video_enabled,
+            "required": session.tenant.video_enabled and session.template.video_required,
             "timesliceMs": settings.VIDEO_TIMESLICE_MS,
             "partBytes": settings.VIDEO_UPLOAD_PART_BYTES,
         },

@@ -104,6 +104,7 @@ class FakeApiVideo:
         self.deleted: list[str] = []
         self.fail_deletes = 0  # answer this many DELETEs with a 500 (tests)
         self.fail_uploads = 0  # answer this many uploads with a 500 (tests)
+        self.refused_uploads = 0  # uploads refused for an unknown or expired token
         self.base_url = ""
         self._sending: set[asyncio.Task] = set()
 
@@ -253,6 +254,7 @@ class FakeApiVideo:
             return _problem(500, "Internal error")
         expires = self.tokens.get(request.query.get("token", ""))
         if expires is None or expires < _now():
+            self.refused_uploads += 1
             return _problem(401, "The upload token is invalid or has expired.")
         match = PART_RANGE.match(request.headers.get("Content-Range", "part 1/1"))
         if not match:

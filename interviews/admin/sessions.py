@@ -16,7 +16,7 @@ from .candidates import _duration, candidate_person
 from .live import LiveSessionsMixin
 from .summaries import SUMMARY_FIELDS, SessionSummaryMixin, rerun_summaries
 from .tables import readonly_table as _table
-from .video import SessionVideoMixin, ready_segments, seek_link
+from .video import SessionVideoMixin, missing_video_notes, ready_segments, seek_link
 
 
 def _clock(moment) -> str:
@@ -197,7 +197,8 @@ class InterviewSessionAdmin(
                 )
             )
         table = _table(("Status", "Started", "Into interview", "Seconds", "Player"), rows)
-        return format_html('<div id="video" class="session-video">{}</div>', table)
+        notes = missing_video_notes(obj, _clock, playable=bool(playable))
+        return format_html('<div id="video" class="session-video">{}{}</div>', notes, table)
 
     @admin.display(description="Timeline")
     def timeline_table(self, obj):

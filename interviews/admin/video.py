@@ -10,12 +10,34 @@ The page itself never waits on the provider: when the provider is unreachable th
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from ..models import VideoStatus
 from ..playback import VideoUnavailable, video_play_url
 
 UNAVAILABLE = "Video unavailable right now. Reload the page in a minute to try again."
+
+#: The interview page's notes on the timeline (live.api.sessions.CLIENT_EVENT_KINDS) that
+#: explain a missing or incomplete recording, as the recruiter reads them.
+MISSING_VIDEO_NOTES = {
+    "video.unavailable": "Not recorded",
+    "video.upload_delayed": "Upload delayed",
+    "video.upload_resumed": "Upload resumed",
+    "video.upload_failed": "Upload stopped",
+}
+REQUIRED_NOTE = "This interview required video, and no recording of it can be played."
+#: The page's reason codes in plain words; any other code is shown as it is.
+REASONS = {
+    "camera_denied": "the candidate did not allow the camera",
+    "camera_unavailable": "no working camera was found",
+    "recorder_unsupported": "the browser cannot record video",
+    "recorder_failed": "the browser's recorder failed",
+    "video_disabled": "video is turned off for the company",
+    "ended_before_recording": "the interview ended before recording began",
+    "upload_network": "the network failed",
+    "upload_too_slow": "the network was too slow to keep up",
+    "upload_unfinished": "the last parts were not uploaded when the page closed",
+}
 
 
 def _position(seconds: float) -> str:
@@ -57,6 +79,33 @@ def seek_link(segments, started_ms, arrived_at) -> str:
         segment.pk,
         f"{at:.1f}",
         _position(at),
+    )
+
+
+def _reason(code: str) -> str:
+    if code.startswith("upload_http_"):
+        return f"the video service answered {code.removeprefix('upload_http_')}"
+    return REASONS.get(code, code)
+
+
+def missing_video_notes(session, clock, *, playable: bool):
+    """Why the session's video is missing or incomplete, from the page's timeline notes, and
+    whether its template required video; "" when there is nothing to say."""
+    notes = [
+        (clock(at), MISSING_VIDEO_NOTES[kind], _reason(str((data or {}).get("reason", ""))))
+        for kind, data, at in session.events.filter(kind__in=MISSING_VIDEO_NOTES)
+        .order_by("created_at", "pk")
+        .values_list("kind", "data", "created_at")
+    ]
+    required = session.template.video_required and not playable
+    if not (notes or required):
+        return ""
+    return format_html(
+        '<div class="video-notes">{}<ul>{}</ul></div>',
+        format_html('<p class="video-required" role="note">{}</p>', REQUIRED_NOTE)
+        if required
+        else "",
+        format_html_join("", "<li>{} {}: {}</li>", notes),
     )
 
 

@@ -123,6 +123,9 @@ def session_transition(
     if event:
         candidate_status_follow(candidate_id=session.candidate_id, event=event, session=session)
     if to in TERMINAL_STATUSES:
+        # The page stops recording when the interview ends; the segments' videos may still
+        # be uploading (the provider's webhook makes them ready).
+        session.video_segments.filter(ended_at__isnull=True).update(ended_at=at)
         # The AI's summary, once this commits (if the interview gave it something to judge).
         from .summaries import summary_on_session_end  # it imports this module
 

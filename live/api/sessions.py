@@ -221,7 +221,12 @@ class TranscriptBatchView(SessionAPI):
 
 
 #: What the page may put on the session's timeline itself: why video is missing.
-CLIENT_EVENT_KINDS = ("video.unavailable", "video.upload_failed")
+CLIENT_EVENT_KINDS = (
+    "video.unavailable",  # nothing is recorded (no camera, the segment API failed, ...)
+    "video.upload_delayed",  # a part keeps failing; the page keeps it and tries again
+    "video.upload_resumed",  # the parts go up again
+    "video.upload_failed",  # the page gave up on a recording's remaining parts
+)
 #: At most this many client events per session: a looping page cannot flood the timeline.
 MAX_CLIENT_EVENTS = 20
 
@@ -266,6 +271,8 @@ class SessionEventView(SessionAPI):
             if count >= MAX_CLIENT_EVENTS:
                 return Response({"recorded": False})
             event = {"reason": data.validated_data["reason"], "via": "page"}
+            if session.template.video_required:
+                event["video_required"] = True  # the console points it out
             if data.validated_data.get("segment_id"):
                 event["segment_id"] = str(data.validated_data["segment_id"])
             services.session_event_record(

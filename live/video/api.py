@@ -3,6 +3,7 @@ candidate views) and the provider's webhook (no credential but its signature).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -16,7 +17,13 @@ from ..api.errors import BadGateway, Conflict, GatewayTimeout
 from ..api.schema import ErrorSerializer, error_responses
 from ..api.sessions import SessionAPI
 from . import segments
-from .provider import VideoNotFound, VideoProviderError, VideoUpstreamTimeout, get_video_provider
+from .provider import (
+    UploadToken,
+    VideoNotFound,
+    VideoProviderError,
+    VideoUpstreamTimeout,
+    get_video_provider,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,20 @@ class VideoTimeout(GatewayTimeout):
     default_detail = "The video service did not answer in time. Please try again."
 
 
+def _upload_token_fields() -> dict:
+    # Fresh fields each time: a serializer class takes its fields out of the dict it is given.
+    return {
+        "upload_token": serializers.CharField(help_text="The provider's delegated upload token."),
+        "upload_url": serializers.URLField(
+            help_text="Where the browser posts the parts (multipart `file` and `videoId`, "
+            "`Content-Range: part N/*`, the last `part N/N`)."
+        ),
+        "expires_at": serializers.DateTimeField(
+            allow_null=True, help_text="When the upload token expires."
+        ),
+    }
+
+
 class SessionVideoView(SessionAPI):
     @extend_schema(
         request=None,
@@ -45,16 +66,7 @@ class SessionVideoView(SessionAPI):
                     "video_id": serializers.CharField(
                         help_text="The provider's video to upload to (the form's videoId)."
                     ),
-                    "upload_token": serializers.CharField(
-                        help_text="The provider's delegated upload token."
-                    ),
-                    "upload_url": serializers.URLField(
-                        help_text="Where the browser posts the parts (multipart `file` and "
-                        "`videoId`, `Content-Range: part N/*`, the last `part N/N`)."
-                    ),
-                    "expires_at": serializers.DateTimeField(
-                        allow_null=True, help_text="When the upload token expires."
-                    ),
+                    **_upload_token_fields(),
                 },
             ),
             **error_responses(409),
@@ -74,32 +86,85 @@ class SessionVideoView(SessionAPI):
     def post(self, request, session_id):
         with self.tenant(request):
             session = self.load(request)
-        try:
-            new = segments.segment_start(session=session, provider=get_video_provider())
-        except segments.SessionNotRecordable as error:
-            raise Conflict() from error
-        except segments.VideoDisabled as error:
-            raise Conflict("This company does not record video.", code="video_disabled") from error
-        except VideoUpstreamTimeout as error:
-            raise VideoTimeout() from error
-        except VideoProviderError as error:
-            logger.log(
-                logging.ERROR if error.misconfigured else logging.WARNING,
-                "video provider refused a new segment",
-                extra={"code": error.code, "status": getattr(error, "status", None)},
-            )
-            raise VideoUnavailable() from error
-        expires_at = new.token.expires_at
+        with _provider_errors("a new segment"):
+            try:
+                new = segments.segment_start(session=session, provider=get_video_provider())
+            except segments.SessionNotRecordable as error:
+                raise Conflict() from error
+            except segments.VideoDisabled as error:
+                raise Conflict(
+                    "This company does not record video.", code="video_disabled"
+                ) from error
         return Response(
             {
                 "segment_id": str(new.segment.pk),
                 "video_id": new.segment.provider_video_id,
-                "upload_token": new.token.token,
-                "upload_url": new.token.upload_url,
-                "expires_at": expires_at.isoformat() if expires_at else None,
+                **_token_json(new.token),
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class SessionVideoTokenView(SessionAPI):
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer("VideoUploadToken", _upload_token_fields()),
+            **error_responses(404, 409),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="segment_closed: the segment takes no more parts; "
+                "session_not_connectable: the session ended more than a few minutes ago",
+            ),
+            502: OpenApiResponse(ErrorSerializer, description="The video service failed"),
+            504: OpenApiResponse(
+                ErrorSerializer, description="The video service did not answer in time"
+            ),
+        },
+        summary="A fresh upload token for a segment still recording (before the old one "
+        "expires, or after an upload was refused with 401)",
+    )
+    def post(self, request, session_id, segment_id):
+        with self.tenant(request), _provider_errors("a renewed upload token"):
+            session = self.load(request)
+            try:
+                token = segments.segment_upload_token(
+                    session=session, segment_id=segment_id, provider=get_video_provider()
+                )
+            except segments.SegmentNotFound as error:
+                raise exceptions.NotFound("No such video segment.") from error
+            except segments.SegmentClosed as error:
+                raise Conflict(
+                    "This recording takes no more parts.", code="segment_closed"
+                ) from error
+            except segments.SessionNotRecordable as error:
+                raise Conflict() from error
+        return Response(_token_json(token))
+
+
+def _token_json(token: UploadToken) -> dict:
+    return {
+        "upload_token": token.token,
+        "upload_url": token.upload_url,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
+
+
+@contextlib.contextmanager
+def _provider_errors(what: str):
+    """The provider's failures as the API's 502/504 (nothing was written)."""
+    try:
+        yield
+    except VideoUpstreamTimeout as error:
+        raise VideoTimeout() from error
+    except VideoProviderError as error:
+        logger.log(
+            logging.ERROR if error.misconfigured else logging.WARNING,
+            "video provider refused %s",
+            what,
+            extra={"code": error.code, "status": getattr(error, "status", None)},
+        )
+        raise VideoUnavailable() from error
 
 
 class VideoWebhookView(APIView):

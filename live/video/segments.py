@@ -40,6 +40,19 @@ class VideoDisabled(Exception):
     """The session's tenant does not record video (its ``video_enabled`` setting)."""
 
 
+class SegmentNotFound(Exception):
+    """No such segment in this session."""
+
+
+class SegmentClosed(Exception):
+    """The segment takes no more parts: the provider has its whole video, or it failed."""
+
+
+#: The page finishes uploading its last parts after the interview ended (at most 15 s on the
+#: page; this is generous for a slow network).
+UPLOAD_GRACE = timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class NewSegment:
     segment: VideoSegment
@@ -63,12 +76,15 @@ def segment_start(*, session: InterviewSession, provider: VideoProvider) -> NewS
             locked = InterviewSession.objects.select_for_update().get(pk=session.pk)
             if locked.status not in RECORDABLE_STATUSES:
                 raise SessionNotRecordable()
+            now = timezone.now()
+            # A new recording (a reconnection) means the page stopped the one before it.
+            VideoSegment.objects.filter(session=locked, ended_at__isnull=True).update(ended_at=now)
             segment = VideoSegment.objects.create(
                 tenant_id=session.tenant_id,
                 session=locked,
                 provider_video_id=video_id,
                 status=VideoStatus.RECORDING,
-                started_at=timezone.now(),
+                started_at=now,
             )
             services.session_event_record(
                 session=locked,
@@ -79,6 +95,25 @@ def segment_start(*, session: InterviewSession, provider: VideoProvider) -> NewS
         _forget_video(provider, video_id)
         raise
     return NewSegment(segment=segment, token=token)
+
+
+def segment_upload_token(
+    *, session: InterviewSession, segment_id, provider: VideoProvider
+) -> UploadToken:
+    """A fresh upload token for one of ``session``'s segments still taking parts: the page
+    renews before its token expires (a long interview outlives
+    VIDEO_UPLOAD_TOKEN_TTL_SECONDS), or when an upload was refused with 401. Allowed while the
+    session may record and for UPLOAD_GRACE after it ended, so the last parts can go up."""
+    segment = VideoSegment.objects.filter(session=session, pk=segment_id).first()
+    if segment is None:
+        raise SegmentNotFound()
+    if segment.status != VideoStatus.RECORDING:
+        raise SegmentClosed()
+    if session.status not in RECORDABLE_STATUSES:
+        ended_at = session.ended_at or session.updated_at
+        if ended_at is None or ended_at < timezone.now() - UPLOAD_GRACE:
+            raise SessionNotRecordable()
+    return provider.upload_token(settings.VIDEO_UPLOAD_TOKEN_TTL_SECONDS, segment.provider_video_id)
 
 
 def _forget_video(provider: VideoProvider, video_id: str) -> None:

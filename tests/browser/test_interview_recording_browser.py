@@ -63,8 +63,8 @@ def segments():
 QUESTIONS = ("Why this role?", "A bug you fixed?", "Your best team?")
 
 
-def interview(live_server, page, tenant, questions=2):
-    template, token = invite(tenant)
+def interview(live_server, page, tenant, questions=2, **template_fields):
+    template, token = invite(tenant, **template_fields)
     for position, text in enumerate(QUESTIONS[:questions], start=1):
         QuestionFactory(template=template, tenant=tenant, position=position, text=text)
     walk_onboarding(page, live_server, token)
@@ -101,6 +101,15 @@ def test_the_interview_is_recorded_uploaded_in_parts_and_becomes_ready(
     assert "video.upload_failed" not in kinds and "video.unavailable" not in kinds
 
 
+def video_notes(session):
+    with rls.tenant_context(session.tenant_id):
+        return list(
+            SessionEvent.objects.filter(session=session, kind__startswith="video.upload_")
+            .order_by("created_at")
+            .values_list("kind", "data")
+        )
+
+
 def test_an_upload_failing_mid_interview_leaves_the_interview_going(
     live_server, page, tenant_a, slow_realtime, video
 ):
@@ -108,23 +117,65 @@ def test_an_upload_failing_mid_interview_leaves_the_interview_going(
     # A part went up; from now on the upload endpoint fails.
     assert wait_until(lambda: any(v.parts for v in video.videos.values()), 20)
     video.fail_uploads = 10**6
-    page.locator("#recording[data-state='off']").wait_for(timeout=20000)
-    assert "could not be uploaded" in page.locator("#recording").inner_text()
+    page.locator("#recording[data-state='delayed']").wait_for(timeout=20000)
+    assert "upload delayed" in page.locator("#recording").inner_text()
     assert page.url.endswith("/interview/session/" + str(segments()[0].session_id) + "/")
-    snap(page, "interview-recording-failed")
-    page.wait_for_url("**/done/", timeout=60000)
+    snap(page, "interview-recording-delayed")
+    page.wait_for_url("**/done/", timeout=90000)
 
     with rls.tenant_context(tenant_a.pk):
         session = InterviewSession.objects.get()
-        failures = list(
-            SessionEvent.objects.filter(session=session, kind="video.upload_failed").values_list(
-                "data", flat=True
-            )
-        )
     assert (session.status, session.end_reason) == ("completed", "interview_complete")
     [segment] = segments()
-    assert failures == [{"reason": "upload_http_500", "via": "page", "segment_id": str(segment.pk)}]
+    # The part was kept and tried again until the page closed; then the timeline heard why.
+    note = {"reason": "upload_http_500", "via": "page", "segment_id": str(segment.pk)}
+    assert video_notes(session) == [
+        ("video.upload_delayed", note),
+        ("video.upload_failed", note),
+    ]
     assert segment.status == "recording"  # never completed; the reconciliation will say failed
+
+
+def test_a_part_that_failed_is_kept_and_goes_up_when_the_provider_is_back(
+    live_server, page, tenant_a, slow_realtime, video
+):
+    interview(live_server, page, tenant_a)
+    assert wait_until(lambda: any(v.parts for v in video.videos.values()), 20)
+    video.fail_uploads = 3  # the first try and both quick retries of the next part
+    page.locator("#recording[data-state='delayed']").wait_for(timeout=20000)
+    page.locator("#recording[data-state='on']").wait_for(timeout=20000)
+    page.wait_for_url("**/done/", timeout=90000)
+
+    assert wait_until(lambda: all(s.status == "ready" for s in segments()), 20)
+    [segment] = segments()
+    fake = video.videos[segment.provider_video_id]
+    assert fake.encoded and set(fake.parts) == set(range(1, fake.last_part + 1))
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get()
+    assert [kind for kind, _ in video_notes(session)] == [
+        "video.upload_delayed",
+        "video.upload_resumed",
+    ]
+
+
+def test_the_upload_token_is_renewed_before_it_expires_and_when_refused(
+    live_server, page, tenant_a, slow_realtime, video, settings
+):
+    # Tokens valid for 65 s: the first parts use the first token; from 5 s on, each part
+    # renews first (less than a minute left).
+    settings.VIDEO_UPLOAD_TOKEN_TTL_SECONDS = 65
+    interview(live_server, page, tenant_a)
+    assert wait_until(lambda: any(v.parts for v in video.videos.values()), 20)
+    video.tokens.clear()  # the page's token stops working: its next part is refused once
+    page.wait_for_url("**/done/", timeout=90000)
+
+    assert wait_until(lambda: all(s.status == "ready" for s in segments()), 20)
+    [segment] = segments()
+    assert video.videos[segment.provider_video_id].encoded
+    assert video.refused_uploads == 1  # renewed after the refusal, then before expiry:
+    assert len(video.tokens) > 2
+    with rls.tenant_context(tenant_a.pk):
+        assert video_notes(InterviewSession.objects.get()) == []
 
 
 def test_a_reconnected_call_starts_a_new_segment_and_keeps_the_old_one(
@@ -163,10 +214,10 @@ CAMERA_REFUSED = """
 def test_a_refused_camera_leaves_the_voice_interview_going(
     live_server, page, tenant_a, realtime, video
 ):
-    page.add_init_script(CAMERA_REFUSED)
-    interview(live_server, page, tenant_a)
+    page.add_init_script(CAMERA_REFUSED)  # on the interview page, after the device check
+    interview(live_server, page, tenant_a, video_required=True)
     page.locator("#recording[data-state='off']").wait_for(timeout=20000)
-    assert "not being recorded" in page.locator("#recording").inner_text()
+    assert "asks for video, but it is not being recorded" in page.locator("#recording").inner_text()
     page.wait_for_url("**/done/", timeout=60000)
     with rls.tenant_context(tenant_a.pk):
         session = InterviewSession.objects.get()
@@ -176,5 +227,5 @@ def test_a_refused_camera_leaves_the_voice_interview_going(
             )
         )
     assert (session.status, session.end_reason) == ("completed", "interview_complete")
-    assert events == [{"reason": "camera_denied", "via": "page"}]
+    assert events == [{"reason": "camera_denied", "via": "page", "video_required": True}]
     assert segments() == [] and video.videos == {}

@@ -166,3 +166,30 @@ def test_an_operator_watching_a_recording_is_in_the_tenants_audit_trail(
             action="operator.viewed", target_id=str(interview.pk), details__page="video"
         )
         assert viewed.count() == 1
+
+
+def test_the_page_says_why_video_is_missing_and_that_it_was_required(interview, tenant_a):
+    with rls.bypass_context():
+        type(interview.template).objects.filter(pk=interview.template_id).update(
+            video_required=True
+        )
+        interview.events.create(
+            tenant=tenant_a, kind="video.unavailable", data={"reason": "camera_denied"}
+        )
+        interview.events.create(
+            tenant=tenant_a, kind="video.upload_failed", data={"reason": "upload_http_503"}
+        )
+    html = console_client(tenant_a, Role.VIEWER).get(page_url(interview)).content.decode()
+    assert "This interview required video, and no recording of it can be played." in html
+    assert "Not recorded: the candidate did not allow the camera" in html
+    assert "Upload stopped: the video service answered 503" in html
+
+
+def test_nothing_is_said_when_the_recording_plays(apivideo, interview, tenant_a):
+    with rls.bypass_context():
+        type(interview.template).objects.filter(pk=interview.template_id).update(
+            video_required=True
+        )
+    ready_segment(interview, uploaded_video())
+    html = console_client(tenant_a, Role.VIEWER).get(page_url(interview)).content.decode()
+    assert "video-notes" not in html

@@ -39,9 +39,8 @@ def candidate_operations(schema):
 
 def test_every_candidate_operation_documents_the_401_and_its_error_body(schema):
     operations = candidate_operations(schema)
-    assert (
-        len(operations) == 9
-    )  # token, start, heartbeat, end, status, sdp, transcript, video, events
+    # token, start, heartbeat, end, status, sdp, transcript, video, video token, events
+    assert len(operations) == 10
     for name, operation in operations:
         assert "401" in operation["responses"], name
         body = operation["responses"]["401"]["content"]["application/json"]["schema"]
@@ -97,6 +96,14 @@ def test_the_video_endpoints_are_documented(schema):
     assert set(body["properties"]) == {
         "segment_id",
         "video_id",
+        "upload_token",
+        "upload_url",
+        "expires_at",
+    }
+    renewal = schema["paths"]["/api/candidate/sessions/{session_id}/video/{segment_id}/token/"]
+    assert {"200", "401", "404", "409", "502", "504"} <= set(renewal["post"]["responses"])
+    body = resolve(schema, renewal["post"]["responses"]["200"]["content"]["application/json"])
+    assert set(resolve(schema, body["schema"])["properties"]) == {
         "upload_token",
         "upload_url",
         "expires_at",

@@ -49,6 +49,29 @@ def test_the_page_records_why_video_is_missing(session):
     ]
 
 
+def test_a_delayed_upload_and_its_recovery_are_on_the_timeline(session):
+    segment = "6f1c1d2e-0000-4000-8000-000000000002"
+    for kind, reason in (
+        ("video.upload_delayed", "upload_network"),
+        ("video.upload_resumed", "part_3"),
+    ):
+        body = {"kind": kind, "reason": reason, "segment_id": segment}
+        assert api(session, "events", body).status_code == 200
+    assert [kind for kind, _ in events_of(session)] == [
+        "video.upload_delayed",
+        "video.upload_resumed",
+    ]
+
+
+def test_a_note_on_an_interview_that_requires_video_says_so(session):
+    with rls.bypass_context():
+        type(session.template).objects.filter(pk=session.template_id).update(video_required=True)
+    api(session, "events", {"kind": "video.unavailable", "reason": "camera_denied"})
+    assert events_of(session) == [
+        ("video.unavailable", {"reason": "camera_denied", "via": "page", "video_required": True})
+    ]
+
+
 @pytest.mark.parametrize(
     "body",
     [

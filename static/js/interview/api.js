@@ -59,6 +59,7 @@ export class SessionApi {
   sdp(offer) { return this.request("sdp/", { body: offer, contentType: "application/sdp" }); }
   transcript(entries) { return this.request("transcript/", { body: { entries } }); }
   video() { return this.request("video/", { body: {} }); }
+  videoToken(segmentId) { return this.request(`video/${segmentId}/token/`, { body: {} }); }
   event(kind, reason, segmentId = null) { return this.request("events/", { body: { kind, reason, segment_id: segmentId } }); }
 
   stop() { clearInterval(this.refreshTimer); }

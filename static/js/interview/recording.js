@@ -8,26 +8,39 @@
 // plain http). The protocol is api.video's progressive upload: multipart `file` + `videoId`,
 // `Content-Range: part N/*`, the last part `part N/N`; every part but the last at least
 // partBytes (5 MiB at api.video), so timeslices are gathered until a part is big enough.
+// The upload token is short-lived: the page renews it (video/<segment>/token/) before it
+// expires and when an upload is refused with 401.
 
 const MIME_TYPES = ["video/webm;codecs=vp8,opus", "video/webm", "video/mp4"];
-const RETRY_DELAYS_MS = [1000, 3000]; // a failed part is tried again after these waits
+const QUICK_RETRY_MS = [1000, 3000]; // a failed part is tried again after these waits...
+const SLOW_RETRY_MS = [5000, 10000, 20000, 30000]; // ...then kept and tried on (the last repeats)
+const RENEW_BEFORE_MS = 60000; // renew the upload token this long before it expires
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024; // more than this waiting to upload: too slow
-const FINISH_WAIT_MS = 15000; // at the end, how long the page waits for the last part
+const FINISH_WAIT_MS = 15000; // at the end, how long the page waits for the last parts
+const REPORT_WAIT_MS = 3000; // and then for the timeline to hear what could not be uploaded
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Trying again cannot help: the video is gone, the request is wrong, the segment is closed.
+const permanent = (reason) => /^(upload_http_4(?!08|29)\d\d|token_4(?!08|29)\d\d)$/.test(reason);
+
 class UploadFailed extends Error {}
 
-// One recording: one provider video, one MediaRecorder, its parts uploaded in order.
+// One recording: one provider video, one MediaRecorder, its parts uploaded in order. A part
+// that fails is kept and tried again (the parts after it wait in order) until it goes up, the
+// backlog grows too large, or the page gives up at the end of the interview.
 class Segment {
-  constructor({ upload, stream, mimeType, timesliceMs, partBytes, onFailed }) {
-    Object.assign(this, { upload, stream, mimeType, timesliceMs, partBytes, onFailed });
+  constructor({ upload, stream, mimeType, timesliceMs, partBytes, renew, on }) {
+    Object.assign(this, { upload, stream, mimeType, timesliceMs, partBytes, renew, on });
     this.id = upload.segment_id;
     this.pending = []; // timeslices not yet in a part; the newest is kept back (no empty last part)
     this.nextPart = 1;
     this.backlog = 0; // bytes handed to the queue and not yet uploaded
     this.queue = Promise.resolve();
     this.failed = false;
+    this.done = false;
+    this.delayed = false;
+    this.lastReason = "";
   }
 
   start() {
@@ -48,11 +61,11 @@ class Segment {
     const part = new Blob(blobs, { type: this.mimeType || "video/webm" });
     const number = this.nextPart++;
     this.backlog += part.size;
-    if (this.backlog > MAX_BACKLOG_BYTES) return this.fail("upload_too_slow");
+    if (this.backlog > MAX_BACKLOG_BYTES) return this.fail(this.lastReason ? "upload_too_slow" : "upload_backlog");
     this.queue = this.queue.then(async () => {
       if (this.failed) return;
       try {
-        await this.post(part, number, last);
+        await this.deliver(part, number, last);
         this.backlog -= part.size;
       } catch (error) {
         this.fail(error instanceof UploadFailed ? error.message : "upload_error");
@@ -60,35 +73,69 @@ class Segment {
     });
   }
 
+  // Uploads one part, trying again until it goes up; throws UploadFailed when it cannot.
+  async deliver(part, number, last) {
+    for (let attempt = 0; !this.failed; attempt++) {
+      const reason = await this.post(part, number, last);
+      if (reason === null) {
+        if (this.delayed) {
+          this.delayed = false;
+          this.on.resumed(this, `part_${number}`);
+        }
+        return;
+      }
+      this.lastReason = reason;
+      if (permanent(reason)) throw new UploadFailed(reason);
+      if (attempt === QUICK_RETRY_MS.length && !this.delayed) {
+        this.delayed = true;
+        this.on.delayed(this, reason);
+      }
+      const waits = attempt < QUICK_RETRY_MS.length ? QUICK_RETRY_MS : SLOW_RETRY_MS;
+      const index = attempt < QUICK_RETRY_MS.length ? attempt : attempt - QUICK_RETRY_MS.length;
+      await sleep(waits[Math.min(index, waits.length - 1)]);
+    }
+  }
+
+  // One upload of a part, renewing the token first when it is about to expire and once more
+  // when the provider refuses it (401). Resolves to null when the part is up, else why not.
   async post(part, number, last) {
-    let reason = "upload_network";
-    for (let attempt = 0; attempt <= RETRY_DELAYS_MS.length; attempt++) {
-      if (attempt) await sleep(RETRY_DELAYS_MS[attempt - 1]);
+    const expiresAt = Date.parse(this.upload.expires_at || "");
+    if (expiresAt && expiresAt - Date.now() < RENEW_BEFORE_MS) await this.renewToken().catch(() => {});
+    for (let renewed = false; ; renewed = true) {
       const form = new FormData();
       form.append("videoId", this.upload.video_id);
       form.append("file", part, "recording.webm");
+      let response;
       try {
-        const response = await fetch(this.upload.upload_url, {
+        response = await fetch(this.upload.upload_url, {
           method: "POST",
           headers: { "Content-Range": `part ${number}/${last ? number : "*"}` },
           body: form,
         });
-        if (response.ok) return;
-        reason = `upload_http_${response.status}`;
-        if (response.status === 401 || response.status === 404) break; // retrying cannot help
       } catch (_) {
-        reason = "upload_network";
+        return "upload_network";
+      }
+      if (response.ok) return null;
+      if (response.status !== 401 || renewed) return `upload_http_${response.status}`;
+      try {
+        await this.renewToken();
+      } catch (error) {
+        return `token_${error.status || "network"}`;
       }
     }
-    throw new UploadFailed(reason);
+  }
+
+  async renewToken() {
+    const fresh = await this.renew(this.id);
+    this.upload = { ...this.upload, ...fresh };
   }
 
   fail(reason) {
-    if (this.failed) return;
+    if (this.failed || this.done) return;
     this.failed = true;
     this.pending = [];
     if (this.recorder?.state !== "inactive") this.recorder?.stop();
-    this.reported = this.onFailed(this, reason);
+    this.reported = this.on.failed(this, reason);
   }
 
   // Stops recording and sends what is left as the last part; resolves once it is uploaded
@@ -100,13 +147,14 @@ class Segment {
     }
     if (!this.failed && this.pending.length) this.send(this.pending.splice(0), true);
     await this.queue;
+    this.done = !this.failed;
     await this.reported; // the timeline hears of a failure before the page moves on
-    return !this.failed;
+    return this.done;
   }
 }
 
 export class Recording {
-  // options: { enabled, timesliceMs, partBytes } from the page's config.
+  // options: { enabled, required, timesliceMs, partBytes } from the page's config.
   constructor({ api, element, preview, options }) {
     Object.assign(this, { api, element, preview, options });
     this.text = element.querySelector("[data-text]");
@@ -114,6 +162,7 @@ export class Recording {
     this.camera = null;
     this.stream = null;
     this.ended = false;
+    this.segments = []; // every segment started, the current one last
     this.finishing = []; // earlier segments still uploading
   }
 
@@ -123,8 +172,13 @@ export class Recording {
   }
 
   unavailable(reason, segmentId = null) {
-    this.show("off", "Video is not being recorded. Your interview continues.");
-    this.api.event("video.unavailable", reason, segmentId).catch(() => {});
+    this.show(
+      "off",
+      this.options?.required
+        ? "This interview asks for video, but it is not being recorded. Your interview continues; the recruiting team will see why."
+        : "Video is not being recorded. Your interview continues.",
+    );
+    return this.api.event("video.unavailable", reason, segmentId).catch(() => {});
   }
 
   async start(microphone) {
@@ -174,9 +228,20 @@ export class Recording {
       mimeType: this.mimeType,
       timesliceMs: this.options.timesliceMs || 5000,
       partBytes: this.options.partBytes || 5 * 1024 * 1024,
-      onFailed: (failed, reason) => {
-        if (failed === this.segment) this.show("off", "Video could not be uploaded. Your interview continues.");
-        return this.api.event("video.upload_failed", reason, failed.id).catch(() => {});
+      renew: (segmentId) => this.api.videoToken(segmentId),
+      on: {
+        delayed: (delayed, reason) => {
+          if (delayed === this.segment) this.show("delayed", "Video upload delayed, trying again. Your interview continues.");
+          this.api.event("video.upload_delayed", reason, delayed.id).catch(() => {});
+        },
+        resumed: (resumed, reason) => {
+          if (resumed === this.segment) this.show("on", "Recording video");
+          this.api.event("video.upload_resumed", reason, resumed.id).catch(() => {});
+        },
+        failed: (failed, reason) => {
+          if (failed === this.segment) this.show("off", "Video could not be uploaded. Your interview continues.");
+          return this.api.event("video.upload_failed", reason, failed.id).catch(() => {});
+        },
       },
     });
     try {
@@ -185,10 +250,12 @@ export class Recording {
       return this.unavailable("recorder_failed", upload.segment_id);
     }
     this.segment = segment;
+    this.segments.push(segment);
     this.show("on", "Recording video");
   }
 
-  // The interview ended: stop, and give the last parts a bounded time to upload.
+  // The interview ended: stop, and give the last parts a bounded time to upload. What is
+  // still waiting then is lost with the page: the timeline hears why.
   async stop() {
     this.ended = true;
     const last = this.segment;
@@ -198,6 +265,10 @@ export class Recording {
     if (!uploads.length) return;
     if (last && !last.failed) this.show("saving", "Saving your video...");
     await Promise.race([Promise.allSettled(uploads), sleep(FINISH_WAIT_MS)]);
+    const unfinished = this.segments.filter((segment) => !segment.done && !segment.failed);
+    unfinished.forEach((segment) => segment.fail(segment.lastReason || "upload_unfinished"));
+    const reports = this.segments.map((segment) => segment.reported);
+    await Promise.race([Promise.allSettled(reports), sleep(REPORT_WAIT_MS)]);
   }
 
   stopCamera() {
