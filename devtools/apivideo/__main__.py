@@ -1,5 +1,6 @@
 """Run the fake alone: ``python -m devtools.apivideo --port 8766 --data-dir .embedded/apivideo
---webhook-url http://127.0.0.1:8000/api/video/webhooks/ --webhook-secret ...``."""
+--webhook-url http://127.0.0.1:8000/api/video/webhooks/ --webhook-secret ...``.
+Webhooks also go to every URL registered through ``POST /webhooks`` (server.py)."""
 
 from __future__ import annotations
 

@@ -9,8 +9,17 @@
   webhook goes out per quality (``X-Api-Video-Signature``: hex HMAC-SHA256 of the body).
 - ``GET /videos/{id}``, ``GET /videos/{id}/status``, ``DELETE /videos/{id}`` (204; 404 if
   unknown), and the assets: ``/vod/{id}`` (player page), ``/vod/{id}/mp4`` (the bytes).
+- ``POST /webhooks {"events", "url"}`` -> 201 ``{webhookId, createdAt, events, url,
+  signatureSecret}``, ``GET /webhooks`` (``events``, ``currentPage``, ``pageSize`` ->
+  ``{data, pagination}``), ``GET /webhooks/{id}``, ``DELETE /webhooks/{id}`` (204; 404).
 
-Every API route wants an ``Authorization`` header (Basic with the key, any key); uploads
+Webhooks go to the ``webhook_url`` the fake was started with (signed with ``webhook_secret``)
+and, as at api.video, to every URL registered through ``POST /webhooks`` for the event, each
+signed with that registration's own ``signatureSecret`` (a registered URL that is also the
+start-up one gets one delivery, with the registration's secret).
+
+Every API route wants an ``Authorization`` header (Basic with the key, any key unless
+``api_key`` is set); uploads
 want a live token instead, as at api.video. Errors are problem+json like api.video's.
 """
 
@@ -36,6 +45,17 @@ logger = logging.getLogger("devtools.apivideo")
 PART_RANGE = re.compile(r"^part (\d+)/(\d+|\*)$")
 MAX_PART_BYTES = 256 * 1024 * 1024
 QUALITIES = ("360p", "720p")
+WEBHOOK_EVENTS = frozenset(
+    {
+        "video.encoding.quality.completed",
+        "video.source.recorded",
+        "live-stream.broadcast.started",
+        "live-stream.broadcast.ended",
+        "video.caption.generated",
+    }
+)
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
 
 
 def _now() -> datetime:
@@ -76,9 +96,36 @@ class FakeVideo:
 
 @dataclass
 class Webhook:
+    """One delivery: made for every target of an event, sent when it has a URL."""
+
     body: bytes
     signature: str
+    url: str = ""  # empty: the fake was started without a webhook URL (kept, not sent)
     delivered: bool = False
+
+
+@dataclass
+class Registration:
+    """A webhook registered through ``POST /webhooks``."""
+
+    webhook_id: str
+    url: str
+    events: list[str]
+    signature_secret: str
+    created_at: datetime
+
+    def as_json(self) -> dict:
+        return {
+            "webhookId": self.webhook_id,
+            "createdAt": self.created_at.isoformat(),
+            "events": list(self.events),
+            "url": self.url,
+            "signatureSecret": self.signature_secret,
+        }
+
+
+def _sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class FakeApiVideo:
@@ -101,10 +148,12 @@ class FakeApiVideo:
         self.tokens: dict[str, datetime] = {}
         self.videos: dict[str, FakeVideo] = {}
         self.webhooks: list[Webhook] = []  # every webhook made, delivered or not
+        self.registrations: dict[str, Registration] = {}  # POST /webhooks, in creation order
         self.deleted: list[str] = []
         self.fail_deletes = 0  # answer this many DELETEs with a 500 (tests)
         self.fail_uploads = 0  # answer this many uploads with a 500 (tests)
         self.refused_uploads = 0  # uploads refused for an unknown or expired token
+        self.api_key = ""  # set: only this key is accepted, as api.video refuses unknown keys
         self.base_url = ""
         self._sending: set[asyncio.Task] = set()
 
@@ -124,6 +173,10 @@ class FakeApiVideo:
                 web.get("/vod/{video_id}", self.player),
                 web.get("/vod/{video_id}/mp4", self.mp4),
                 web.get("/vod/{video_id}/thumbnail.jpg", self.thumbnail),
+                web.post("/webhooks", self.create_webhook),
+                web.get("/webhooks", self.list_webhooks),
+                web.get("/webhooks/{webhook_id}", self.get_webhook),
+                web.delete("/webhooks/{webhook_id}", self.delete_webhook),
             ]
         )
         app.on_shutdown.append(self._shutdown)
@@ -132,6 +185,16 @@ class FakeApiVideo:
     async def _shutdown(self, app) -> None:
         for task in list(self._sending):
             task.cancel()
+
+    def _authorized(self, request: web.Request) -> bool:
+        """Basic auth with the key as the user name; any key unless ``api_key`` is set."""
+        header = request.headers.get("Authorization", "")
+        if not header or not self.api_key:
+            return bool(header)
+        try:
+            return aiohttp.BasicAuth.decode(header).login == self.api_key
+        except ValueError:
+            return False
 
     def _base(self, request: web.Request) -> str:
         return self.base_url or f"{request.scheme}://{request.host}"
@@ -158,7 +221,7 @@ class FakeApiVideo:
     # --- the API -----------------------------------------------------------------------------
 
     async def create_token(self, request: web.Request) -> web.StreamResponse:
-        if not request.headers.get("Authorization"):
+        if not self._authorized(request):
             return _problem(401, "Unauthorized")
         try:
             body = await request.json()
@@ -184,7 +247,7 @@ class FakeApiVideo:
         return video
 
     async def create_video(self, request: web.Request) -> web.StreamResponse:
-        if not request.headers.get("Authorization"):
+        if not self._authorized(request):
             return _problem(401, "Unauthorized")
         try:
             body = await request.json()
@@ -195,7 +258,7 @@ class FakeApiVideo:
         return web.json_response(self._video_json(request, video), status=201)
 
     def _known(self, request: web.Request) -> FakeVideo | None:
-        if not request.headers.get("Authorization"):
+        if not self._authorized(request):
             return None
         return self.videos.get(request.match_info["video_id"])
 
@@ -229,7 +292,7 @@ class FakeApiVideo:
         )
 
     async def delete_video(self, request: web.Request) -> web.StreamResponse:
-        if not request.headers.get("Authorization"):
+        if not self._authorized(request):
             return _problem(401, "Unauthorized")
         if self.fail_deletes > 0:
             self.fail_deletes -= 1
@@ -308,19 +371,116 @@ class FakeApiVideo:
                 }
             )
 
-    # --- webhooks ----------------------------------------------------------------------------
+    # --- registering webhooks ----------------------------------------------------------------
+
+    async def create_webhook(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return _problem(401, "Unauthorized")
+        try:
+            body = await request.json()
+            url, events = body["url"], body["events"]
+        except (ValueError, TypeError, KeyError):
+            return _problem(400, "The url and events fields are required.")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return _problem(400, "The url field must be an http(s) URL.")
+        if (
+            not isinstance(events, list)
+            or not events
+            or not all(event in WEBHOOK_EVENTS for event in events)
+        ):
+            return _problem(400, "The events field must list known webhook events.")
+        registration = Registration(
+            webhook_id="webhook_" + secrets.token_hex(10),
+            url=url,
+            events=list(dict.fromkeys(events)),
+            signature_secret="sig_sec_" + secrets.token_hex(16),
+            created_at=_now(),
+        )
+        self.registrations[registration.webhook_id] = registration
+        return web.json_response(registration.as_json(), status=201)
+
+    async def list_webhooks(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return _problem(401, "Unauthorized")
+        try:
+            page = int(request.query.get("currentPage", 1))
+            size = int(request.query.get("pageSize", DEFAULT_PAGE_SIZE))
+        except ValueError:
+            return _problem(400, "currentPage and pageSize must be integers.")
+        if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+            return _problem(400, f"currentPage >= 1, pageSize between 1 and {MAX_PAGE_SIZE}.")
+        event = request.query.get("events", "")
+        matching = [r for r in self.registrations.values() if not event or event in r.events]
+        items = matching[(page - 1) * size : page * size]
+        pages = max(1, -(-len(matching) // size))
+        return web.json_response(
+            {
+                "data": [registration.as_json() for registration in items],
+                "pagination": {
+                    "currentPage": page,
+                    "currentPageItems": len(items),
+                    "pageSize": size,
+                    "pagesTotal": pages,
+                    "itemsTotal": len(matching),
+                    "links": self._page_links(page, pages, size),
+                },
+            }
+        )
+
+    @staticmethod
+    def _page_links(page: int, pages: int, size: int) -> list[dict]:
+        def link(rel: str, number: int) -> dict:
+            return {"rel": rel, "uri": f"/webhooks?currentPage={number}&pageSize={size}"}
+
+        links = [link("self", page), link("first", 1)]
+        if page > 1:
+            links.append(link("previous", page - 1))
+        if page < pages:
+            links.append(link("next", page + 1))
+        return [*links, link("last", pages)]
+
+    async def get_webhook(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return _problem(401, "Unauthorized")
+        registration = self.registrations.get(request.match_info["webhook_id"])
+        if registration is None:
+            return _problem(404, "The requested resource was not found.")
+        return web.json_response(registration.as_json())
+
+    async def delete_webhook(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return _problem(401, "Unauthorized")
+        if self.registrations.pop(request.match_info["webhook_id"], None) is None:
+            return _problem(404, "The requested resource was not found.")
+        return web.Response(status=204)
+
+    # --- sending webhooks --------------------------------------------------------------------
 
     def sign(self, body: bytes) -> str:
-        return hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+        """The signature with the start-up secret (``webhook_secret``)."""
+        return _sign(self.webhook_secret, body)
+
+    def _targets(self, event_type: str) -> list[tuple[str, str]]:
+        """(url, secret) for each delivery of ``event_type``: every registration for it, and
+        the start-up URL unless a registration already covers it."""
+        targets = [
+            (registration.url, registration.signature_secret)
+            for registration in self.registrations.values()
+            if event_type in registration.events
+        ]
+        if all(url != self.webhook_url for url, _ in targets):
+            targets.insert(0, (self.webhook_url, self.webhook_secret))
+        return targets
 
     def _webhook(self, event: dict) -> None:
         body = json.dumps(event).encode()
-        webhook = Webhook(body=body, signature=self.sign(body))
-        self.webhooks.append(webhook)
-        if self.webhook_url:
-            task = asyncio.ensure_future(self._deliver(webhook))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        for url, secret in self._targets(event["type"]):
+            webhook = Webhook(body=body, signature=_sign(secret, body), url=url)
+            self.webhooks.append(webhook)
+            if url:
+                task = asyncio.ensure_future(self._deliver(webhook))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
 
     async def _deliver(self, webhook: Webhook) -> None:
         """As api.video: up to three retries, a few seconds apart, on any status above 299."""
@@ -335,7 +495,7 @@ class FakeApiVideo:
                     await asyncio.sleep(self.webhook_retry_delay)
                 try:
                     async with client.post(
-                        self.webhook_url, data=webhook.body, headers=headers
+                        webhook.url, data=webhook.body, headers=headers
                     ) as response:
                         if response.status < 300:
                             webhook.delivered = True

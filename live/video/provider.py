@@ -1,5 +1,6 @@
 """The video provider behind one small interface: create a private video, issue a delegated
-upload token for the browser, read a video's state, delete it, verify a webhook. ``ApiVideo``
+upload token for the browser, read a video's state, delete it, verify a webhook, and manage
+the webhook registrations themselves (the video_webhook command). ``ApiVideo``
 speaks api.video's REST API; the local fake (devtools.apivideo) serves the same protocol, so
 the same client code runs against either - only APIVIDEO_BASE_URL differs.
 """
@@ -19,6 +20,9 @@ from django.conf import settings
 from core.upstream import MISCONFIGURED_STATUSES, retry_after_seconds
 
 logger = logging.getLogger(__name__)
+
+# The one event the platform listens to: each encoded quality of a video (docs/video.md).
+WEBHOOK_EVENT_QUALITY_COMPLETED = "video.encoding.quality.completed"
 
 
 class VideoProviderError(Exception):
@@ -76,6 +80,17 @@ class VideoState:
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """A webhook registered at the provider. ``signature_secret`` signs its deliveries; it is
+    kept out of the repr so that it cannot end up in a log line by accident."""
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    signature_secret: str = field(default="", repr=False)
+
+
 class VideoProvider(ABC):
     name: str
 
@@ -99,6 +114,18 @@ class VideoProvider(ABC):
     def verify_webhook(self, raw_body: bytes, signature: str) -> bool:
         """Whether ``signature`` is the provider's signature of ``raw_body``."""
 
+    @abstractmethod
+    def list_webhooks(self, event: str = "") -> list[Webhook]:
+        """Every webhook registered at the provider (only those for ``event`` if given)."""
+
+    @abstractmethod
+    def create_webhook(self, url: str, events: list[str]) -> Webhook:
+        """Register ``url`` for ``events``; the answer carries the new signing secret."""
+
+    @abstractmethod
+    def delete_webhook(self, webhook_id: str) -> bool:
+        """Unregister a webhook; True if it was deleted now, False if it was already gone."""
+
 
 def _parse_time(value) -> datetime | None:
     if not value:
@@ -115,6 +142,8 @@ class ApiVideo(VideoProvider):
     with HMAC-SHA256 (hex) of the raw body in ``X-Api-Video-Signature``."""
 
     name = "apivideo"
+    webhook_page_size = 100  # api.video's largest page (its default is 25)
+    webhook_max_pages = 100  # a paging answer that never ends must not loop forever
 
     def __init__(
         self,
@@ -153,7 +182,7 @@ class ApiVideo(VideoProvider):
             except (ValueError, AttributeError):
                 pass
             if response.status_code == 404:
-                raise VideoNotFound(f"no such video: {path}")
+                raise VideoNotFound(f"the video provider has no {path}")
             raise VideoUpstreamRejected(
                 response.status_code, title, retry_after_seconds(response.headers)
             )
@@ -223,8 +252,59 @@ class ApiVideo(VideoProvider):
         expected = hmac.new(self._webhook_secret, raw_body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature.strip().lower())
 
+    def list_webhooks(self, event: str = "") -> list[Webhook]:
+        webhooks: list[Webhook] = []
+        for page in range(1, self.webhook_max_pages + 1):
+            params = {"currentPage": page, "pageSize": self.webhook_page_size}
+            if event:
+                params["events"] = event
+            body = self._json(self._request("GET", "/webhooks", params=params))
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise VideoUpstreamRejected(200, "no data list in the answer")
+            webhooks.extend(_webhook(item) for item in data if isinstance(item, dict))
+            if not data or page >= _pages_total(body):
+                break
+        return webhooks
+
+    def create_webhook(self, url: str, events: list[str]) -> Webhook:
+        body = self._json(
+            self._request("POST", "/webhooks", json={"events": list(events), "url": url})
+        )
+        webhook = _webhook(body)
+        if not webhook.id:
+            raise VideoUpstreamRejected(201, "no webhookId in the answer")
+        return webhook
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        try:
+            self._request("DELETE", f"/webhooks/{webhook_id}")
+        except VideoNotFound:
+            return False  # already gone: what we wanted
+        return True
+
     def close(self) -> None:
         self._client.close()
+
+
+def _webhook(item: dict) -> Webhook:
+    """api.video's webhook object: ``webhookId``, ``url``, ``events``, ``signatureSecret``."""
+    events = item.get("events")
+    return Webhook(
+        id=str(item.get("webhookId") or ""),
+        url=str(item.get("url") or ""),
+        events=tuple(str(event) for event in events) if isinstance(events, list) else (),
+        signature_secret=str(item.get("signatureSecret") or ""),
+    )
+
+
+def _pages_total(body: dict) -> int:
+    """The list's page count (``pagination.pagesTotal``); 1 when the answer does not say."""
+    pagination = body.get("pagination")
+    try:
+        return int(pagination.get("pagesTotal"))
+    except (AttributeError, TypeError, ValueError):
+        return 1
 
 
 _providers: dict[tuple, VideoProvider] = {}

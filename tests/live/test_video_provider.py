@@ -6,7 +6,13 @@ import hmac
 import httpx
 import pytest
 
-from live.video.provider import VideoNotFound, get_video_provider
+from live.video.provider import (
+    WEBHOOK_EVENT_QUALITY_COMPLETED,
+    ApiVideo,
+    VideoNotFound,
+    VideoUpstreamUnavailable,
+    get_video_provider,
+)
 from tests.support.apivideo import WEBHOOK_SECRET
 
 
@@ -102,3 +108,110 @@ def test_the_fake_lets_a_page_upload_cross_origin_and_can_be_told_to_fail(apivid
     assert apivideo.fail_uploads == 0 and apivideo.videos[video_id].parts == {}
     upload_in_parts(token.upload_url, video_id, [b"a", b"b"])  # it works again
     assert apivideo.videos[video_id].encoded
+
+
+# --- Webhook registrations ------------------------------------------------------------------
+
+
+def test_a_webhook_is_registered_listed_and_deleted(apivideo):
+    provider = get_video_provider()
+    url = "https://platform.example/api/video/webhooks/"
+    webhook = provider.create_webhook(url, [WEBHOOK_EVENT_QUALITY_COMPLETED])
+    assert webhook.id.startswith("webhook_") and webhook.url == url
+    assert webhook.events == (WEBHOOK_EVENT_QUALITY_COMPLETED,)
+    assert webhook.signature_secret == apivideo.registrations[webhook.id].signature_secret
+    assert webhook.signature_secret not in repr(webhook)  # it cannot slip into a log line
+
+    other = provider.create_webhook("https://elsewhere.example/hook", ["video.source.recorded"])
+    assert [w.id for w in provider.list_webhooks()] == [webhook.id, other.id]
+    assert provider.list_webhooks(WEBHOOK_EVENT_QUALITY_COMPLETED) == [webhook]
+
+    assert provider.delete_webhook(webhook.id) is True
+    assert provider.delete_webhook(webhook.id) is False  # a 404: already gone
+    assert provider.list_webhooks() == [other]
+
+
+def test_the_list_follows_every_page(apivideo, monkeypatch):
+    monkeypatch.setattr(ApiVideo, "webhook_page_size", 2)
+    provider = get_video_provider()
+    made = [
+        provider.create_webhook(f"https://h{n}.example/", ["video.source.recorded"])
+        for n in range(5)
+    ]
+    assert provider.list_webhooks() == made
+
+    page = httpx.get(
+        f"{apivideo.base_url}/webhooks",
+        params={"currentPage": 3, "pageSize": 2},
+        auth=("test-key", ""),
+    ).json()
+    assert [item["webhookId"] for item in page["data"]] == [made[4].id]
+    assert page["pagination"] | {"links": None} == {
+        "currentPage": 3,
+        "currentPageItems": 1,
+        "pageSize": 2,
+        "pagesTotal": 3,
+        "itemsTotal": 5,
+        "links": None,
+    }
+
+
+def test_the_fake_refuses_webhook_calls_without_a_key_or_with_a_bad_body(apivideo):
+    base = apivideo.base_url
+    assert httpx.get(f"{base}/webhooks").status_code == 401
+    assert (
+        httpx.post(
+            f"{base}/webhooks", json={"url": "https://a.example/", "events": []}, auth=("k", "")
+        ).status_code
+        == 400
+    )
+    assert (
+        httpx.post(
+            f"{base}/webhooks",
+            json={"url": "ftp://a", "events": ["video.source.recorded"]},
+            auth=("k", ""),
+        ).status_code
+        == 400
+    )
+    assert httpx.get(f"{base}/webhooks/webhook_nope", auth=("k", "")).status_code == 404
+
+
+def test_a_provider_refusing_webhook_calls_raises_its_errors(apivideo, settings):
+    settings.APIVIDEO_BASE_URL = f"{apivideo.base_url}/nowhere"  # every route a 404
+    provider = get_video_provider()
+    with pytest.raises(VideoNotFound):
+        provider.list_webhooks()
+    settings.APIVIDEO_BASE_URL = "http://127.0.0.1:9"  # nothing listens
+    with pytest.raises(VideoUpstreamUnavailable):
+        get_video_provider().create_webhook("https://a.example/", [WEBHOOK_EVENT_QUALITY_COMPLETED])
+
+
+def test_a_registered_url_gets_the_webhooks_signed_with_its_own_secret(apivideo):
+    provider = get_video_provider()
+    url = "http://127.0.0.1:9/api/video/webhooks/"  # nothing listens: sent, never delivered
+    webhook = provider.create_webhook(url, [WEBHOOK_EVENT_QUALITY_COMPLETED])
+    provider.create_webhook("http://127.0.0.1:9/other", ["video.source.recorded"])  # not this
+    video_id = provider.create_video("interview 3")
+    upload_in_parts(provider.upload_token(60, video_id).upload_url, video_id, [b"a"])
+
+    # The start-up target (no URL in the tests: kept, not sent), then the registered URL.
+    assert [w.url for w in apivideo.webhooks] == ["", url, "", url]
+    for delivery in apivideo.webhooks:
+        secret = webhook.signature_secret if delivery.url == url else WEBHOOK_SECRET
+        assert (
+            delivery.signature
+            == hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
+        )
+
+
+def test_a_registered_start_up_url_is_sent_once_with_the_registration_secret(apivideo):
+    apivideo.webhook_url = "http://127.0.0.1:9/api/video/webhooks/"  # nothing listens
+    provider = get_video_provider()
+    webhook = provider.create_webhook(apivideo.webhook_url, [WEBHOOK_EVENT_QUALITY_COMPLETED])
+    video_id = provider.create_video("interview 4")
+    upload_in_parts(provider.upload_token(60, video_id).upload_url, video_id, [b"a"])
+    assert [w.url for w in apivideo.webhooks] == [apivideo.webhook_url] * 2
+    expected = hmac.new(
+        webhook.signature_secret.encode(), apivideo.webhooks[0].body, hashlib.sha256
+    ).hexdigest()
+    assert apivideo.webhooks[0].signature == expected
