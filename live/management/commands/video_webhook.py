@@ -100,7 +100,7 @@ class Command(BaseCommand):
 
 
 def default_url() -> str:
-    return f"{settings.SITE_URL}{WEBHOOK_PATH}"
+    return f"{settings.SITE_URL.rstrip('/')}{WEBHOOK_PATH}"
 
 
 def ours(webhook: Webhook, url: str) -> bool:
