@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "invitations",
     # After invitations: its console extends the candidate pages that invitations extends.
     "privacy",
+    "tenant_api",
 ]
 
 MIDDLEWARE = [
@@ -393,3 +394,10 @@ from .settings_jobs import *  # noqa: E402, F403
 
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
+
+# --- The tenant API (access tokens, rates, idempotency): config/settings_api.py -------------
+from .settings_api import *  # noqa: E402, F403
+
+API_JWT_ISSUER = API_JWT_ISSUER or SITE_URL  # noqa: F405
+if PRODUCTION and not API_JWT_KEYS:  # noqa: F405
+    raise ImproperlyConfigured("Refusing to start in production: API_JWT_KEYS is not set")

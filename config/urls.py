@@ -25,6 +25,7 @@ urlpatterns = [
     re_path(r"^accounts/password/", password_pages_not_offered),
     path("accounts/", include("allauth.urls")),
     path("api/candidate/sessions/", include(session_api)),
+    path("api/v1/", include("tenant_api.urls")),
     path("", include("live.urls")),
     path("", include("invitations.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

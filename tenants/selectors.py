@@ -44,7 +44,11 @@ def membership_pick(memberships: list[Membership], preferred_tenant_id: str | No
 
 def network_allowed(tenant, ip: str | None) -> bool:
     """Whether a console request from ``ip`` is allowed by the tenant's network list."""
-    networks = tenant.allowed_admin_networks or []
+    return networks_allow(tenant.allowed_admin_networks or [], ip)
+
+
+def networks_allow(networks: list[str], ip: str | None) -> bool:
+    """Whether ``ip`` is in one of ``networks`` (CIDR ranges); an empty list allows all."""
     if not networks:
         return True
     if not ip:

@@ -55,7 +55,11 @@ def _audit_event(
     target=None,
     details=None,
 ) -> AuditEvent:
-    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    # Not a person: an API client acting for its tenant names itself.
+    actor_label = getattr(actor, "audit_actor_label", None) or actor_label
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    if actor is not None and getattr(actor, "audit_actor_label", None):
+        actor = None
     event = AuditEvent(
         tenant=tenant,
         actor=actor,
