@@ -67,7 +67,7 @@ def write_results(path: str, text: str, name: str) -> None:
 
 class Bench:
     """The environment of one benchmark run: ``env`` for its processes and the daphne
-    servers it started (stopped when the run ends)."""
+    servers and other processes it started (stopped when the run ends)."""
 
     def __init__(self, env: dict, log):
         self.env = env
@@ -76,7 +76,7 @@ class Bench:
 
     def daphne(self, app: str, port: int, env: dict | None = None) -> subprocess.Popen:
         # The listen backlog as in production (fly.toml): a burst must not overflow it.
-        server = subprocess.Popen(
+        return self.process(
             [
                 str(Path(sys.executable).parent / "daphne"),
                 "--verbosity",
@@ -85,10 +85,14 @@ class Bench:
                 f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
                 app,
             ],
-            cwd=BASE,
-            env=env or self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            env,
+        )
+
+    def process(self, command: list[str], env: dict | None = None) -> subprocess.Popen:
+        """Start any process of the run (a worker, a local stand-in for a provider); its
+        output goes to the run's log and it is stopped with the others."""
+        server = subprocess.Popen(
+            command, cwd=BASE, env=env or self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
         self.servers.append(server)
         return server
