@@ -4,6 +4,7 @@
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -100,6 +101,8 @@ def exception_handler(exc, context):
             exc = StateConflict(message, code="illegal_transition")
         else:
             exc = exceptions.ValidationError(message, code=getattr(exc, "code", None) or "invalid")
+    if isinstance(exc, Http404):  # get_object_or_404: the API's not_found, not a bare "error"
+        exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # Unhandled: Django's 500 handler, which never shows a trace in production.

@@ -1,9 +1,6 @@
 """Settings for the tenant API (imported by config.settings; docs/api.md). Documented in the
 README's settings table like every other setting."""
 
-import hashlib
-import os
-
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -11,8 +8,8 @@ env = environ.Env()
 
 # Access tokens: HS256 JWTs. API_JWT_KEYS is "kid:secret,kid:secret": the first signs, all
 # verify, so a key is rotated by putting a new one first and dropping the old one once
-# API_TOKEN_TTL_SECONDS went by. Secrets of at least 32 characters. Production must set it;
-# elsewhere a development key derived from SECRET_KEY is used.
+# API_TOKEN_TTL_SECONDS went by. Secrets of at least 32 characters. Unset: one key derived
+# from SECRET_KEY (kid "default"), so changing SECRET_KEY also retires every token.
 API_TOKEN_TTL_SECONDS = env.int("API_TOKEN_TTL_SECONDS", default=600)
 API_JWT_AUDIENCE = env.str("API_JWT_AUDIENCE", default="interview-platform-api")
 API_JWT_ISSUER = env.str("API_JWT_ISSUER", default="")  # empty: SITE_URL
@@ -31,10 +28,7 @@ def parse_jwt_keys(value: str) -> list[tuple[str, str]]:
     return keys
 
 
-API_JWT_KEYS = parse_jwt_keys(_keys)
-if not API_JWT_KEYS and os.environ.get("DJANGO_ENV", "development") != "production":
-    _development = os.environ.get("SECRET_KEY", "insecure-local-development-key")
-    API_JWT_KEYS = [("dev", hashlib.sha256(f"api-jwt:{_development}".encode()).hexdigest())]
+API_JWT_KEYS = parse_jwt_keys(_keys)  # empty: one key derived from SECRET_KEY (settings.py)
 
 # Per client: requests to the API, and token exchanges (DRF throttle rates: N/second|minute).
 API_RATE = env.str("API_RATE", default="600/minute")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -104,3 +105,18 @@ class ApiClientThrottle(throttling.SimpleRateThrottle):
         if not isinstance(principal, ApiPrincipal):
             return None
         return self.cache_format % {"scope": self.scope, "ident": principal.client.pk}
+
+
+class ApiClientTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the access token in the OpenAPI schema."""
+
+    target_class = ApiClientTokenAuthentication
+    name = "ApiAccessToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from POST /api/v1/oauth/token (client credentials).",
+        }

@@ -27,6 +27,11 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class BadRequest(exceptions.APIException):
+    status_code = 400
+    default_code = "invalid"
+
+
 class _Replay(Exception):
     def __init__(self, response: Response):
         self.response = response
@@ -85,7 +90,7 @@ class TenantAPIView(APIView):
     def _idempotency_begin(self, request) -> None:
         key = request.headers["Idempotency-Key"].strip()
         if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-            raise exceptions.ValidationError(
+            raise BadRequest(
                 f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters.",
                 code="invalid_idempotency_key",
             )
@@ -133,10 +138,6 @@ class Cursor(pagination.CursorPagination):
     ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
 
-    @property
-    def page_size(self):
-        return settings.API_PAGE_SIZE
-
-    @property
-    def max_page_size(self):
-        return settings.API_MAX_PAGE_SIZE
+    def __init__(self):
+        self.page_size = settings.API_PAGE_SIZE
+        self.max_page_size = settings.API_MAX_PAGE_SIZE
