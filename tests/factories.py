@@ -197,3 +197,14 @@ class AccommodationRequestFactory(BypassFactory):
     tenant = factory.SelfAttribute("invitation.tenant")
     candidate = factory.SelfAttribute("invitation.candidate")
     message = "Could I type my answers?"
+
+
+class ApiClientFactory(BypassFactory):
+    class Meta:
+        model = "tenant_api.ApiClient"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = "ATS"
+    client_id = factory.Sequence(lambda n: f"cl_test{n}")
+    secret_hash = "0" * 64
+    scopes = factory.LazyFunction(lambda: ["candidates:read"])

@@ -9,10 +9,12 @@ from django.urls import reverse
 from core import rls
 from interviews.models import Candidate, InterviewSession, InterviewTemplate
 from invitations.models import AccommodationRequest, InterviewInvitation
+from tenant_api.models import ApiClient
 from tenants.models import AuditEvent, Membership, Role, Tenant
 from tests.conftest import console_client
 from tests.factories import (
     AccommodationRequestFactory,
+    ApiClientFactory,
     AuditEventFactory,
     CandidateFactory,
     InvitationFactory,
@@ -35,8 +37,9 @@ MAKERS = {
     InterviewSession: lambda tenant: SessionFactory(tenant=tenant),
     InterviewInvitation: lambda tenant: InvitationFactory(tenant=tenant),
     AccommodationRequest: lambda tenant: AccommodationRequestFactory(invitation__tenant=tenant),
+    ApiClient: lambda tenant: ApiClientFactory(tenant=tenant),
 }
-PROJECT_APPS = {"tenants", "interviews", "invitations"}
+PROJECT_APPS = {"tenants", "interviews", "invitations", "tenant_api"}
 ROLES = [Role.OWNER, Role.ADMIN, Role.RECRUITER, Role.VIEWER]
 
 
