@@ -29,7 +29,7 @@ from interviews.services import (
     require_same_tenant,
     session_create,
 )
-from tenants.services import audit_record, system_bypass
+from tenants.services import acting_person, audit_record, system_bypass
 
 from .models import InterviewInvitation, InvitationStatus
 
@@ -96,7 +96,7 @@ def invitation_issue(
         template=template,
         token_hash=placeholder,
         expires_at=timezone.now() + timedelta(days=candidate.tenant.invitation_expiry_days),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_person(actor),
     )
     audit_record(
         action="invitation.issued",

@@ -7,7 +7,19 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from interviews.models import Candidate, CandidateStatus, InterviewTemplate
+from interviews.models import (
+    Candidate,
+    CandidateStatus,
+    Decision,
+    InterviewSession,
+    InterviewTemplate,
+    SessionEvent,
+    SessionSummary,
+    TranscriptEntry,
+    VideoSegment,
+    VideoStatus,
+)
+from invitations.models import InterviewInvitation, InvitationStatus
 
 
 def console_url(obj) -> str:
@@ -67,3 +79,122 @@ class TemplateSerializer(serializers.ModelSerializer):
 
     def get_console_url(self, obj) -> str:
         return console_url(obj)
+
+
+class SessionListSerializer(serializers.ModelSerializer):
+    candidate = serializers.UUIDField(source="candidate_id")
+    template = serializers.UUIDField(source="template_id")
+    duration_seconds = serializers.IntegerField(allow_null=True)
+    console_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InterviewSession
+        fields = [
+            "id",
+            "candidate",
+            "template",
+            "status",
+            "end_reason",
+            "created_at",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "console_url",
+        ]
+        read_only_fields = fields
+
+    def get_console_url(self, obj) -> str:
+        return console_url(obj)
+
+
+class TranscriptEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TranscriptEntry
+        fields = ["seq", "speaker", "text", "started_ms", "ended_ms", "created_at"]
+        read_only_fields = fields
+
+
+class SessionEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionEvent
+        fields = ["kind", "data", "created_at"]
+        read_only_fields = fields
+
+
+class VideoSegmentSerializer(serializers.ModelSerializer):
+    play_url = serializers.SerializerMethodField(
+        help_text="The console's player for a ready segment (a recruiter signs in to watch): "
+        "the provider's URLs are never given out."
+    )
+
+    class Meta:
+        model = VideoSegment
+        fields = ["id", "status", "started_at", "ended_at", "duration_seconds", "play_url"]
+        read_only_fields = fields
+
+    def get_play_url(self, obj) -> str | None:
+        if obj.status != VideoStatus.READY:
+            return None
+        return settings.SITE_URL + reverse(
+            "admin:interviews_interviewsession_video_play", args=[obj.session_id, obj.pk]
+        )
+
+
+class SummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionSummary
+        fields = [
+            "status",
+            "summary",
+            "strengths",
+            "concerns",
+            "criterion_scores",
+            "overall_rating",
+            "recommendation",
+            "model",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(Decision.choices, help_text='"" is undecided.')
+    note = serializers.CharField(
+        source="decision_note", max_length=4000, required=False, allow_blank=True
+    )
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    candidate = serializers.UUIDField(source="candidate_id")
+    template = serializers.UUIDField(source="template_id")
+    status = serializers.ChoiceField(InvitationStatus.choices)
+    session = serializers.UUIDField(source="session_id", allow_null=True)
+    console_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InterviewInvitation
+        fields = [
+            "id",
+            "candidate",
+            "template",
+            "status",
+            "expires_at",
+            "sent_at",
+            "opened_at",
+            "accepted_at",
+            "revoked_at",
+            "send_count",
+            "session",
+            "created_at",
+            "console_url",
+        ]
+        read_only_fields = fields
+
+    def get_console_url(self, obj) -> str:
+        return console_url(obj)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    candidate = serializers.UUIDField(help_text="The candidate to invite.")
+    template = serializers.UUIDField(help_text="The interview they are invited to (active).")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import rls
-from tenants.services import audit_record, system_bypass, validate_networks
+from tenants.services import acting_person, audit_record, system_bypass, validate_networks
 
 from .models import ApiClient
 from .scopes import SCOPES
@@ -48,7 +48,7 @@ def api_client_create(
         secret_hash=_hash(secret),
         scopes=validate_scopes(list(scopes)),
         allowed_networks=validate_networks(list(allowed_networks)),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_person(actor),
     )
     client.save(force_insert=True)
     audit_record(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import candidates, templates, token
+from .views import candidates, invitations, sessions, templates, token
 
 urlpatterns = [
     path("oauth/token", token.TokenView.as_view(), name="api_token"),
@@ -17,4 +17,27 @@ urlpatterns = [
     ),
     path("templates/", templates.TemplateList.as_view(), name="api_templates"),
     path("templates/<uuid:template_id>/", templates.TemplateDetail.as_view(), name="api_template"),
+    path("invitations/", invitations.InvitationList.as_view(), name="api_invitations"),
+    path(
+        "invitations/<uuid:invitation_id>/",
+        invitations.InvitationDetail.as_view(),
+        name="api_invitation",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/resend/",
+        invitations.InvitationResend.as_view(),
+        name="api_invitation_resend",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/revoke/",
+        invitations.InvitationRevoke.as_view(),
+        name="api_invitation_revoke",
+    ),
+    path("sessions/", sessions.SessionList.as_view(), name="api_sessions"),
+    path("sessions/<uuid:session_id>/", sessions.SessionRead.as_view(), name="api_session"),
+    path(
+        "sessions/<uuid:session_id>/decision/",
+        sessions.SessionDecision.as_view(),
+        name="api_session_decision",
+    ),
 ]

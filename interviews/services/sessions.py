@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import rls
-from tenants.services import audit_record
+from tenants.services import acting_person, audit_record
 
 from ..models import (
     ACTIVE_STATUSES,
@@ -154,7 +154,7 @@ def session_record_decision(
     previous = _session_row_locked(session).values_list("decision", flat=True).get()
     session.decision = decision
     session.decision_note = note
-    session.decided_by = actor if decision else None
+    session.decided_by = acting_person(actor) if decision else None
     session.decided_at = timezone.now() if decision else None
     session.save(
         update_fields=["decision", "decision_note", "decided_by", "decided_at", "updated_at"]

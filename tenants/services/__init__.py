@@ -4,7 +4,7 @@ Callers use ``from tenants import services`` or ``from tenants.services import <
 module below does one job, and this package names everything public once.
 """
 
-from .audit import audit_events_prune, audit_record, audit_record_many
+from .audit import acting_person, audit_events_prune, audit_record, audit_record_many
 from .bypass import operator_bypass, operator_viewed_list, operator_viewed_object, system_bypass
 from .memberships import membership_add, membership_change_role, membership_remove
 from .signin import (
@@ -26,6 +26,7 @@ from .tenants import (
 __all__ = [
     "OPERATOR_ONLY_FIELDS",
     "TENANT_EDITABLE_FIELDS",
+    "acting_person",
     "audit_events_prune",
     "audit_record",
     "audit_record_many",

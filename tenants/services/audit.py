@@ -40,6 +40,14 @@ def audit_record(
     return event
 
 
+def acting_person(actor):
+    """The signed-in person behind ``actor``, for a row's "created by": None for the system or
+    an API client acting for its company (the audit trail names the client)."""
+    if not getattr(actor, "is_authenticated", False) or getattr(actor, "audit_actor_label", None):
+        return None
+    return actor
+
+
 def audit_record_many(events: list[dict]) -> list[AuditEvent]:
     """Append several events (each given as ``audit_record``'s arguments) in one INSERT."""
     return AuditEvent.objects.bulk_create([_audit_event(**event) for event in events])
@@ -57,9 +65,7 @@ def _audit_event(
 ) -> AuditEvent:
     # Not a person: an API client acting for its tenant names itself.
     actor_label = getattr(actor, "audit_actor_label", None) or actor_label
-    actor = actor if getattr(actor, "is_authenticated", False) else None
-    if actor is not None and getattr(actor, "audit_actor_label", None):
-        actor = None
+    actor = acting_person(actor)
     event = AuditEvent(
         tenant=tenant,
         actor=actor,
