@@ -11,8 +11,10 @@ from interviews.models import (
     Candidate,
     CandidateStatus,
     Decision,
+    EndReason,
     InterviewSession,
     InterviewTemplate,
+    Recommendation,
     SessionEvent,
     SessionSummary,
     TranscriptEntry,
@@ -85,6 +87,9 @@ class SessionListSerializer(serializers.ModelSerializer):
     candidate = serializers.UUIDField(source="candidate_id")
     template = serializers.UUIDField(source="template_id")
     duration_seconds = serializers.IntegerField(allow_null=True)
+    end_reason = serializers.ChoiceField(
+        EndReason.choices, allow_blank=True, help_text='"" while the session has not ended.'
+    )
     console_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -141,6 +146,10 @@ class VideoSegmentSerializer(serializers.ModelSerializer):
 
 
 class SummarySerializer(serializers.ModelSerializer):
+    recommendation = serializers.ChoiceField(
+        Recommendation.choices, allow_blank=True, help_text='"" until the summary is ready.'
+    )
+
     class Meta:
         model = SessionSummary
         fields = [

@@ -31,6 +31,7 @@ FILTERS = [
 
 
 class CandidateList(TenantAPIView):
+    pagination_class = Cursor  # also what the schema documents
     required_scopes = {"GET": "candidates:read", "POST": "candidates:write"}
 
     @extend_schema(
@@ -46,7 +47,7 @@ class CandidateList(TenantAPIView):
                 rows = rows.filter(**{field: request.query_params[field]})
         if request.query_params.get("email"):
             rows = rows.filter(email=services.normalize_email(request.query_params["email"]))
-        pages = Cursor()
+        pages = self.pagination_class()
         page = pages.paginate_queryset(rows, request, view=self)
         return pages.get_paginated_response(CandidateSerializer(page, many=True).data)
 

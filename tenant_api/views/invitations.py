@@ -17,6 +17,7 @@ from .base import Conflict, Cursor, TenantAPIView
 
 
 class InvitationList(TenantAPIView):
+    pagination_class = Cursor  # also what the schema documents
     required_scopes = {"GET": "invitations:read", "POST": "invitations:write"}
 
     @extend_schema(
@@ -34,7 +35,7 @@ class InvitationList(TenantAPIView):
         if request.query_params.get("candidate"):
             candidate = serializers.UUIDField().run_validation(request.query_params["candidate"])
             rows = rows.filter(candidate_id=candidate)
-        pages = Cursor()
+        pages = self.pagination_class()
         page = pages.paginate_queryset(rows, request, view=self)
         return pages.get_paginated_response(InvitationSerializer(page, many=True).data)
 

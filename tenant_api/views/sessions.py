@@ -57,6 +57,7 @@ def _datetime(request, name):
 
 
 class SessionList(TenantAPIView):
+    pagination_class = Cursor  # also what the schema documents
     required_scopes = {"GET": "sessions:read"}
 
     @extend_schema(
@@ -79,7 +80,7 @@ class SessionList(TenantAPIView):
             rows = rows.filter(created_at__gte=after)
         if before := _datetime(request, "created_before"):
             rows = rows.filter(created_at__lt=before)
-        pages = Cursor()
+        pages = self.pagination_class()
         page = pages.paginate_queryset(rows, request, view=self)
         return pages.get_paginated_response(SessionListSerializer(page, many=True).data)
 

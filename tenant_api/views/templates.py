@@ -13,6 +13,7 @@ from .base import Cursor, TenantAPIView
 
 
 class TemplateList(TenantAPIView):
+    pagination_class = Cursor  # also what the schema documents
     required_scopes = {"GET": "templates:read"}
 
     @extend_schema(
@@ -20,7 +21,7 @@ class TemplateList(TenantAPIView):
     )
     def get(self, request):
         rows = InterviewTemplate.objects.filter(tenant_id=self.client.tenant_id)
-        pages = Cursor()
+        pages = self.pagination_class()
         page = pages.paginate_queryset(rows, request, view=self)
         return pages.get_paginated_response(TemplateSerializer(page, many=True).data)
 
