@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "core",
     "tenants",
+    "webhooks",
     "interviews",
     "live",
     "invitations",
@@ -393,3 +394,6 @@ from .settings_jobs import *  # noqa: E402, F403
 
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
+
+# --- Outgoing webhooks: config/settings_webhooks.py -----------------------------------------
+from .settings_webhooks import *  # noqa: E402, F403
