@@ -22,7 +22,10 @@ from tests.factories import (
     TemplateFactory,
     TranscriptEntryFactory,
     UserFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +38,10 @@ MAKERS = {
     InterviewSession: lambda tenant: SessionFactory(tenant=tenant),
     InterviewInvitation: lambda tenant: InvitationFactory(tenant=tenant),
     AccommodationRequest: lambda tenant: AccommodationRequestFactory(invitation__tenant=tenant),
+    WebhookEndpoint: lambda tenant: WebhookEndpointFactory(tenant=tenant),
+    WebhookDelivery: lambda tenant: WebhookDeliveryFactory(endpoint__tenant=tenant),
 }
-PROJECT_APPS = {"tenants", "interviews", "invitations"}
+PROJECT_APPS = {"tenants", "interviews", "invitations", "webhooks"}
 ROLES = [Role.OWNER, Role.ADMIN, Role.RECRUITER, Role.VIEWER]
 
 
