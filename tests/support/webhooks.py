@@ -28,7 +28,8 @@ def _handler(receiver: Receiver):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            receiver.requests.append(Received(self.path, headers, body))
             self.send_response(receiver.status)
             self.send_header("content-length", "0")
             self.end_headers()

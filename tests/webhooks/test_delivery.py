@@ -229,3 +229,27 @@ def test_old_finished_deliveries_are_pruned(settings):
         assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [waiting.pk]
     with rls.bypass_context():
         assert WebhookEndpoint.objects.filter(pk=old.endpoint_id).exists()
+
+
+def test_an_attempt_connects_to_the_address_that_was_checked(
+    webhook_receiver, settings, monkeypatch
+):
+    # hooks.example.com "resolves" to the receiver's address, taken as public for the test:
+    # the request must go there, by address, with the registered name as its Host.
+    from webhooks import destinations
+
+    port = webhook_receiver.url.split(":")[2].split("/")[0]
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    looked_up = []
+
+    def resolve(host, port):
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(destinations, "_resolve", resolve)
+    monkeypatch.setattr(destinations, "address_refusal", lambda address: None)
+    delivery = WebhookDeliveryFactory(endpoint__url=f"http://hooks.example.com:{port}/hooks")
+    assert attempt(delivery) == "succeeded"
+    assert looked_up == ["hooks.example.com"]
+    [received] = webhook_receiver.requests
+    assert received.headers["host"] == f"hooks.example.com:{port}"
