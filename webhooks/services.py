@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -371,7 +371,9 @@ def delivery_attempt(*, delivery_id, tenant_id, now=None) -> str:
 @transaction.atomic
 def _record(delivery: WebhookDelivery, response: sender.Response) -> str:
     now = timezone.now()
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
+    if endpoint is None:
+        return "skipped"  # deleted meanwhile, with its log
     delivery.last_response_code = response.status_code
     delivery.last_error = response.error[:300]
     if response.succeeded:
@@ -491,13 +493,19 @@ def endpoint_disabled_notify(*, endpoint_id, tenant_id) -> int:
 
 
 def deliveries_prune(*, now=None) -> int:
-    """Delete delivery log entries older than WEBHOOKS_DELIVERY_LOG_DAYS that are done with,
-    across tenants (the caller holds the system bypass). Their payloads may carry transcript
-    text; the log is not an archive. Returns how many went."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_DELIVERY_LOG_DAYS)
+    """Delete finished deliveries (succeeded or dead) older than WEBHOOKS_DELIVERY_LOG_DAYS,
+    or than their tenant's ``retention_days`` if that is shorter, across tenants (the caller
+    holds the system bypass). Their payloads may carry transcript text, which must not
+    outlive the interviews it came from; the log is not an archive. Returns how many went."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOKS_DELIVERY_LOG_DAYS)
+    tenant_cutoff = ExpressionWrapper(
+        Value(now) - F("tenant__retention_days") * Value(timedelta(days=1)),
+        output_field=DateTimeField(),
+    )
     deleted, _ = (
-        WebhookDelivery.objects.filter(created_at__lt=cutoff)
-        .filter(Q(status=DeliveryStatus.SUCCEEDED) | Q(status=DeliveryStatus.DEAD))
+        WebhookDelivery.objects.filter(Q(created_at__lt=cutoff) | Q(created_at__lt=tenant_cutoff))
+        .filter(status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD])
         .delete()
     )
     return deleted

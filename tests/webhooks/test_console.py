@@ -129,8 +129,15 @@ def test_the_delivery_log_shows_status_attempts_and_code_and_sends_again(
         last_response_code=503,
         next_attempt_at=None,
     )
+    other = WebhookDeliveryFactory(endpoint__tenant=tenant_a)
     body = owner.get(DELIVERIES).content.decode()
     assert "Gave up" in body and "503" in body
+    # The endpoint page's "Delivery log" link lists that endpoint's deliveries only.
+    page = owner.get(change_url(delivery.endpoint)).content.decode()
+    link = f"{DELIVERIES}?endpoint__id__exact={delivery.endpoint_id}"
+    assert link in page
+    log = owner.get(link).content.decode()
+    assert change_url(delivery) in log and change_url(other) not in log
     with django_capture_on_commit_callbacks(execute=True):
         owner.post(DELIVERIES, {"action": "send_again", "_selected_action": [delivery.pk]})
     with rls.bypass_context():

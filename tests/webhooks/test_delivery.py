@@ -231,6 +231,23 @@ def test_old_finished_deliveries_are_pruned(settings):
         assert WebhookEndpoint.objects.filter(pk=old.endpoint_id).exists()
 
 
+def test_deliveries_go_with_the_tenants_retention_when_it_is_shorter(settings):
+    settings.WEBHOOKS_DELIVERY_LOG_DAYS = 30
+    delivery = WebhookDeliveryFactory(status="succeeded")
+    kept = WebhookDeliveryFactory(status="dead")
+    with rls.bypass_context():
+        delivery.tenant.__class__.objects.filter(pk=delivery.tenant_id).update(retention_days=7)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            created_at=timezone.now() - timedelta(days=8)
+        )
+        WebhookDelivery.objects.filter(pk=kept.pk).update(
+            created_at=timezone.now() - timedelta(days=8)
+        )
+    assert tasks.prune_deliveries() == 1
+    with rls.bypass_context():
+        assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
 def test_an_attempt_connects_to_the_address_that_was_checked(
     webhook_receiver, settings, monkeypatch
 ):
