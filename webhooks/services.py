@@ -234,8 +234,9 @@ def _tenant_slug(tenant_id) -> str:
     return Tenant.objects.filter(pk=tenant_id).values_list("slug", flat=True).get()
 
 
-def _payload(event_type: str, data: dict) -> dict:
-    return {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+def _payload(event_type: str, data: dict, at=None) -> dict:
+    moment = at or timezone.now()
+    return {"type": event_type, "timestamp": moment.isoformat(), "data": data}
 
 
 def _delivery_create(endpoint: WebhookEndpoint, event_type: str, payload: dict):
@@ -275,6 +276,7 @@ def webhook_emit(
     if not endpoints:
         return []
     data = {"tenant": _tenant_slug(tenant_id), **data}
+    at = timezone.now()  # one event: the same timestamp for every endpoint
     extra = None
     deliveries = []
     with transaction.atomic():
@@ -284,7 +286,7 @@ def webhook_emit(
                 extra = transcript() if extra is None else extra
                 endpoint_data = {**data, **extra}
             deliveries.append(
-                _delivery_create(endpoint, event_type, _payload(event_type, endpoint_data))
+                _delivery_create(endpoint, event_type, _payload(event_type, endpoint_data, at))
             )
     return deliveries
 
