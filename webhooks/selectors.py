@@ -10,6 +10,25 @@ from tenants.models import Membership, Role
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
+def endpoints_of(tenant_id) -> list[WebhookEndpoint]:
+    """The tenant's endpoints, newest first (for the API's list)."""
+    return list(WebhookEndpoint.objects.filter(tenant_id=tenant_id))
+
+
+def endpoint_of(tenant_id, endpoint_id) -> WebhookEndpoint | None:
+    """The tenant's endpoint with this id; None for a missing id and for another tenant's
+    alike, so that an answer never tells them apart."""
+    return WebhookEndpoint.objects.filter(tenant_id=tenant_id, pk=endpoint_id).first()
+
+
+def deliveries_of(tenant_id, *, endpoint_id=None, limit: int = 100) -> list[WebhookDelivery]:
+    """The tenant's latest deliveries (of one endpoint, if given), newest first."""
+    rows = WebhookDelivery.objects.filter(tenant_id=tenant_id).select_related("endpoint")
+    if endpoint_id is not None:
+        rows = rows.filter(endpoint_id=endpoint_id)
+    return list(rows.order_by("-created_at")[:limit])
+
+
 def endpoints_subscribed(*, tenant_id, event_type: str) -> list[WebhookEndpoint]:
     """The tenant's enabled endpoints that receive ``event_type`` (tenant context set)."""
     return list(
