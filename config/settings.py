@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "core",
     "tenants",
+    "webhooks",
     "interviews",
     "live",
     "invitations",
@@ -403,6 +404,9 @@ from .settings_jobs import *  # noqa: E402, F403
 
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
+
+# --- Outgoing webhooks: config/settings_webhooks.py -----------------------------------------
+from .settings_webhooks import *  # noqa: E402, F403
 
 API_JWT_ISSUER = API_JWT_ISSUER or SITE_URL  # noqa: F405
 API_JWT_KEYS = API_JWT_KEYS or [  # noqa: F405

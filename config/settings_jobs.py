@@ -30,6 +30,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invitations.tasks.expire_invitations",
         "schedule": 300.0,
     },
+    # Webhook deliveries whose next attempt is due: the Celery message that should have sent
+    # them may have been lost (docs/webhooks.md).
+    "send-due-webhooks": {
+        "task": "webhooks.tasks.send_due_deliveries",
+        "schedule": 60.0,
+    },
+    "prune-webhook-deliveries": {
+        "task": "webhooks.tasks.prune_deliveries",
+        "schedule": crontab(hour=3, minute=45),
+    },
     # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
     "apply-retention": {
         "task": "privacy.tasks.apply_retention_everywhere",

@@ -30,6 +30,8 @@ from interviews.services import (
     session_create,
 )
 from tenants.services import acting_person, audit_record, system_bypass
+from webhooks.models import WebhookEvent
+from webhooks.services import console_url, webhook_emit
 
 from .models import InterviewInvitation, InvitationStatus
 
@@ -195,6 +197,18 @@ def invitation_expire_due(*, invitation_id, tenant_id) -> bool:
         return True
 
 
+def _invitation_data(invitation: InterviewInvitation) -> dict:
+    """What invitation webhooks carry: ids, times and the console link, no name or address."""
+    return {
+        "invitation_id": str(invitation.pk),
+        "candidate_id": str(invitation.candidate_id),
+        "template_id": str(invitation.template_id),
+        "sent_at": invitation.sent_at.isoformat() if invitation.sent_at else None,
+        "expires_at": invitation.expires_at.isoformat() if invitation.expires_at else None,
+        "console_url": console_url(invitation),
+    }
+
+
 # --- Delivery (worker) ----------------------------------------------------------------------
 
 
@@ -255,6 +269,11 @@ def invitation_deliver(*, invitation_id, tenant_id, email_connection=None) -> st
         invitation.send_count += 1
         invitation.last_send_error = ""
         invitation.save(update_fields=["sent_at", "send_count", "last_send_error"])
+        webhook_emit(
+            tenant_id=tenant_id,
+            event_type=WebhookEvent.INVITATION_SENT,
+            data={**_invitation_data(invitation), "send_count": invitation.send_count},
+        )
     return token
 
 
@@ -333,5 +352,10 @@ def invitation_accept(*, invitation: InterviewInvitation, user, consent: Consent
             actor_label="candidate",
             target=locked,
             details={"session": str(session.pk)},
+        )
+        webhook_emit(
+            tenant_id=locked.tenant_id,
+            event_type=WebhookEvent.INVITATION_ACCEPTED,
+            data={**_invitation_data(locked), "session_id": str(session.pk)},
         )
         return session

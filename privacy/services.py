@@ -35,6 +35,8 @@ from invitations.models import InterviewInvitation
 from live.video import video_recordings_delete
 from tenants.models import Membership, Tenant
 from tenants.services import audit_events_prune, audit_record, system_bypass
+from webhooks import services as webhooks_services
+from webhooks.models import WebhookEvent
 
 from . import archive, selectors
 
@@ -224,6 +226,20 @@ def candidate_erase(*, candidate: Candidate, actor, action: str = "candidate.era
         }
         audit_record(
             action=action, tenant_id=tenant_id, actor=actor, target=locked, details=details
+        )
+        # Deliveries about the candidate may carry their interviews' transcripts: they go
+        # too, and the tenant's systems hear of the erasure (by ids: the name is gone).
+        webhooks_services.deliveries_about_candidate_delete(
+            tenant_id=tenant_id, candidate_id=candidate_id
+        )
+        webhooks_services.webhook_emit(
+            tenant_id=tenant_id,
+            event_type=WebhookEvent.CANDIDATE_ERASED,
+            data={
+                "candidate_id": str(candidate_id),
+                "external_id": locked.external_id,
+                "erased_at": timezone.now().isoformat(),
+            },
         )
     logger.info(
         "candidate erased", extra={"tenant": str(tenant_id), "candidate": str(candidate_id)}

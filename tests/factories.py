@@ -24,6 +24,8 @@ from interviews.models import (
 from invitations.models import AccommodationRequest, InterviewInvitation
 from invitations.services import token_hash
 from tenants.models import AuditEvent, Membership, Role, Tenant
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.signing import secret_generate
 
 
 class BypassFactory(factory.django.DjangoModelFactory):
@@ -208,3 +210,25 @@ class ApiClientFactory(BypassFactory):
     client_id = factory.Sequence(lambda n: f"cl_test{n}")
     secret_hash = "0" * 64
     scopes = factory.LazyFunction(lambda: ["candidates:read"])
+
+
+class WebhookEndpointFactory(BypassFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    tenant = factory.SubFactory(TenantFactory)
+    url = "http://127.0.0.1:9/hooks"
+    events = factory.LazyFunction(lambda: ["decision.recorded"])
+    secret = factory.LazyFunction(secret_generate)
+
+
+class WebhookDeliveryFactory(BypassFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    tenant = factory.SelfAttribute("endpoint.tenant")
+    event_type = "decision.recorded"
+    message_id = factory.Sequence(lambda n: f"msg_test{n}")
+    payload = factory.LazyFunction(lambda: {"type": "decision.recorded", "data": {}})
+    next_attempt_at = factory.LazyFunction(timezone.now)

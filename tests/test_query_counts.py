@@ -17,6 +17,8 @@ from tests.factories import (
     SessionFactory,
     SummaryFactory,
     TemplateFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +49,14 @@ FILLERS = {
     "tenants_membership": lambda t, n: MembershipFactory.create_batch(n, tenant=t),
     "tenants_auditevent": lambda t, n: AuditEventFactory.create_batch(n, tenant=t),
     "invitations_accommodationrequest": lambda t, n: _accommodation_requests(t, n),
+    "webhooks_webhookendpoint": lambda t, n: WebhookEndpointFactory.create_batch(n, tenant=t),
+    "webhooks_webhookdelivery": lambda t, n: _webhook_deliveries(t, n),
 }
+
+
+def _webhook_deliveries(tenant, n):
+    endpoint = WebhookEndpointFactory(tenant=tenant)
+    WebhookDeliveryFactory.create_batch(n, endpoint=endpoint)
 
 
 def _accommodation_requests(tenant, n):

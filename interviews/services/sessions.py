@@ -28,6 +28,7 @@ from ..models import (
 from ..selectors import template_realtime_config
 from .candidate_status import PipelineEvent, candidate_status_follow
 from .live_updates import live_event_recorded, live_status_changed
+from .webhook_events import decision_recorded_emit, session_moved_emit
 
 # --- The state machine ---------------------------------------------------------------------
 
@@ -95,8 +96,8 @@ def session_transition(
 ) -> InterviewSession:
     """The one way a session changes status. Locks the row, checks the state machine
     (``SESSION_TRANSITIONS``), stamps the matching timestamp and records a SessionEvent; the
-    candidate's status follows, and an ended session gets its AI summary
-    (``summary_on_session_end``).
+    candidate's status follows, an ended session gets its AI summary
+    (``summary_on_session_end``), and the tenant's webhooks hear of a start or an end.
     ``also_save`` names other fields the caller changed, written in the same update.
     Raises IllegalTransition for a move the machine does not allow."""
     at = at or timezone.now()
@@ -122,6 +123,7 @@ def session_transition(
     event = _pipeline_event(to, had_started=started_at is not None)
     if event:
         candidate_status_follow(candidate_id=session.candidate_id, event=event, session=session)
+    session_moved_emit(session, to=to, had_started=started_at is not None)
     if to in TERMINAL_STATUSES:
         # The page stops recording when the interview ends; the segments' videos may still
         # be uploading (the provider's webhook makes them ready).
@@ -146,7 +148,8 @@ def session_record_decision(
     *, session: InterviewSession, decision: str, note: str = "", actor
 ) -> InterviewSession:
     """The recruiter's own decision on a session (the AI's rating is only advice). The
-    candidate's status follows it (``candidate_status_after``)."""
+    candidate's status follows it (``candidate_status_after``), and a changed decision is
+    announced to the tenant's webhooks."""
     if decision not in Decision.values:
         raise ValidationError(f"Unknown decision {decision!r}.")
     # What is stored, not what the caller's object says: a console form has already put the
@@ -167,6 +170,7 @@ def session_record_decision(
         details={"from": previous, "to": decision, "note_changed": bool(note)},
     )
     if decision != previous:
+        decision_recorded_emit(session, previous=previous)
         candidate_status_follow(
             candidate_id=session.candidate_id,
             event=PipelineEvent.DECIDED,

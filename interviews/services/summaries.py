@@ -49,6 +49,7 @@ from ..summaries.prompt import (
 )
 from .live_updates import live_summary_changed
 from .sessions import session_event_record
+from .webhook_events import summary_ready_emit
 
 logger = logging.getLogger(__name__)
 
@@ -321,17 +322,20 @@ def _write_claimed(summary: SessionSummary, session_id) -> SummaryRun:
         fields = summary_fields(answer, material)
     except UnusableAnswer as exc:
         return _fail(summary, session, str(exc))
-    if not _finish_run(summary, status=SummaryStatus.READY, error="", **fields):
-        return SummaryRun("skipped")  # a re-run took it over meanwhile
-    session_event_record(
-        session=session,
-        kind="summary.ready",
-        data={
-            "model": fields["model"],
-            "prompt_version": PROMPT_VERSION,
-            "quotes_dropped": fields["quotes_dropped"],
-        },
-    )
+    # The summary, its timeline event and its webhooks together, or none of them.
+    with transaction.atomic():
+        if not _finish_run(summary, status=SummaryStatus.READY, error="", **fields):
+            return SummaryRun("skipped")  # a re-run took it over meanwhile
+        session_event_record(
+            session=session,
+            kind="summary.ready",
+            data={
+                "model": fields["model"],
+                "prompt_version": PROMPT_VERSION,
+                "quotes_dropped": fields["quotes_dropped"],
+            },
+        )
+        summary_ready_emit(summary, session)
     return SummaryRun("ready")
 
 

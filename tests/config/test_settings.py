@@ -129,3 +129,18 @@ def test_audit_events_cannot_be_set_to_go_before_six_months(days):
     result = manage("check", AUDIT_RETENTION_DAYS=days)
     assert result.returncode != 0
     assert "AUDIT_RETENTION_DAYS must be 0 (keep) or at least 183 days" in result.stderr
+
+
+def test_production_refuses_webhooks_to_private_addresses_unless_told_twice():
+    result = manage("check", WEBHOOKS_ALLOW_PRIVATE="true")
+    assert result.returncode != 0
+    assert "WEBHOOKS_ALLOW_PRIVATE is on in production" in result.stderr
+    told = manage("check", WEBHOOKS_ALLOW_PRIVATE="true", WEBHOOKS_ALLOW_PRIVATE_IN_PRODUCTION="1")
+    assert told.returncode == 0, told.stderr
+
+
+def test_webhook_endpoints_must_be_public_in_production_by_default():
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(settings.WEBHOOKS_ALLOW_PRIVATE)"
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

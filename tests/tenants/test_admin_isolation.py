@@ -24,7 +24,10 @@ from tests.factories import (
     TemplateFactory,
     TranscriptEntryFactory,
     UserFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +40,11 @@ MAKERS = {
     InterviewSession: lambda tenant: SessionFactory(tenant=tenant),
     InterviewInvitation: lambda tenant: InvitationFactory(tenant=tenant),
     AccommodationRequest: lambda tenant: AccommodationRequestFactory(invitation__tenant=tenant),
+    WebhookEndpoint: lambda tenant: WebhookEndpointFactory(tenant=tenant),
+    WebhookDelivery: lambda tenant: WebhookDeliveryFactory(endpoint__tenant=tenant),
     ApiClient: lambda tenant: ApiClientFactory(tenant=tenant),
 }
-PROJECT_APPS = {"tenants", "interviews", "invitations", "tenant_api"}
+PROJECT_APPS = {"tenants", "interviews", "invitations", "webhooks", "tenant_api"}
 ROLES = [Role.OWNER, Role.ADMIN, Role.RECRUITER, Role.VIEWER]
 
 
