@@ -10,5 +10,6 @@ SCOPES = {
     "summaries:read": "Read the AI summaries of sessions",
     "decisions:read": "Read recruiters' decisions",
     "decisions:write": "Record decisions",
+    "webhooks:manage": "Register, change and remove webhook endpoints; read their deliveries",
 }
 SCOPE_CHOICES = sorted(SCOPES.items())

@@ -22,6 +22,7 @@ from interviews.models import (
     VideoStatus,
 )
 from invitations.models import InterviewInvitation, InvitationStatus
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
 def console_url(obj) -> str:
@@ -207,3 +208,49 @@ class InvitationSerializer(serializers.ModelSerializer):
 class InvitationCreateSerializer(serializers.Serializer):
     candidate = serializers.UUIDField(help_text="The candidate to invite.")
     template = serializers.UUIDField(help_text="The interview they are invited to (active).")
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(WebhookEvent.choices), min_length=1, max_length=20
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "events",
+            "include_transcript",
+            "is_enabled",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = ["id", "is_enabled", "disabled_reason", "created_at"]
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="The signing secret (whsec_...): shown in this answer only."
+    )
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event_type",
+            "message_id",
+            "status",
+            "attempts",
+            "last_response_code",
+            "last_error",
+            "next_attempt_at",
+            "created_at",
+        ]
+        read_only_fields = fields

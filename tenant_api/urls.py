@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import candidates, invitations, sessions, templates, token
+from .views import candidates, invitations, sessions, templates, token, webhooks
 
 urlpatterns = [
     path("oauth/token", token.TokenView.as_view(), name="api_token"),
@@ -39,5 +39,21 @@ urlpatterns = [
         "sessions/<uuid:session_id>/decision/",
         sessions.SessionDecision.as_view(),
         name="api_session_decision",
+    ),
+    path("webhooks/", webhooks.WebhookEndpointList.as_view(), name="api_webhooks"),
+    path(
+        "webhooks/<uuid:endpoint_id>/",
+        webhooks.WebhookEndpointDetail.as_view(),
+        name="api_webhook",
+    ),
+    path(
+        "webhooks/<uuid:endpoint_id>/test/",
+        webhooks.WebhookEndpointTest.as_view(),
+        name="api_webhook_test",
+    ),
+    path(
+        "webhooks/<uuid:endpoint_id>/deliveries/",
+        webhooks.WebhookDeliveryList.as_view(),
+        name="api_webhook_deliveries",
     ),
 ]
