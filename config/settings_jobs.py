@@ -40,6 +40,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.prune_deliveries",
         "schedule": crontab(hour=3, minute=45),
     },
+    # The tenant API's Idempotency-Key answers past API_IDEMPOTENCY_HOURS (docs/api.md).
+    "prune-idempotency-records": {
+        "task": "tenant_api.tasks.prune_idempotency_records",
+        "schedule": crontab(minute=25),
+    },
     # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
     "apply-retention": {
         "task": "privacy.tasks.apply_retention_everywhere",

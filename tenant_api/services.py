@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,7 @@ from django.utils import timezone
 from core import rls
 from tenants.services import acting_person, audit_record, system_bypass, validate_networks
 
-from .models import ApiClient
+from .models import ApiClient, IdempotencyRecord
 from .scopes import SCOPES
 from .tokens import token_issue
 
@@ -143,3 +145,12 @@ def api_token_exchange(*, client: ApiClient) -> tuple[str, int]:
             target=client,
         )
     return token, ttl
+
+
+def idempotency_records_prune(*, now=None) -> int:
+    """Delete every tenant's Idempotency-Key answers older than API_IDEMPOTENCY_HOURS (a
+    retry after that is a new request). Returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+    with system_bypass(reason="idempotency records past their time"):
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +22,8 @@ from ..auth import ApiClientThrottle, ApiClientTokenAuthentication, HasScope
 from ..models import IdempotencyRecord
 
 MAX_IDEMPOTENCY_KEY = 200
+#: A request still being answered after this long never will be (its process died).
+STALE_AFTER = timedelta(minutes=2)
 
 
 class Conflict(exceptions.APIException):
@@ -113,11 +117,15 @@ class TenantAPIView(APIView):
             raise Conflict(
                 "This Idempotency-Key was used with another request.", code="idempotency_mismatch"
             )
-        if first.status_code is None:
+        if first.status_code is None and first.created_at > timezone.now() - STALE_AFTER:
             raise Conflict(
                 "A request with this Idempotency-Key is still being answered.",
                 code="idempotency_in_progress",
             )
+        if first.status_code is None:
+            # Its request never finished (a process died mid-answer): this one takes it over.
+            first.delete()
+            return self._idempotency_begin(request)
         replay = Response(first.body, status=first.status_code)
         replay["Idempotent-Replayed"] = "true"
         raise _Replay(replay)

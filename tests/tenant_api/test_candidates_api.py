@@ -1,11 +1,18 @@
 """Candidates through the tenant API: create, upsert by external id, read, list with filters
 and cursor pages, update, erase; Idempotency-Key on POST; another tenant's ids are 404s."""
 
+import hashlib
+import json
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from core import rls
 from interviews.models import Candidate
+from tenant_api.models import IdempotencyRecord
+from tenant_api.tasks import prune_idempotency_records
 from tenants.models import AuditEvent
 from tests.factories import CandidateFactory, SessionFactory
 
@@ -148,3 +155,36 @@ def test_an_invalid_key_is_a_400(acme_api, tenant_a):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_idempotency_key"
     assert stored(tenant_a) == []
+
+
+def _record(tenant, caller, key, *, status_code=None, age=timedelta(0)):
+    with rls.tenant_context(tenant.pk):
+        record = IdempotencyRecord.objects.create(
+            tenant=tenant,
+            client_id=caller.pk,
+            key=key,
+            fingerprint=hashlib.sha256(
+                b"\n".join([b"POST", b"/api/v1/candidates/", json.dumps(ADA).encode()])
+            ).hexdigest(),
+            status_code=status_code,
+        )
+        IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - age)
+
+
+def test_a_request_still_being_answered_is_a_409_until_it_is_stale(acme_api, tenant_a):
+    _record(tenant_a, acme_api, "busy")
+    response = acme_api.call("POST", "candidates/", ADA, HTTP_IDEMPOTENCY_KEY="busy")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_in_progress"
+    _record(tenant_a, acme_api, "died", age=timedelta(minutes=3))
+    taken_over = acme_api.call("POST", "candidates/", ADA, HTTP_IDEMPOTENCY_KEY="died")
+    assert taken_over.status_code == 201
+
+
+def test_answers_are_forgotten_after_their_time(acme_api, tenant_a, settings):
+    settings.API_IDEMPOTENCY_HOURS = 24
+    _record(tenant_a, acme_api, "old", status_code=201, age=timedelta(hours=25))
+    _record(tenant_a, acme_api, "new", status_code=201, age=timedelta(hours=23))
+    assert prune_idempotency_records() == 1
+    with rls.tenant_context(tenant_a.pk):
+        assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
