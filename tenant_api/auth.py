@@ -42,6 +42,13 @@ class InvalidAccessToken(exceptions.AuthenticationFailed):
     default_detail = "The access token is missing, invalid or expired."
 
 
+def client_network_allowed(client: ApiClient) -> bool:
+    """Whether the current request's address is in the client's networks, or (it has none)
+    the company's console networks; no list at all allows every address."""
+    networks = client.allowed_networks or client.tenant.allowed_admin_networks or []
+    return networks_allow(networks, requestcontext.client_ip.get())
+
+
 class ApiClientTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
@@ -65,8 +72,7 @@ class ApiClientTokenAuthentication(BaseAuthentication):
             )
         if client.tenant.status != TenantStatus.ACTIVE:
             raise exceptions.PermissionDenied("This company is suspended.", code="tenant_suspended")
-        networks = client.allowed_networks or client.tenant.allowed_admin_networks or []
-        if not networks_allow(networks, requestcontext.client_ip.get()):
+        if not client_network_allowed(client):
             raise exceptions.PermissionDenied(
                 "This API client may not call from this address.", code="network_not_allowed"
             )
@@ -82,7 +88,10 @@ class HasScope(permissions.BasePermission):
     def has_permission(self, request, view):
         if not isinstance(request.user, ApiPrincipal):
             return False
-        needed = view.required_scopes.get(request.method)
+        if request.method == "OPTIONS":
+            return True  # what the operation accepts: no data of the tenant's
+        method = "GET" if request.method == "HEAD" else request.method
+        needed = view.required_scopes.get(method)
         if needed is None:
             return False
         if needed not in request.user.claims.scopes:

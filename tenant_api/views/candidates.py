@@ -127,6 +127,7 @@ class CandidateDetail(TenantAPIView):
         tags=["candidates"],
         request=CandidateWriteSerializer(partial=True),
         responses=CandidateSerializer,
+        examples=[OpenApiExample("Advance", value={"status": "advanced"}, request_only=True)],
         summary="Change a candidate's email, name, external id or status",
     )
     def patch(self, request, candidate_id):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from ..auth import client_network_allowed
 from ..services import InvalidClient, api_client_authenticate, api_token_exchange
 
 
@@ -85,6 +86,7 @@ class TokenView(APIView):
             ),
             400: OpenApiResponse(description="unsupported_grant_type or invalid_request"),
             401: OpenApiResponse(description="invalid_client"),
+            403: OpenApiResponse(description="unauthorized_client: not from this address"),
             429: OpenApiResponse(description="Too many attempts (Retry-After)"),
         },
         examples=[
@@ -123,6 +125,10 @@ class TokenView(APIView):
             client = api_client_authenticate(client_id=client_id, secret=secret)
         except InvalidClient:
             return _oauth_error(401, "invalid_client", "Unknown client, wrong secret or revoked.")
+        if not client_network_allowed(client):
+            return _oauth_error(
+                403, "unauthorized_client", "This client may not call from this address."
+            )
         token, ttl = api_token_exchange(client=client)
         response = Response(
             {

@@ -88,6 +88,13 @@ class WebhookEndpointDetail(_EndpointView):
         tags=["webhooks"],
         request=WebhookEndpointSerializer(partial=True),
         responses=WebhookEndpointSerializer,
+        examples=[
+            OpenApiExample(
+                "Decisions too",
+                value={"events": ["summary.ready", "decision.recorded"]},
+                request_only=True,
+            )
+        ],
         summary="Change an endpoint's URL, description, events or transcript opt-in",
     )
     def patch(self, request, endpoint_id):

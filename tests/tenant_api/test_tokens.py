@@ -13,6 +13,7 @@ from django.test import Client
 from core import rls
 from tenant_api.models import ApiClient
 from tenant_api.services import api_client_revoke
+from tenant_api.tokens import token_issue
 from tenants.models import AuditEvent
 from tests.tenant_api.support import make_client, token_request
 
@@ -177,9 +178,14 @@ def test_calls_only_from_allowed_networks(
     with rls.bypass_context():
         type(tenant_a).objects.filter(pk=tenant_a.pk).update(allowed_admin_networks=tenant_networks)
     caller = make_client(tenant_a, networks=client_networks)
+    exchange = caller.exchange(REMOTE_ADDR="10.1.2.3")
+    assert exchange.status_code == (200 if allowed else 403)
+    with rls.tenant_context(tenant_a.pk):  # a token got from an allowed address earlier
+        caller.token, _ = token_issue(client=ApiClient.objects.get(pk=caller.pk))
     response = caller.call("GET", "templates/", REMOTE_ADDR="10.1.2.3")
     assert response.status_code == (200 if allowed else 403)
     if not allowed:
+        assert exchange.json()["error"] == "unauthorized_client"
         assert response.json()["error"]["code"] == "network_not_allowed"
 
 
