@@ -23,8 +23,9 @@ CAPTIONS = "[...document.querySelectorAll('#live-panel li')].map((li) => li.text
 
 @pytest.fixture
 def realtime_unhurried(settings):
-    # Long enough an interview for the recruiter to join, drop and rejoin while it runs.
-    with simulated_provider(settings, dataclasses.replace(FAST, seconds_per_word=0.05)):
+    # Long enough an interview for the recruiter to join, drop and rejoin while it runs, also
+    # on a machine busy with other work (at 0.05 s a word it could end before the page came).
+    with simulated_provider(settings, dataclasses.replace(FAST, seconds_per_word=0.1)):
         yield
 
 
