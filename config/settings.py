@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     # After invitations: its console extends the candidate pages that invitations extends.
     "privacy",
     "tenant_api",
+    "provisioning",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,7 @@ IDENTITY_LOOKUP_PATH_PREFIXES = [
     "/accounts/google/",
     "/accounts/3rdparty/signup/",
     "/admin/login/",
+    "/admin/setup/",  # a new owner choosing a password (tenants.views.ConsoleAccountSetup)
 ]
 
 # Candidates sign in without a password: an emailed login code, or Google.

@@ -42,3 +42,36 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 for _name in ("API_TOKEN_TTL_SECONDS", "API_IDEMPOTENCY_HOURS", "API_PAGE_SIZE"):
     if vars()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be greater than 0")
+
+# --- The operator API (provisioning/, docs/provisioning.md) -----------------------------------
+# Its tokens are signed with API_JWT_KEYS too, but carry this audience, so a tenant's token is
+# refused there and an operator's token by the tenant API.
+OPERATOR_API_AUDIENCE = env.str("OPERATOR_API_AUDIENCE", default="interview-platform-operator")
+if OPERATOR_API_AUDIENCE == API_JWT_AUDIENCE:
+    raise ImproperlyConfigured("OPERATOR_API_AUDIENCE must differ from API_JWT_AUDIENCE")
+# CIDR ranges (IPv4 or IPv6) the operator API answers, token exchange included. Empty: every
+# network outside production; in production, none (the API stays closed until the operators'
+# networks are named; "0.0.0.0/0,::/0" opens it on purpose).
+OPERATOR_API_ALLOWED_NETWORKS = env.list("OPERATOR_API_ALLOWED_NETWORKS", default=[])
+OPERATOR_API_NETWORKS_REQUIRED = env.str("DJANGO_ENV", default="development") == "production"
+
+
+def _check_networks(values: list[str]) -> None:
+    from ipaddress import ip_network
+
+    for value in values:
+        try:
+            ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"OPERATOR_API_ALLOWED_NETWORKS: {value!r} is not a CIDR range"
+            ) from exc
+
+
+_check_networks(OPERATOR_API_ALLOWED_NETWORKS)
+
+# A tenant whose deletion was asked for keeps its data this many days (suspended), so that a
+# mistake can be undone by resuming it; then privacy.tasks.erase_deleted_tenants erases it.
+TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
+if TENANT_DELETION_GRACE_DAYS < 0:
+    raise ImproperlyConfigured("TENANT_DELETION_GRACE_DAYS must be 0 or more")

@@ -45,6 +45,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenant_api.tasks.prune_idempotency_records",
         "schedule": crontab(minute=25),
     },
+    # Tenants whose deletion grace period is over (docs/provisioning.md).
+    "erase-deleted-tenants": {
+        "task": "privacy.tasks.erase_deleted_tenants",
+        "schedule": crontab(minute=35),
+    },
     # Each tenant's retention policy, and the audit trail's, once a day (03:15 UTC).
     "apply-retention": {
         "task": "privacy.tasks.apply_retention_everywhere",

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from invitations.views import password_pages_not_offered
 from live.urls import api_urlpatterns as session_api
-from tenants.views import console_login, console_logout, tenant_switch
+from tenants.views import ConsoleAccountSetup, console_login, console_logout, tenant_switch
 
 from . import ops
 
@@ -19,12 +19,18 @@ urlpatterns = [
     # Ahead of the admin's own: the console's sign-in is throttled and audited.
     path("admin/login/", console_login, name="console_login"),
     path("admin/logout/", console_logout, name="console_logout"),
+    path(
+        "admin/setup/<uidb64>/<token>/",
+        ConsoleAccountSetup.as_view(),
+        name="console_account_setup",
+    ),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Ahead of allauth's: nobody resets or sets a password by email here (see the view).
     re_path(r"^accounts/password/", password_pages_not_offered),
     path("accounts/", include("allauth.urls")),
     path("api/candidate/sessions/", include(session_api)),
+    path("api/v1/operator/", include("provisioning.urls")),
     path("api/v1/", include("tenant_api.urls")),
     path("", include("live.urls")),
     path("", include("invitations.urls")),

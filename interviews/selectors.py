@@ -14,6 +14,7 @@ from django.db.models.functions import Length
 
 from core import asyncdb, rls
 from core.dbthreads import recover_connection
+from tenants.models import TenantStatus
 from tenants.services import system_bypass
 
 from .models import (
@@ -82,6 +83,17 @@ async def session_for_candidate_async(*, session_id, user_id, tenant_id) -> tupl
         return None
     status, config = rows[0]
     return status, config or {}
+
+
+async def tenant_active_async(tenant_id) -> bool:
+    """Whether tenant ``tenant_id`` is active (not suspended by the platform), on core.asyncdb
+    for the SDP proxy: asked only before a session's first connection."""
+    rows = await asyncdb.tenant_fetch(
+        tenant_id,
+        "SELECT status FROM tenants_tenant WHERE id = %(tenant)s",
+        {"tenant": str(tenant_id)},
+    )
+    return bool(rows) and rows[0][0] == TenantStatus.ACTIVE
 
 
 @recover_connection  # called from a worker thread of the SDP proxy

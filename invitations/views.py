@@ -20,6 +20,7 @@ from django_ratelimit.decorators import ratelimit
 from core import requestcontext, rls
 from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
+from tenants.models import TenantStatus
 
 from . import accommodations, services
 from .flow import FLOW_CONSENT_KEY, FLOW_INVITATION_KEY
@@ -50,6 +51,11 @@ _UNKNOWN = (
 
 def _invalid(request, message: str, status: int):
     return render(request, "invitations/invalid.html", {"message": message}, status=status)
+
+
+def _suspended(request, invitation):
+    """The company's account is suspended by the platform: no interview starts meanwhile."""
+    return render(request, "invitations/suspended.html", {"tenant": invitation.tenant}, status=403)
 
 
 def password_pages_not_offered(request, *args, **kwargs):
@@ -90,6 +96,8 @@ def _flow_invitation(request):
         and invitation.candidate.user_id == getattr(request.user, "pk", None)
     ):
         return None, _invalid(request, problem, 410)
+    if invitation.tenant.status != TenantStatus.ACTIVE:
+        return None, _suspended(request, invitation)
     return invitation, None
 
 
@@ -111,6 +119,8 @@ def invitation_open(request, token):
     problem = _PROBLEMS.get(invitation.status)
     if problem:
         return _invalid(request, problem, 410)
+    if invitation.tenant.status != TenantStatus.ACTIVE:
+        return _suspended(request, invitation)
     services.invitation_mark_opened(invitation=invitation)
     request.session.cycle_key()
     request.session[FLOW_INVITATION_KEY] = str(invitation.pk)

@@ -4,8 +4,9 @@ caller's tenant context, except the one listing tenants."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -35,6 +36,18 @@ def tenant_ids() -> list:
     across tenants here, and it reads nothing but ids."""
     with system_bypass(reason="retention: list tenants"):
         return list(Tenant.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def tenant_ids_due_for_erasure(*, now=None) -> list:
+    """The tenants whose deletion was asked for more than TENANT_DELETION_GRACE_DAYS ago and
+    that are not erased yet (ids only, across tenants)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.TENANT_DELETION_GRACE_DAYS)
+    with system_bypass(reason="tenant deletion: list tenants due"):
+        return list(
+            Tenant.objects.filter(deletion_requested_at__lte=cutoff, deleted_at__isnull=True)
+            .order_by("deletion_requested_at")
+            .values_list("pk", flat=True)
+        )
 
 
 # --- Past the retention period ---------------------------------------------------------------

@@ -27,13 +27,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from core import rls
 from interviews.models import ON_CALL_STATUSES, Candidate, Consent, InterviewSession
 from invitations.models import InterviewInvitation
 from live.video import video_recordings_delete
-from tenants.models import Membership, Tenant
+from tenants.models import AuditEvent, Membership, Tenant
 from tenants.services import audit_events_prune, audit_record, system_bypass
 from webhooks import services as webhooks_services
 from webhooks.models import WebhookEvent
@@ -254,6 +255,80 @@ def _field_names(label: str) -> list[str]:
     return sorted(
         field.name for field in model._meta.concrete_fields if field.name not in {"id", "tenant"}
     )
+
+
+# --- Tenants --------------------------------------------------------------------------------
+
+
+def _tenant_owned_models() -> list:
+    """Every model whose rows belong to a tenant, but the audit trail (which outlives them)."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        field = next((f for f in model._meta.concrete_fields if f.name == "tenant"), None)
+        if field is not None and field.related_model is Tenant and model is not AuditEvent:
+            found.append(model)
+    return found
+
+
+def tenant_erase(*, tenant_id, now=None) -> dict | None:
+    """Erase a tenant whose deletion grace period is over: each candidate through
+    ``candidate_erase`` (so their recordings and archives go too), then every other row the
+    tenant owns. The tenant row stays, emptied and marked ``deleted_at``, because its audit
+    trail refers to it and is kept on its own terms. Returns the counts, or None when the
+    tenant is not due (resumed meanwhile, already erased) or one of its interviews is still
+    on a call (the next run tries again). Audited in the tenant's trail and at platform level.
+    """
+    with system_bypass(reason="tenant deletion"):
+        tenant = Tenant.objects.filter(pk=tenant_id).first()
+        if tenant is None or tenant.deleted_at is not None or tenant.deletion_requested_at is None:
+            return None
+        due = tenant.deletion_requested_at + timedelta(days=settings.TENANT_DELETION_GRACE_DAYS)
+        if due > (now or timezone.now()):
+            return None
+        candidates = list(Candidate.objects.filter(tenant_id=tenant_id).order_by("pk"))
+    erased = 0
+    try:
+        for candidate in candidates:
+            candidate_erase(candidate=candidate, actor=None, action="candidate.erased_with_tenant")
+            erased += 1
+    except InterviewInProgress:
+        logger.info("tenant deletion waits for an interview", extra={"tenant": str(tenant_id)})
+        return None
+    with transaction.atomic(), system_bypass(reason="tenant deletion"):
+        locked = Tenant.objects.select_for_update().get(pk=tenant_id)
+        if locked.deletion_requested_at is None:  # resumed while the candidates went
+            return None
+        deleted = Counter()
+        remaining = _tenant_owned_models()
+        # Rows protect one another (a session its consent...): delete what can go, then again.
+        for _ in range(len(remaining) + 1):
+            blocked = []
+            for model in remaining:
+                try:
+                    with transaction.atomic():
+                        deleted += _counted(model.objects.filter(tenant_id=tenant_id).delete())
+                except ProtectedError:
+                    blocked.append(model)
+            if not blocked:
+                break
+            remaining = blocked
+        else:
+            raise RuntimeError(f"tenant {tenant_id}: rows still protected: {remaining}")
+        locked.deleted_at = timezone.now()
+        locked.branding = {}
+        locked.allowed_admin_networks = []
+        locked.save(update_fields=["deleted_at", "branding", "allowed_admin_networks"])
+        details = {
+            "candidates": erased,
+            "erased": dict(sorted(deleted.items())),
+            "requested_at": locked.deletion_requested_at.isoformat(),
+        }
+        for trail in (tenant_id, None):
+            audit_record(action="tenant.erased", tenant_id=trail, target=locked, details=details)
+    logger.info("tenant erased", extra={"tenant": str(tenant_id)})
+    return details
 
 
 # --- Accounts --------------------------------------------------------------------------------

@@ -33,3 +33,14 @@ def apply_retention_everywhere() -> int:
 def apply_retention(tenant_id: str) -> dict:
     """Apply one tenant's retention policy (``services.retention_apply``)."""
     return services.retention_apply(tenant_id=tenant_id)
+
+
+@shared_task
+def erase_deleted_tenants() -> int:
+    """Erase every tenant whose deletion grace period is over (``services.tenant_erase``;
+    beat, hourly). Returns how many were erased."""
+    erased = 0
+    for tenant_id in selectors.tenant_ids_due_for_erasure():
+        if services.tenant_erase(tenant_id=tenant_id) is not None:
+            erased += 1
+    return erased

@@ -7,6 +7,8 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefuncti
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_USER_SESSION_KEY
 from django.http import HttpResponseForbidden
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from core import requestcontext, rls
 
@@ -117,6 +119,17 @@ class TenantMiddleware(_OnTheViewsThread):
                     membership = selectors.membership_pick(
                         request.memberships, request.session.get(ACTIVE_TENANT_SESSION_KEY)
                     )
+                    if membership is None and request.path_info != reverse("console_logout"):
+                        suspended = selectors.suspended_memberships_for_user(user)
+                        if suspended:
+                            # Their company's account is suspended by the platform: say so,
+                            # rather than an empty console (signing out still works).
+                            return TemplateResponse(
+                                request,
+                                "admin/tenant_suspended.html",
+                                {"tenants": [m.tenant for m in suspended]},
+                                status=403,
+                            ).render()
                     if membership is not None:
                         if not selectors.network_allowed(
                             membership.tenant, requestcontext.client_ip.get()

@@ -48,6 +48,10 @@ class Tenant(models.Model):
     default_model = models.CharField(max_length=64, default="gpt-realtime")
     default_voice = models.CharField(max_length=32, default="marin")
     default_language = models.CharField(max_length=16, default="en")
+    # Deletion is asked for, then done after TENANT_DELETION_GRACE_DAYS (privacy.tasks); the
+    # row itself stays, emptied, since the audit trail refers to it (docs/provisioning.md).
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

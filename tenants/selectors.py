@@ -18,6 +18,16 @@ def memberships_for_user(user) -> list[Membership]:
     )
 
 
+def suspended_memberships_for_user(user) -> list[Membership]:
+    """The user's memberships of tenants that are not active (suspended by the platform)."""
+    return list(
+        Membership.objects.filter(user=user)
+        .exclude(tenant__status="active")
+        .select_related("tenant")
+        .order_by("tenant__name")
+    )
+
+
 def is_console_user(user) -> bool:
     """Whether ``user`` works in the recruiter console: a platform operator, a staff user or a
     member of any tenant (whatever its status). Such accounts sign in only with their password

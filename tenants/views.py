@@ -3,9 +3,11 @@ import logging
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -74,3 +76,20 @@ def _console_logout(request):
 
 #: The console's sign-out (the admin's), recorded in the audit trail.
 console_logout = admin.site.admin_view(_console_logout)
+
+
+class ConsoleAccountSetup(PasswordResetConfirmView):
+    """Where a new tenant's owner chooses a password (the link in the email tenant_create
+    sends). Only this confirm step is offered: nobody can ask for such a link by entering an
+    address, so an inbox alone is still no way into an existing console account."""
+
+    template_name = "registration/password_reset_confirm.html"  # the admin's
+    success_url = reverse_lazy("console_login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        with services.system_bypass(reason="account setup"):  # a platform-level event
+            services.audit_record(action="account.password_set", actor=form.user)
+        messages.success(self.request, "Your password is set. Sign in with it below.")
+        return response

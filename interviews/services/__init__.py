@@ -18,7 +18,13 @@ from .candidates import (
     candidate_update,
     normalize_email,
 )
-from .connect import ConnectTarget, SessionNotFound, session_connect_async, session_connect_target
+from .connect import (
+    ConnectTarget,
+    SessionNotFound,
+    TenantSuspended,
+    session_connect_async,
+    session_connect_target,
+)
 from .sessions import (
     STATUS_CHANGED,
     IllegalTransition,
@@ -59,6 +65,7 @@ __all__ = [
     "PipelineEvent",
     "SessionNotFound",
     "SummaryRun",
+    "TenantSuspended",
     "candidate_create",
     "candidate_delete",
     "candidate_set_status",

@@ -22,7 +22,11 @@ from ..models import (
     SessionEvent,
     SessionStatus,
 )
-from ..selectors import session_for_candidate_async, session_realtime_config_for_candidate
+from ..selectors import (
+    session_for_candidate_async,
+    session_realtime_config_for_candidate,
+    tenant_active_async,
+)
 from .live_updates import live_resync_hint, live_status_pushed
 from .sessions import (
     STATUS_CHANGED,
@@ -37,6 +41,10 @@ class SessionNotFound(Exception):
     """No such session for this candidate (or not in this tenant)."""
 
 
+class TenantSuspended(Exception):
+    """The session's company is suspended: its interviews that have not started do not."""
+
+
 @dataclass(frozen=True)
 class ConnectTarget:
     session_id: str
@@ -46,8 +54,9 @@ class ConnectTarget:
 
 async def session_connect_target(*, session_id, user_id, tenant_id) -> ConnectTarget:
     """Before the provider is asked: the candidate's session, if it may connect, with its
-    configuration. Raises SessionNotFound (not theirs, or missing) or IllegalTransition (it
-    has ended)."""
+    configuration. Raises SessionNotFound (not theirs, or missing), IllegalTransition (it
+    has ended) or TenantSuspended (a first connection while its company is suspended; a live
+    interview reconnecting goes on)."""
     found = await session_for_candidate_async(
         session_id=session_id, user_id=user_id, tenant_id=tenant_id
     )
@@ -56,6 +65,8 @@ async def session_connect_target(*, session_id, user_id, tenant_id) -> ConnectTa
     status, config = found
     if not session_can_transition(status, SessionStatus.CONNECTING):
         raise IllegalTransition(status, SessionStatus.CONNECTING)
+    if status == SessionStatus.PENDING and not await tenant_active_async(tenant_id):
+        raise TenantSuspended(session_id)
     if not config:  # created before configurations were kept with sessions
         build = sync_to_async(session_realtime_config_for_candidate, thread_sensitive=False)
         config = await build(session_id=session_id, user_id=user_id, tenant_id=tenant_id)

@@ -30,6 +30,7 @@ def error_responses(*statuses: int) -> dict:
         400: "Invalid input (including text with NUL characters or lone surrogates)",
         401: "No session token, or an expired or invalid one",
         404: "No such session for this token",
+        403: "The company's account is suspended: no new interview starts",
         409: "The session has ended",
         413: "Request body too large",
     }

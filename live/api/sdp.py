@@ -152,7 +152,7 @@ class SessionSDPView(EventLoopAPIView):
         responses={
             (201, "application/sdp"): OpenApiResponse(OpenApiTypes.STR, "The SDP answer"),
             400: OpenApiResponse(ErrorSerializer, description="Not an SDP offer"),
-            **error_responses(),
+            **error_responses(403),
             409: OpenApiResponse(ErrorSerializer, description="The session has ended"),
             413: OpenApiResponse(ErrorSerializer, description="Offer larger than 64 KB"),
             415: OpenApiResponse(description="Not application/sdp"),
@@ -183,6 +183,10 @@ class SessionSDPView(EventLoopAPIView):
             raise exceptions.NotFound("No such interview session.") from error
         except services.IllegalTransition as error:
             raise Conflict() from error
+        except services.TenantSuspended as error:
+            raise exceptions.PermissionDenied(
+                "This company's interview account is suspended.", code="tenant_suspended"
+            ) from error
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise DatabaseUnavailable() from error
         config = target.config

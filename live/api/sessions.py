@@ -14,7 +14,14 @@ from rest_framework.views import APIView
 
 from core import rls
 from interviews import selectors, services
-from interviews.models import EndReason, InterviewSession, Speaker, TranscriptSource
+from interviews.models import (
+    EndReason,
+    InterviewSession,
+    SessionStatus,
+    Speaker,
+    TranscriptSource,
+)
+from tenants.models import TenantStatus
 
 from .. import tasks
 from ..tokens import SessionTokenAuthentication, session_token_issue
@@ -76,7 +83,7 @@ class SessionStartView(SessionAPI):
 
     @extend_schema(
         request=StartInputSerializer,
-        responses={200: SessionStatusOutputSerializer, **error_responses(400, 409, 413)},
+        responses={200: SessionStatusOutputSerializer, **error_responses(400, 403, 409, 413)},
         summary="The interview page opened: record the client, get the session state",
     )
     def post(self, request, session_id):
@@ -86,6 +93,14 @@ class SessionStartView(SessionAPI):
             session = self.load(request)
             if session.is_terminal:
                 raise Conflict()
+            if (
+                session.status == SessionStatus.PENDING
+                and session.tenant.status != TenantStatus.ACTIVE
+            ):
+                # A suspended company starts no new interview; one already on a call goes on.
+                raise exceptions.PermissionDenied(
+                    "This company's interview account is suspended.", code="tenant_suspended"
+                )
             session.client_info = data.validated_data["client_info"]
             session.save(update_fields=["client_info", "updated_at"])
             services.session_event_record(session=session, kind="page.opened", data={})

@@ -4,64 +4,34 @@ libraries understand them: ``{"error": "invalid_client", "error_description": ..
 
 from __future__ import annotations
 
-import base64
-import binascii
-from urllib.parse import unquote
-
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import parsers, serializers, throttling
+from rest_framework import parsers, serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
+
+from core.oauth import ClientCredentialsThrottle, client_credentials_grant
 
 from ..auth import client_network_allowed
 from ..services import InvalidClient, api_client_authenticate, api_token_exchange
 
 
-class TokenThrottle(throttling.SimpleRateThrottle):
-    """API_TOKEN_RATE exchanges per client id and address: guessing secrets goes nowhere."""
-
-    scope = "api_token"
-
-    def get_rate(self):
-        return settings.API_TOKEN_RATE
-
-    def get_cache_key(self, request, view):
-        client_id, _ = _credentials(request)
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": f"{client_id[:40]}:{self.get_ident(request)}",
-        }
+def _authenticate(client_id: str, secret: str):
+    try:
+        return api_client_authenticate(client_id=client_id, secret=secret)
+    except InvalidClient:
+        return None
 
 
-def _credentials(request) -> tuple[str, str]:
-    """The client id and secret from HTTP Basic (preferred by the RFC) or the body."""
-    header = request.headers.get("Authorization", "")
-    if header[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return "", ""
-        client_id, _, secret = decoded.partition(":")
-        return unquote(client_id), unquote(secret)
-    data = request.data if hasattr(request.data, "get") else {}
-    return str(data.get("client_id") or ""), str(data.get("client_secret") or "")
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    response = Response({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    if status == 401:
-        response["WWW-Authenticate"] = 'Basic realm="api"'
-    return response
+def _exchange(client) -> tuple[str, int, str]:
+    token, ttl = api_token_exchange(client=client)
+    return token, ttl, " ".join(client.scopes)
 
 
 class TokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [TokenThrottle]
+    throttle_classes = [ClientCredentialsThrottle]
     parser_classes = [parsers.FormParser, *api_settings.DEFAULT_PARSER_CLASSES]
 
     @extend_schema(
@@ -113,30 +83,9 @@ class TokenView(APIView):
         summary="Exchange an API client's id and secret for an access token (about 10 minutes)",
     )
     def post(self, request):
-        data = request.data if hasattr(request.data, "get") else {}
-        if data.get("grant_type") != "client_credentials":
-            return _oauth_error(
-                400, "unsupported_grant_type", "Only client_credentials is supported."
-            )
-        client_id, secret = _credentials(request)
-        if not client_id or not secret:
-            return _oauth_error(400, "invalid_request", "Give client_id and client_secret.")
-        try:
-            client = api_client_authenticate(client_id=client_id, secret=secret)
-        except InvalidClient:
-            return _oauth_error(401, "invalid_client", "Unknown client, wrong secret or revoked.")
-        if not client_network_allowed(client):
-            return _oauth_error(
-                403, "unauthorized_client", "This client may not call from this address."
-            )
-        token, ttl = api_token_exchange(client=client)
-        response = Response(
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": ttl,
-                "scope": " ".join(client.scopes),
-            }
+        return client_credentials_grant(
+            request,
+            authenticate=_authenticate,
+            exchange=_exchange,
+            allowed=client_network_allowed,
         )
-        response["Cache-Control"] = "no-store"
-        return response

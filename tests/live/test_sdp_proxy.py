@@ -16,6 +16,7 @@ from interviews import services
 from interviews.models import InterviewSession, SessionEvent
 from interviews.session_config import TOOL_NAMES
 from live.tokens import session_token_issue
+from tenants.models import Tenant
 from tests.factories import CriterionFactory, QuestionFactory, SessionFactory, UserFactory
 from tests.support.realtime import FakeUpstream
 
@@ -350,6 +351,20 @@ def test_an_ended_session_cannot_connect(upstream, session):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "session_not_connectable"
     assert upstream.requests == []
+
+
+def test_a_suspended_company_starts_no_interview_but_a_live_one_reconnects(
+    upstream, session, tenant_a
+):
+    with rls.bypass_context():
+        Tenant.objects.filter(pk=tenant_a.pk).update(status="suspended")
+    response = post_offer(session)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "tenant_suspended"
+    assert upstream.requests == [] and stored(session).status == "pending"
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(status="live")
+    assert post_offer(session).status_code == 201
 
 
 def test_the_token_opens_only_its_own_session(upstream, session, tenant_a):

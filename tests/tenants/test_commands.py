@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,17 +14,31 @@ from tenants.models import Membership, Role, Tenant
 pytestmark = pytest.mark.django_db
 
 
-def test_create_tenant_provisions_the_owner(capsys):
-    call_command("create_tenant", "Initech", "--owner-email", "Boss@Initech.example")
-    out = capsys.readouterr().out
-    password = re.search(r"Owner login: boss@initech.example / (\S+)", out).group(1)
+def test_create_tenant_provisions_the_owner_who_sets_a_password_from_the_email(
+    capsys, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("create_tenant", "Initech", "--owner-email", "Boss@Initech.example")
+    assert "boss@initech.example" in capsys.readouterr().out.lower()
     with rls.bypass_context():
         tenant = Tenant.objects.get(slug="initech")
         membership = Membership.objects.get(tenant=tenant)
     assert membership.role == Role.OWNER
+    [email] = mailoutbox
+    assert email.to == ["boss@initech.example"]
+    link = re.search(r"https?://\S+/admin/setup/\S+", email.body).group(0)
     client = Client()
-    assert client.login(username="boss@initech.example", password=password)
+    form = client.get(urlsplit(link).path, follow=True)
+    assert form.status_code == 200 and form.context["validlink"]
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a long new passphrase 42", "new_password2": "a long new passphrase 42"},
+    )
+    assert done.status_code == 302 and done["Location"] == "/admin/login/"
+    assert client.login(username="boss@initech.example", password="a long new passphrase 42")
     assert client.get("/admin/").wsgi_request.tenant == tenant
+    # The link works once: the password it set retires it.
+    assert not Client().get(urlsplit(link).path, follow=True).context["validlink"]
 
 
 def test_create_tenant_refuses_a_taken_slug():

@@ -1,6 +1,3 @@
-import secrets
-
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,31 +6,24 @@ from tenants.services import tenant_create
 
 
 class Command(BaseCommand):
-    help = "Provision a tenant (organisation) and its owner's console login."
+    help = (
+        "Provision a tenant (organisation) and its owner, who is emailed a link to set up their "
+        "console account: the same service as the operator API's POST /api/v1/operator/tenants/."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="The organisation's display name.")
         parser.add_argument("--owner-email", required=True)
         parser.add_argument("--slug", default="", help="Defaults to a slug of the name.")
-        parser.add_argument(
-            "--owner-password",
-            default="",
-            help="Set this password for a newly created owner (default: a random one, printed).",
-        )
 
-    def handle(self, *args, name, owner_email, slug, owner_password, **options):
+    def handle(self, *args, name, owner_email, slug, **options):
         try:
-            tenant = tenant_create(name=name, slug=slug, owner_email=owner_email)
+            tenant = tenant_create(name=name, slug=slug, owner_email=owner_email, actor=None)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        finally:
+            rls.reset()
         self.stdout.write(f"Created tenant {tenant.name} (slug {tenant.slug}, id {tenant.pk}).")
-        with rls.identity_lookup_context():
-            user = get_user_model().objects.get(email__iexact=owner_email)
-            if not user.has_usable_password():
-                password = owner_password or secrets.token_urlsafe(12)
-                user.set_password(password)
-                user.save(update_fields=["password"])
-                self.stdout.write(f"Owner login: {user.get_username()} / {password}")
-            else:
-                self.stdout.write(f"Owner {user.get_username()} already had a login; unchanged.")
-        rls.reset()
+        self.stdout.write(
+            f"{owner_email} is its owner; a new account was emailed a link to set a password."
+        )
