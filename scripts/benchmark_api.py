@@ -5,34 +5,27 @@ same run.
     .venv/bin/python scripts/benchmark_api.py [--concurrency 16] [--seconds 10]
         [--deliveries 1000] [--write FILE]
 
-Web, one daphne process per server (PostgreSQL with row-level security as the application
-role, Redis for the cache):
-- platform: ``config.asgi:application``. ``POST /api/v1/oauth/token`` (client credentials)
-  and ``GET /api/v1/sessions/<id>/`` of a completed session with 200 transcript entries,
-  timeline events, a video segment and a summary. API_RATE and API_TOKEN_RATE are raised: the
-  throttles count every request but refuse none.
+Web, one daphne process per server, PostgreSQL with row-level security as the application role:
+- platform: ``config.asgi:application``; ``POST /api/v1/oauth/token`` (client credentials) and
+  ``GET /api/v1/sessions/<id>/`` of a completed session with 200 transcript entries, timeline
+  events, a video segment and a summary. API_RATE and API_TOKEN_RATE are raised: the throttles
+  count every request and refuse none.
 - baseline: the same settings and middleware (``benchmark_api_settings``) with bare DRF views
-  (no authentication, throttle or database) answering the platform's two answers, captured at
-  the start of the run (the same bytes: checked).
+  (no authentication, throttle or database) answering what the platform answered (same bytes).
 A separate load-generator process (aiohttp) keeps ``--concurrency`` requests in flight for
-``--seconds`` per phase, after a warm-up; reported: requests/s, latency p50/p99 and the web
-process's CPU per request.
+``--seconds`` per phase after a warm-up: requests/s, p50/p99, the web process's CPU per request.
 
-Webhooks, to a local receiver (aiohttp, answering 204), once the web servers are stopped:
+Webhooks, to a local receiver (aiohttp, 204), once the web servers are stopped:
 - platform: ``--deliveries`` ``session.completed`` deliveries to one endpoint, written by
-  ``webhooks.services.webhook_emit`` in one transaction and queued when it commits; one Celery
-  worker process sends them, ``--pool solo``: the task runs in the process that takes it from
-  Redis, so the CPU measured is all of it, with no hand-over to a child (production's prefork
-  adds one; per worker process, as the issue asks). Deliveries/s from the commit to the last
-  success recorded.
-- baseline: a bare httpx POST loop in one process, the same body and headers, one client for
-  all; and the same loop with a new client per POST, as ``webhooks.sender.post`` makes.
+  ``webhooks.services.webhook_emit`` in one transaction and queued on commit; one Celery worker
+  process, ``--pool solo`` (the task runs in the process that takes it from Redis: all of its
+  CPU is measured and there is no hand-over to a child, which production's prefork adds).
+  Deliveries/s from the commit to the last success recorded.
+- baseline: a bare httpx POST loop in one process with the same body and headers, one client
+  for all; and the same with a new client per POST, as ``webhooks.sender.post`` makes one.
 
-Then where the time goes, in this process: each operation (Django's test client;
-``delivery_attempt``) with its database statements listed and timed, and each library's
-share under cProfile (``benchlib.time_goes``).
-
-Goal (issue #16): the API path within 1.5x of its baseline (throughput, and p50 on the web).
+Then where the time goes, in this process (``benchlib.time_goes``): statements, the POST, and
+each library's share under cProfile. Goal (issue #16): within 1.5x of the baseline.
 """
 
 from __future__ import annotations
