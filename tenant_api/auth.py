@@ -4,6 +4,7 @@ operation's scope and the client's rate limit."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -60,22 +61,32 @@ class ApiClientTokenAuthentication(BaseAuthentication):
             claims = token_verify(parts[1].decode("ascii"))
         except (InvalidToken, UnicodeDecodeError) as exc:
             raise InvalidAccessToken() from exc
-        with rls.tenant_context(claims.tenant_id):
+        # The token's tenant for the rest of the request: the view keeps this context
+        # (TenantAPIView.initial) and ends it with the response.
+        scope = contextlib.ExitStack()
+        scope.enter_context(rls.tenant_context(claims.tenant_id))
+        try:
             client = (
                 ApiClient.objects.select_related("tenant")
                 .filter(pk=claims.client_pk, tenant_id=claims.tenant_id)
                 .first()
             )
-        if client is None or client.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(
-                "This API client was revoked.", code="client_revoked"
-            )
-        if client.tenant.status != TenantStatus.ACTIVE:
-            raise exceptions.PermissionDenied("This company is suspended.", code="tenant_suspended")
-        if not client_network_allowed(client):
-            raise exceptions.PermissionDenied(
-                "This API client may not call from this address.", code="network_not_allowed"
-            )
+            if client is None or client.revoked_at is not None:
+                raise exceptions.AuthenticationFailed(
+                    "This API client was revoked.", code="client_revoked"
+                )
+            if client.tenant.status != TenantStatus.ACTIVE:
+                raise exceptions.PermissionDenied(
+                    "This company is suspended.", code="tenant_suspended"
+                )
+            if not client_network_allowed(client):
+                raise exceptions.PermissionDenied(
+                    "This API client may not call from this address.", code="network_not_allowed"
+                )
+        except BaseException:
+            scope.close()
+            raise
+        request.tenant_scope = scope
         return ApiPrincipal(client=client, claims=claims), claims
 
     def authenticate_header(self, request):

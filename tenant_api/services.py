@@ -121,23 +121,24 @@ def api_client_authenticate(*, client_id: str, secret: str) -> ApiClient:
     if not client_id or not secret or len(client_id) > 40 or len(secret) > 200:
         raise InvalidClient()
     with system_bypass(reason="api client credentials"):
-        found = (
-            ApiClient.objects.filter(client_id=client_id)
-            .values_list("pk", "tenant_id", "secret_hash", "revoked_at")
-            .first()
-        )
-    expected = found[2] if found else _hash("")
-    if not hmac.compare_digest(_hash(secret), expected) or not found or found[3] is not None:
+        client = ApiClient.objects.select_related("tenant").filter(client_id=client_id).first()
+    expected = client.secret_hash if client else _hash("")
+    if not hmac.compare_digest(_hash(secret), expected) or client is None or client.revoked_at:
         raise InvalidClient()
-    with rls.tenant_context(found[1]):
-        return ApiClient.objects.select_related("tenant").get(pk=found[0])
+    return client
+
+
+#: ``last_used_at`` is kept to the minute: not a write per token for a busy client.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def api_token_exchange(*, client: ApiClient) -> tuple[str, int]:
     """An access token for an authenticated client (audited as its use)."""
     token, ttl = token_issue(client=client)
-    with rls.tenant_context(client.tenant_id):
-        ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    with rls.tenant_context(client.tenant_id), transaction.atomic():
+        if client.last_used_at is None or client.last_used_at < now - LAST_USED_RESOLUTION:
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         audit_record(
             action="api.token_issued",
             tenant_id=client.tenant_id,

@@ -15,7 +15,6 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import rls
 from tenants.services import audit_record
 
 from ..auth import ApiClientThrottle, ApiClientTokenAuthentication, HasScope
@@ -47,12 +46,18 @@ class TenantAPIView(APIView):
     throttle_classes = [ApiClientThrottle]
     #: HTTP method -> the scope it needs (scopes.SCOPES).
     required_scopes: dict[str, str] = {}
+    _scope: contextlib.ExitStack | None = None
+    _idempotency: IdempotencyRecord | None = None
 
     def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authentication, scope, rate
-        self._scope = contextlib.ExitStack()
-        self._scope.enter_context(rls.tenant_context(request.auth.tenant_id))
-        self._idempotency = None
+        try:
+            super().initial(request, *args, **kwargs)  # authentication, scope, rate
+        finally:
+            # The token's tenant context, entered while authenticating (auth.py); ended with
+            # the response (finalize_response), or here if the request goes no further.
+            self._scope = getattr(request, "tenant_scope", None)
+        if self._scope is None:  # not authenticated by a token: refused above
+            raise exceptions.NotAuthenticated()
         if request.method == "POST" and "Idempotency-Key" in request.headers:
             self._idempotency_begin(request)
 

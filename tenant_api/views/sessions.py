@@ -46,6 +46,23 @@ SessionDetail = inline_serializer(
 )
 
 
+TRANSCRIPT_FIELDS = TranscriptEntrySerializer.Meta.fields
+EVENT_FIELDS = SessionEventSerializer.Meta.fields
+_moment = serializers.DateTimeField()
+
+
+def _rows(queryset, fields) -> list[dict]:
+    """What the serializer of ``fields`` answers (the schema documents it), from plain
+    tuples: a long transcript is read without building a model and a field per value."""
+    at = fields.index("created_at")
+    rows = []
+    for values in queryset.values_list(*fields):
+        row = dict(zip(fields, values, strict=True))
+        row["created_at"] = _moment.to_representation(values[at])
+        rows.append(row)
+    return rows
+
+
 def _datetime(request, name):
     value = request.query_params.get(name)
     if not value:
@@ -104,12 +121,8 @@ class SessionRead(TenantAPIView):
         return Response(
             {
                 "session": SessionListSerializer(session).data,
-                "transcript": TranscriptEntrySerializer(
-                    session.transcript.order_by("seq"), many=True
-                ).data,
-                "timeline": SessionEventSerializer(
-                    session.events.order_by("created_at", "pk"), many=True
-                ).data,
+                "transcript": _rows(session.transcript.order_by("seq"), TRANSCRIPT_FIELDS),
+                "timeline": _rows(session.events.order_by("created_at", "pk"), EVENT_FIELDS),
                 "video": VideoSegmentSerializer(
                     session.video_segments.order_by("started_at", "pk"), many=True
                 ).data,

@@ -1,6 +1,8 @@
 """Sessions (read with transcript, timeline, summary, video and decision), decisions and
 invitations through the tenant API; every operation with another tenant's ids is a 404."""
 
+import json
+
 import pytest
 from django.core import mail
 from django.core.cache import cache
@@ -178,3 +180,14 @@ def test_every_operation_with_another_tenants_ids_is_a_404(acme_api, tenant_a, t
     with rls.bypass_context():
         assert InterviewSession.objects.get(pk=theirs_session.pk).decision == ""
         assert InterviewInvitation.objects.get(pk=theirs_invitation.pk).revoked_at is None
+
+
+def test_the_read_answers_exactly_what_its_documented_serializers_would(acme_api, interview):
+    from tenant_api.serializers import SessionEventSerializer, TranscriptEntrySerializer
+
+    body = acme_api.call("GET", f"sessions/{interview.pk}/").json()
+    with rls.tenant_context(interview.tenant_id):
+        transcript = TranscriptEntrySerializer(interview.transcript.order_by("seq"), many=True)
+        timeline = SessionEventSerializer(interview.events.order_by("created_at", "pk"), many=True)
+        assert body["transcript"] == json.loads(json.dumps(transcript.data))
+        assert body["timeline"] == json.loads(json.dumps(timeline.data))
