@@ -15,11 +15,11 @@ import binascii
 import secrets
 import time
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 import jwt
 from django.conf import settings
-from rest_framework import throttling
+from rest_framework import exceptions, throttling
 from rest_framework.response import Response
 
 
@@ -84,9 +84,20 @@ def client_credentials(request) -> tuple[str, str]:
         except (binascii.Error, UnicodeDecodeError):
             return "", ""
         client_id, _, secret = decoded.partition(":")
-        return unquote(client_id), unquote(secret)
-    data = request.data if hasattr(request.data, "get") else {}
+        # RFC 6749 section 2.3.1: both are form-encoded before they are joined.
+        return unquote_plus(client_id), unquote_plus(secret)
+    data = request_form(request)
     return str(data.get("client_id") or ""), str(data.get("client_secret") or "")
+
+
+def request_form(request) -> dict:
+    """The token request's fields; a body that is not a form or JSON object reads as none
+    (the grant then answers OAuth's invalid_request, not the API's parse error)."""
+    try:
+        data = request.data
+    except exceptions.ParseError:
+        return {}
+    return data if hasattr(data, "get") else {}
 
 
 def oauth_error(status: int, error: str, description: str, *, realm: str = "api") -> Response:
@@ -118,14 +129,14 @@ def client_credentials_grant(
     *,
     authenticate: Callable[[str, str], object | None],
     exchange: Callable[[object], tuple[str, int, str]],
-    allowed: Callable[[object], bool] | None = None,
+    refusal: Callable[[object], str | None] | None = None,
     realm: str = "api",
 ) -> Response:
     """Answer a token request: ``authenticate(client_id, secret)`` gives the client or None
-    (unknown, wrong secret, revoked: the answer does not say which), ``allowed(client)``
-    whether it may ask from this address, ``exchange(client)`` its token, lifetime and
+    (unknown, wrong secret, revoked: the answer does not say which), ``refusal(client)``
+    why it may not have a token now (None: it may), ``exchange(client)`` its token, lifetime and
     scope."""
-    data = request.data if hasattr(request.data, "get") else {}
+    data = request_form(request)
     if data.get("grant_type") != "client_credentials":
         return oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
     client_id, secret = client_credentials(request)
@@ -136,10 +147,9 @@ def client_credentials_grant(
         return oauth_error(
             401, "invalid_client", "Unknown client, wrong secret or revoked.", realm=realm
         )
-    if allowed is not None and not allowed(client):
-        return oauth_error(
-            403, "unauthorized_client", "This client may not call from this address."
-        )
+    reason = refusal(client) if refusal is not None else None
+    if reason:
+        return oauth_error(403, "unauthorized_client", reason)
     token, ttl, scope = exchange(client)
     response = Response(
         {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}

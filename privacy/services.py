@@ -233,15 +233,16 @@ def candidate_erase(*, candidate: Candidate, actor, action: str = "candidate.era
         webhooks_services.deliveries_about_candidate_delete(
             tenant_id=tenant_id, candidate_id=candidate_id
         )
-        webhooks_services.webhook_emit(
-            tenant_id=tenant_id,
-            event_type=WebhookEvent.CANDIDATE_ERASED,
-            data={
-                "candidate_id": str(candidate_id),
-                "external_id": locked.external_id,
-                "erased_at": timezone.now().isoformat(),
-            },
-        )
+        if action != TENANT_ERASURE:  # a company being deleted has no one left to tell
+            webhooks_services.webhook_emit(
+                tenant_id=tenant_id,
+                event_type=WebhookEvent.CANDIDATE_ERASED,
+                data={
+                    "candidate_id": str(candidate_id),
+                    "external_id": locked.external_id,
+                    "erased_at": timezone.now().isoformat(),
+                },
+            )
     logger.info(
         "candidate erased", extra={"tenant": str(tenant_id), "candidate": str(candidate_id)}
     )
@@ -272,6 +273,10 @@ def _tenant_owned_models() -> list:
     return found
 
 
+#: The audit action of a candidate erased with their company (no webhook is sent for it).
+TENANT_ERASURE = "candidate.erased_with_tenant"
+
+
 def tenant_erase(*, tenant_id, now=None) -> dict | None:
     """Erase a tenant whose deletion grace period is over: each candidate through
     ``candidate_erase`` (so their recordings and archives go too), then every other row the
@@ -291,7 +296,19 @@ def tenant_erase(*, tenant_id, now=None) -> dict | None:
     erased = 0
     try:
         for candidate in candidates:
-            candidate_erase(candidate=candidate, actor=None, action="candidate.erased_with_tenant")
+            # Each candidate under a lock of the tenant row, re-checked: a resume (which
+            # locks the row to change it) cancels the deletion between two candidates,
+            # never in the middle of one, and no candidate goes after it.
+            with transaction.atomic():
+                with system_bypass(reason="tenant deletion"):
+                    still = (
+                        Tenant.objects.select_for_update(no_key=True)
+                        .filter(pk=tenant_id, deletion_requested_at__isnull=False)
+                        .exists()
+                    )
+                if not still:
+                    return None
+                candidate_erase(candidate=candidate, actor=None, action=TENANT_ERASURE)
             erased += 1
     except InterviewInProgress:
         logger.info("tenant deletion waits for an interview", extra={"tenant": str(tenant_id)})

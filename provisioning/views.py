@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -14,13 +13,14 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import exceptions, pagination, parsers, serializers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.oauth import ClientCredentialsThrottle, client_credentials_grant
+from core.pagination import Cursor
 from tenants.models import Tenant
 from tenants.services import (
     audit_record,
@@ -74,17 +74,6 @@ class Conflict(exceptions.APIException):
     default_detail = "This tenant was deleted."
 
 
-class Cursor(pagination.CursorPagination):
-    """Lists page with an opaque cursor (stable under inserts), newest first."""
-
-    ordering = ("-created_at", "-id")
-    page_size_query_param = "page_size"
-
-    def __init__(self):
-        self.page_size = settings.API_PAGE_SIZE
-        self.max_page_size = settings.API_MAX_PAGE_SIZE
-
-
 class OperatorAPIView(APIView):
     authentication_classes = [OperatorTokenAuthentication]
     permission_classes = [IsAuthenticated]
@@ -94,10 +83,22 @@ class OperatorAPIView(APIView):
         network_check()  # before the token is even read
         super().perform_authentication(request)
 
+    _scope: contextlib.ExitStack | None = None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._scope = contextlib.ExitStack()
         self._scope.enter_context(system_bypass(reason=f"operator api: {request.user.label}"))
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # An error DRF did not turn into an answer skips finalize_response: the bypass
+            # must not outlive the request on this connection.
+            if self._scope is not None:
+                self._scope, scope = None, self._scope
+                scope.close()
 
     def tenant_or_404(self, tenant_id) -> Tenant:
         return get_object_or_404(Tenant, pk=tenant_id)

@@ -105,7 +105,8 @@ class HasScope(permissions.BasePermission):
         needed = view.required_scopes.get(method)
         if needed is None:
             return False
-        if needed not in request.user.claims.scopes:
+        # The token's scopes, less any taken from the client since it was issued.
+        if needed not in request.user.claims.scopes or needed not in request.user.client.scopes:
             raise exceptions.PermissionDenied(
                 f"This operation needs the {needed} scope.", code="insufficient_scope"
             )

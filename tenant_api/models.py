@@ -36,10 +36,6 @@ class ApiClient(TenantOwned):
     def __str__(self):
         return f"{self.name} ({self.client_id})"
 
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
 
 class IdempotencyRecord(TenantOwned):
     """The first answer to a POST sent with an ``Idempotency-Key``: the same key and body get

@@ -23,13 +23,7 @@ from interviews.models import (
 )
 from invitations.models import InterviewInvitation, InvitationStatus
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-
-def console_url(obj) -> str:
-    meta = obj._meta
-    return settings.SITE_URL + reverse(
-        f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk]
-    )
+from webhooks.services import console_url
 
 
 class CandidateSerializer(serializers.ModelSerializer):

@@ -7,7 +7,8 @@ name; the request then goes to the address that was checked (``Destination``), s
 that resolves to something else a moment later (DNS rebinding) cannot slip through.
 
 ``WEBHOOKS_ALLOW_PRIVATE`` (on in development and tests, off in production) lifts the address
-rule for receivers on the local machine or network; the scheme rule always holds.
+rule for receivers on the local machine or network, and lets them use plain http; otherwise
+only https URLs are accepted.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ def url_refusal(url: str) -> str | None:
         return "The URL is not valid."
     if parts.scheme not in ALLOWED_SCHEMES:
         return "Only http and https URLs can receive webhooks."
+    if parts.scheme != "https" and not settings.WEBHOOKS_ALLOW_PRIVATE:
+        # Where the public internet carries them (production), payloads - ids, and for
+        # endpoints that opted in the candidate's words - travel encrypted.
+        return "Webhooks are sent over https only."
     if not parts.hostname:
         return "The URL has no host."
     if parts.username or parts.password:

@@ -36,6 +36,7 @@ REASONS = {
     "ended_before_recording": "the interview ended before recording began",
     "upload_network": "the network failed",
     "upload_too_slow": "the network was too slow to keep up",
+    "upload_backlog": "more video was waiting than the browser keeps",
     "upload_unfinished": "the last parts were not uploaded when the page closed",
 }
 

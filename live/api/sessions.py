@@ -242,7 +242,12 @@ CLIENT_EVENT_KINDS = (
     "video.upload_resumed",  # the parts go up again
     "video.upload_failed",  # the page gave up on a recording's remaining parts
 )
-#: At most this many client events per session: a looping page cannot flood the timeline.
+CLIENT_EVENT_GROUPS = (
+    ("video.upload_delayed", "video.upload_resumed"),
+    ("video.unavailable", "video.upload_failed"),
+)
+#: At most this many client events of a group per session: a looping page cannot flood the
+#: timeline.
 MAX_CLIENT_EVENTS = 20
 
 
@@ -282,7 +287,10 @@ class SessionEventView(SessionAPI):
             closed_at = timezone.now() - TRANSCRIPT_GRACE
             if session.is_terminal and (session.ended_at or closed_at) <= closed_at:
                 raise Conflict("This interview ended; its timeline is closed.")
-            count = session.events.filter(kind__in=CLIENT_EVENT_KINDS).count()
+            # Counted per group: a flapping network's delayed/resumed notes never use up
+            # the room of the note that says why video is missing.
+            group = next(g for g in CLIENT_EVENT_GROUPS if data.validated_data["kind"] in g)
+            count = session.events.filter(kind__in=group).count()
             if count >= MAX_CLIENT_EVENTS:
                 return Response({"recorded": False})
             event = {"reason": data.validated_data["reason"], "via": "page"}

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import Cursor  # noqa: F401 (the views page with it)
 from tenants.services import audit_record
 
 from ..auth import ApiClientThrottle, ApiClientTokenAuthentication, HasScope
 from ..models import IdempotencyRecord
 
 MAX_IDEMPOTENCY_KEY = 200
-#: A request still being answered after this long never will be (its process died).
-STALE_AFTER = timedelta(minutes=2)
 
 
 class Conflict(exceptions.APIException):
@@ -40,6 +36,16 @@ class _Replay(Exception):
         self.response = response
 
 
+#: Answers that are shown once hold these; a replay gives them as null.
+SECRET_FIELDS = frozenset({"secret"})
+
+
+def _without_secrets(body):
+    if isinstance(body, dict) and SECRET_FIELDS & body.keys():
+        return {key: None if key in SECRET_FIELDS else value for key, value in body.items()}
+    return body
+
+
 class TenantAPIView(APIView):
     authentication_classes = [ApiClientTokenAuthentication]
     permission_classes = [HasScope]
@@ -49,15 +55,28 @@ class TenantAPIView(APIView):
     _scope: contextlib.ExitStack | None = None
     _idempotency: IdempotencyRecord | None = None
 
+    def dispatch(self, request, *args, **kwargs):
+        # A POST with an Idempotency-Key runs in one transaction with its record: the answer
+        # is kept exactly when what it did is kept, and a second request with the same key
+        # waits for the first and then replays its answer.
+        keyed = request.method == "POST" and "Idempotency-Key" in request.headers
+        try:
+            with transaction.atomic() if keyed else contextlib.nullcontext():
+                return super().dispatch(request, *args, **kwargs)
+        finally:
+            # An error DRF did not turn into an answer skips finalize_response: the tenant
+            # context must not outlive the request on this connection.
+            if self._scope is not None:
+                self._scope, scope = None, self._scope
+                scope.close()
+
     def initial(self, request, *args, **kwargs):
         try:
             super().initial(request, *args, **kwargs)  # authentication, scope, rate
         finally:
             # The token's tenant context, entered while authenticating (auth.py); ended with
-            # the response (finalize_response), or here if the request goes no further.
+            # the response (finalize_response), or in dispatch if there is none.
             self._scope = getattr(request, "tenant_scope", None)
-        if self._scope is None:  # not authenticated by a token: refused above
-            raise exceptions.NotAuthenticated()
         if request.method == "POST" and "Idempotency-Key" in request.headers:
             self._idempotency_begin(request)
 
@@ -72,6 +91,13 @@ class TenantAPIView(APIView):
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return exc.response
+        if isinstance(exc, IntegrityError):
+            # Two requests raced to write the same unique row (the service's own transaction
+            # was rolled back): the client may simply try again.
+            exc = Conflict(
+                "Another request changed the same data at the same time. Please try again.",
+                code="concurrent_change",
+            )
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -122,15 +148,11 @@ class TenantAPIView(APIView):
             raise Conflict(
                 "This Idempotency-Key was used with another request.", code="idempotency_mismatch"
             )
-        if first.status_code is None and first.created_at > timezone.now() - STALE_AFTER:
+        if first.status_code is None:
             raise Conflict(
                 "A request with this Idempotency-Key is still being answered.",
                 code="idempotency_in_progress",
             )
-        if first.status_code is None:
-            # Its request never finished (a process died mid-answer): this one takes it over.
-            first.delete()
-            return self._idempotency_begin(request)
         replay = Response(first.body, status=first.status_code)
         replay["Idempotent-Replayed"] = "true"
         raise _Replay(replay)
@@ -141,16 +163,5 @@ class TenantAPIView(APIView):
             record.delete()  # not an answer worth keeping: the client may try again
             return
         record.status_code = response.status_code
-        record.body = getattr(response, "data", None)
+        record.body = _without_secrets(getattr(response, "data", None))
         record.save(update_fields=["status_code", "body"])
-
-
-class Cursor(pagination.CursorPagination):
-    """Lists page with an opaque cursor (stable under inserts), newest first."""
-
-    ordering = ("-created_at", "-id")
-    page_size_query_param = "page_size"
-
-    def __init__(self):
-        self.page_size = settings.API_PAGE_SIZE
-        self.max_page_size = settings.API_MAX_PAGE_SIZE

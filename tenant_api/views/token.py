@@ -11,6 +11,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.oauth import ClientCredentialsThrottle, client_credentials_grant
+from tenants.models import TenantStatus
 
 from ..auth import client_network_allowed
 from ..services import InvalidClient, api_client_authenticate, api_token_exchange
@@ -21,6 +22,14 @@ def _authenticate(client_id: str, secret: str):
         return api_client_authenticate(client_id=client_id, secret=secret)
     except InvalidClient:
         return None
+
+
+def _refusal(client) -> str | None:
+    if client.tenant.status != TenantStatus.ACTIVE:
+        return "This company is suspended."
+    if not client_network_allowed(client):
+        return "This client may not call from this address."
+    return None
 
 
 def _exchange(client) -> tuple[str, int, str]:
@@ -56,7 +65,10 @@ class TokenView(APIView):
             ),
             400: OpenApiResponse(description="unsupported_grant_type or invalid_request"),
             401: OpenApiResponse(description="invalid_client"),
-            403: OpenApiResponse(description="unauthorized_client: not from this address"),
+            403: OpenApiResponse(
+                description="unauthorized_client: not from this address, or the company is "
+                "suspended"
+            ),
             429: OpenApiResponse(description="Too many attempts (Retry-After)"),
         },
         examples=[
@@ -87,5 +99,5 @@ class TokenView(APIView):
             request,
             authenticate=_authenticate,
             exchange=_exchange,
-            allowed=client_network_allowed,
+            refusal=_refusal,
         )

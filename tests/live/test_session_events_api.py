@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core import rls
 from interviews.models import SessionEvent
-from live.api.sessions import MAX_CLIENT_EVENTS
+from live.api.sessions import CLIENT_EVENT_GROUPS, CLIENT_EVENT_KINDS, MAX_CLIENT_EVENTS
 from live.tokens import session_token_issue
 from tests.factories import SessionFactory, UserFactory
 from tests.live.test_session_api import api, set_status
@@ -94,6 +94,15 @@ def test_the_events_a_page_may_write_are_capped(session):
     response = api(session, "events", {"kind": "video.upload_failed", "reason": "network"})
     assert response.status_code == 200 and response.json() == {"recorded": False}
     assert len(events_of(session)) == MAX_CLIENT_EVENTS
+
+
+def test_a_flapping_upload_never_uses_up_the_room_for_why_video_is_missing(session):
+    assert sorted(k for g in CLIENT_EVENT_GROUPS for k in g) == sorted(CLIENT_EVENT_KINDS)
+    for n in range(MAX_CLIENT_EVENTS):
+        kind = "video.upload_delayed" if n % 2 == 0 else "video.upload_resumed"
+        api(session, "events", {"kind": kind, "reason": "upload_network"})
+    response = api(session, "events", {"kind": "video.upload_failed", "reason": "upload_network"})
+    assert response.json() == {"recorded": True}
 
 
 def test_a_session_ended_long_ago_takes_no_more_events(session):

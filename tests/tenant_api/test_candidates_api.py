@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 
 from core import rls
@@ -171,14 +172,48 @@ def _record(tenant, caller, key, *, status_code=None, age=timedelta(0)):
         IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - age)
 
 
-def test_a_request_still_being_answered_is_a_409_until_it_is_stale(acme_api, tenant_a):
+def test_a_record_without_its_answer_is_a_409(acme_api, tenant_a):
     _record(tenant_a, acme_api, "busy")
     response = acme_api.call("POST", "candidates/", ADA, HTTP_IDEMPOTENCY_KEY="busy")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_in_progress"
-    _record(tenant_a, acme_api, "died", age=timedelta(minutes=3))
-    taken_over = acme_api.call("POST", "candidates/", ADA, HTTP_IDEMPOTENCY_KEY="died")
-    assert taken_over.status_code == 201
+
+
+def test_a_request_that_fails_unanswered_keeps_nothing_and_may_be_sent_again(
+    acme_api, tenant_a, monkeypatch
+):
+    from tenant_api.views import candidates
+
+    real = candidates.CandidateSerializer.to_representation
+    monkeypatch.setattr(
+        candidates.CandidateSerializer,
+        "to_representation",
+        lambda self, obj: (_ for _ in ()).throw(RuntimeError("boom")),
+    )
+    acme_api.authorize()
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {acme_api.token}")
+    failed = client.post(
+        "/api/v1/candidates/", ADA, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert failed.status_code == 500
+    assert stored(tenant_a) == []  # the candidate went with the failed answer
+    monkeypatch.setattr(candidates.CandidateSerializer, "to_representation", real)
+    again = acme_api.call("POST", "candidates/", ADA, HTTP_IDEMPOTENCY_KEY="k")
+    assert again.status_code == 201 and len(stored(tenant_a)) == 1
+
+
+def test_a_race_on_a_unique_row_is_a_409_not_a_500(acme_api, tenant_a, monkeypatch):
+    from django.db import IntegrityError
+
+    from interviews import services
+
+    def racing(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "candidate_create", racing)
+    response = acme_api.call("POST", "candidates/", ADA)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "concurrent_change"
 
 
 def test_answers_are_forgotten_after_their_time(acme_api, tenant_a, settings):

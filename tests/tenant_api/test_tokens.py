@@ -214,3 +214,58 @@ def test_every_use_is_audited_with_the_client_and_operation(acme_api, tenant_a):
     assert event.actor_label == f"api:{acme_api.client_id}" and event.actor is None
     assert event.details == {"operation": "GET api/v1/templates/", "status": 200}
     assert event.request_id
+
+
+def test_a_scope_taken_from_a_client_stops_its_tokens_at_once(acme_api, tenant_a):
+    acme_api.authorize()  # holds every scope
+    with rls.tenant_context(tenant_a.pk):
+        ApiClient.objects.filter(pk=acme_api.pk).update(scopes=["templates:read"])
+    assert acme_api.call("GET", "candidates/").status_code == 403
+    assert acme_api.call("GET", "templates/").status_code == 200
+
+
+def test_a_suspended_companys_clients_get_no_token(acme_api, tenant_a):
+    with rls.bypass_context():
+        type(tenant_a).objects.filter(pk=tenant_a.pk).update(status="suspended")
+    response = acme_api.exchange()
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "This company is suspended.",
+    }
+
+
+def test_a_token_request_that_is_not_a_form_gets_an_oauth_error(acme_api):
+    response = Client().post("/api/v1/oauth/token", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_basic_credentials_are_form_decoded(tenant_a):
+    from urllib.parse import quote_plus
+
+    caller = make_client(tenant_a)
+    basic = base64.b64encode(
+        f"{quote_plus(caller.client_id)}:{quote_plus(caller.secret)}".encode()
+    ).decode()
+    response = token_request(
+        {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    assert response.status_code == 200
+
+
+def test_an_error_nobody_answered_leaves_no_tenant_on_the_connection(acme_api, monkeypatch):
+    from django.db import connection
+
+    from tenant_api.views import templates
+
+    def explode(self, request):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(templates.TemplateList, "get", explode)
+    acme_api.authorize()
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {acme_api.token}")
+    assert client.get("/api/v1/templates/").status_code == 500
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(current_setting('app.tenant_id', true), '')")
+        assert cursor.fetchone()[0] == ""

@@ -46,6 +46,7 @@ def test_register_read_change_test_and_remove(acme_api, tenant_a, settings):
         {**HOOK, "events": ["session.exploded"]},
         {**HOOK, "events": []},
         {**HOOK, "url": "ftp://ats.example.com/"},
+        {**HOOK, "url": "http://ats.example.com/hooks"},  # production: https only
         {**HOOK, "url": "http://169.254.169.254/latest/meta-data/"},
         {**HOOK, "url": "http://10.0.0.5/hooks"},
     ],
@@ -71,3 +72,14 @@ def test_another_tenants_endpoint_is_a_404(acme_api, tenant_b):
     assert acme_api.call("GET", "webhooks/").json() == []
     with rls.bypass_context():
         assert WebhookEndpoint.objects.get(pk=theirs.pk).description == ""
+
+
+def test_a_replayed_registration_does_not_hold_the_secret(acme_api, tenant_a):
+    from tenant_api.models import IdempotencyRecord
+
+    first = acme_api.call("POST", "webhooks/", HOOK, HTTP_IDEMPOTENCY_KEY="hook-1")
+    assert first.json()["secret"].startswith("whsec_")
+    again = acme_api.call("POST", "webhooks/", HOOK, HTTP_IDEMPOTENCY_KEY="hook-1")
+    assert again.json()["secret"] is None and again.json()["id"] == first.json()["id"]
+    with rls.tenant_context(tenant_a.pk):
+        assert "whsec_" not in str(IdempotencyRecord.objects.get().body)
