@@ -95,15 +95,17 @@ def url_refusal(url: str) -> str | None:
         return "The URL is not valid."
     if parts.scheme not in ALLOWED_SCHEMES:
         return "Only http and https URLs can receive webhooks."
-    if parts.scheme != "https" and not settings.WEBHOOKS_ALLOW_PRIVATE:
-        # Where the public internet carries them (production), payloads - ids, and for
-        # endpoints that opted in the candidate's words - travel encrypted.
-        return "Webhooks are sent over https only."
     if not parts.hostname:
         return "The URL has no host."
     if parts.username or parts.password:
         return "The URL must not carry a user name or password; the signature authenticates."
     return None
+
+
+def public_scheme_refusal(scheme: str) -> str | None:
+    """Over the public internet (production) payloads - ids, and for endpoints that opted in
+    the candidate's words - travel encrypted."""
+    return None if scheme == "https" else "Webhooks are sent over https only."
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ def destination_check(url: str) -> Destination:
             raise UnsafeDestination(
                 f"Webhooks are sent only to public addresses; {host} resolves to {reason}."
             )
+    refusal = public_scheme_refusal(parts.scheme)
+    if refusal:
+        raise UnsafeDestination(refusal)
     chosen = addresses[0]
     literal = f"[{chosen}]" if ":" in chosen else chosen
     netloc = f"{literal}:{parts.port}" if parts.port else literal

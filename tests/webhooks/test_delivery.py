@@ -265,7 +265,7 @@ def test_an_attempt_connects_to_the_address_that_was_checked(
 
     monkeypatch.setattr(destinations, "_resolve", resolve)
     monkeypatch.setattr(destinations, "address_refusal", lambda address: None)
-    monkeypatch.setattr(destinations, "url_refusal", lambda url: None)  # the receiver: http
+    monkeypatch.setattr(destinations, "public_scheme_refusal", lambda scheme: None)  # http here
     delivery = WebhookDeliveryFactory(endpoint__url=f"http://hooks.example.com:{port}/hooks")
     assert attempt(delivery) == "succeeded"
     assert looked_up == ["hooks.example.com"]

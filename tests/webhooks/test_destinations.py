@@ -106,6 +106,13 @@ def test_literal_addresses_are_checked_too(production_rules, dns):
         destination_check("http://[::ffff:127.0.0.1]/")
 
 
+def test_production_sends_over_https_only(production_rules, dns):
+    dns["hooks.example.com"] = ["2606:4700:4700::1111"]
+    with pytest.raises(UnsafeDestination, match="https only"):
+        destination_check("http://hooks.example.com/hooks")
+    assert destination_check("https://hooks.example.com/hooks").address == "2606:4700:4700::1111"
+
+
 def test_a_public_name_is_sent_to_the_address_that_was_checked(production_rules, dns):
     dns["hooks.example.com"] = ["2606:4700:4700::1111"]
     destination = destination_check("https://hooks.example.com:8443/in?x=1")
