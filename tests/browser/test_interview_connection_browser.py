@@ -36,7 +36,12 @@ def open_interview_on_a_clock(page, live_server, tenant) -> list[str]:
     offers: list[str] = []
     page.clock.install()
     page.on("request", lambda r: r.url.endswith("/sdp/") and offers.append(r.url))
-    page.reload()
+    page.reload(wait_until="commit")
+    # Only the reloaded page's: the page before it may have sent its own offer (or a retry)
+    # up to the moment the new one took over. The new page's first offer comes well after
+    # this (its start call, the microphone and the WebRTC offer go first).
+    offers.clear()
+    page.wait_for_load_state("load")
     return offers
 
 
