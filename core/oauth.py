@@ -19,7 +19,8 @@ from urllib.parse import unquote_plus
 
 import jwt
 from django.conf import settings
-from rest_framework import exceptions, throttling
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, throttling
 from rest_framework.response import Response
 
 
@@ -156,3 +157,66 @@ def client_credentials_grant(
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def token_endpoint_schema(
+    *,
+    name: str,
+    tags: list[str],
+    summary: str,
+    ids: tuple[str, str],
+    scope: str,
+    responses: dict | None = None,
+):
+    """The OpenAPI description of a client-credentials token endpoint: its form, its answer,
+    OAuth's errors (plus ``responses``), and examples with ``ids`` (the id and secret prefixes)
+    and ``scope``. ``name`` prefixes the components' names."""
+    client_id, client_secret = ids
+    return extend_schema(
+        tags=tags,
+        request=inline_serializer(
+            f"{name}TokenRequest",
+            {
+                "grant_type": serializers.ChoiceField(["client_credentials"]),
+                "client_id": serializers.CharField(required=False),
+                "client_secret": serializers.CharField(required=False),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                f"{name}TokenResponse",
+                {
+                    "access_token": serializers.CharField(),
+                    "token_type": serializers.ChoiceField(["Bearer"]),
+                    "expires_in": serializers.IntegerField(),
+                    "scope": serializers.CharField(),
+                },
+            ),
+            400: OpenApiResponse(description="unsupported_grant_type or invalid_request"),
+            401: OpenApiResponse(description="invalid_client"),
+            429: OpenApiResponse(description="Too many attempts (Retry-After)"),
+            **(responses or {}),
+        },
+        examples=[
+            OpenApiExample(
+                "Client credentials",
+                value={
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A token",
+                value={
+                    "access_token": "eyJhbGciOi...",
+                    "token_type": "Bearer",
+                    "expires_in": 600,
+                    "scope": scope,
+                },
+                response_only=True,
+            ),
+        ],
+        summary=summary,
+    )

@@ -19,7 +19,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core.oauth import ClientCredentialsThrottle, client_credentials_grant
+from core.oauth import (
+    ClientCredentialsThrottle,
+    client_credentials_grant,
+    token_endpoint_schema,
+)
 from core.pagination import Cursor
 from tenants.models import Tenant
 from tenants.services import (
@@ -168,53 +172,13 @@ class OperatorTokenView(APIView):
         network_check()
         super().initial(request, *args, **kwargs)
 
-    @extend_schema(
+    @token_endpoint_schema(
+        name="Operator",
         tags=TAG,
-        request=inline_serializer(
-            "OperatorTokenRequest",
-            {
-                "grant_type": serializers.ChoiceField(["client_credentials"]),
-                "client_id": serializers.CharField(required=False),
-                "client_secret": serializers.CharField(required=False),
-            },
-        ),
-        responses={
-            200: inline_serializer(
-                "OperatorTokenResponse",
-                {
-                    "access_token": serializers.CharField(),
-                    "token_type": serializers.ChoiceField(["Bearer"]),
-                    "expires_in": serializers.IntegerField(),
-                    "scope": serializers.CharField(),
-                },
-            ),
-            400: OpenApiResponse(description="unsupported_grant_type or invalid_request"),
-            401: OpenApiResponse(description="invalid_client"),
-            403: OpenApiResponse(_ERROR, description="network_not_allowed"),
-            429: OpenApiResponse(description="Too many attempts (Retry-After)"),
-        },
-        examples=[
-            OpenApiExample(
-                "Client credentials",
-                value={
-                    "grant_type": "client_credentials",
-                    "client_id": "op_...",
-                    "client_secret": "osk_...",
-                },
-                request_only=True,
-            ),
-            OpenApiExample(
-                "A token",
-                value={
-                    "access_token": "eyJhbGciOi...",
-                    "token_type": "Bearer",
-                    "expires_in": 600,
-                    "scope": "operator",
-                },
-                response_only=True,
-            ),
-        ],
         summary="Exchange an operator client's id and secret for an operator access token",
+        ids=("op_...", "osk_..."),
+        scope="operator",
+        responses={403: OpenApiResponse(_ERROR, description="network_not_allowed")},
     )
     def post(self, request):
         return client_credentials_grant(

@@ -4,13 +4,17 @@ libraries understand them: ``{"error": "invalid_client", "error_description": ..
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import parsers, serializers
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import parsers
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core.oauth import ClientCredentialsThrottle, client_credentials_grant
+from core.oauth import (
+    ClientCredentialsThrottle,
+    client_credentials_grant,
+    token_endpoint_schema,
+)
 from tenants.models import TenantStatus
 
 from ..auth import client_network_allowed
@@ -43,56 +47,18 @@ class TokenView(APIView):
     throttle_classes = [ClientCredentialsThrottle]
     parser_classes = [parsers.FormParser, *api_settings.DEFAULT_PARSER_CLASSES]
 
-    @extend_schema(
+    @token_endpoint_schema(
+        name="",
         tags=["tenant API"],
-        request=inline_serializer(
-            "TokenRequest",
-            {
-                "grant_type": serializers.ChoiceField(["client_credentials"]),
-                "client_id": serializers.CharField(required=False),
-                "client_secret": serializers.CharField(required=False),
-            },
-        ),
+        summary="Exchange an API client's id and secret for an access token (about 10 minutes)",
+        ids=("cl_...", "sk_..."),
+        scope="candidates:read candidates:write",
         responses={
-            200: inline_serializer(
-                "TokenResponse",
-                {
-                    "access_token": serializers.CharField(),
-                    "token_type": serializers.ChoiceField(["Bearer"]),
-                    "expires_in": serializers.IntegerField(),
-                    "scope": serializers.CharField(),
-                },
-            ),
-            400: OpenApiResponse(description="unsupported_grant_type or invalid_request"),
-            401: OpenApiResponse(description="invalid_client"),
             403: OpenApiResponse(
                 description="unauthorized_client: not from this address, or the company is "
                 "suspended"
             ),
-            429: OpenApiResponse(description="Too many attempts (Retry-After)"),
         },
-        examples=[
-            OpenApiExample(
-                "Client credentials",
-                value={
-                    "grant_type": "client_credentials",
-                    "client_id": "cl_...",
-                    "client_secret": "sk_...",
-                },
-                request_only=True,
-            ),
-            OpenApiExample(
-                "A token",
-                value={
-                    "access_token": "eyJhbGciOi...",
-                    "token_type": "Bearer",
-                    "expires_in": 600,
-                    "scope": "candidates:read candidates:write",
-                },
-                response_only=True,
-            ),
-        ],
-        summary="Exchange an API client's id and secret for an access token (about 10 minutes)",
     )
     def post(self, request):
         return client_credentials_grant(
