@@ -16,6 +16,7 @@ from .candidates import (
     candidate_delete,
     candidate_set_status,
     candidate_update,
+    candidate_upsert,
     normalize_email,
 )
 from .connect import (
@@ -72,6 +73,7 @@ __all__ = [
     "candidate_status_after",
     "candidate_status_follow",
     "candidate_update",
+    "candidate_upsert",
     "consent_record",
     "normalize_email",
     "require_same_tenant",

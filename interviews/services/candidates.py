@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from tenants.models import Tenant
 from tenants.services import audit_record
@@ -43,6 +43,40 @@ def candidate_create(
     candidate.save(force_insert=True)
     audit_record(action="candidate.created", tenant=tenant, actor=actor, target=candidate)
     return candidate
+
+
+def candidate_upsert(*, tenant: Tenant, external_id: str, values: dict, actor):
+    """Create the tenant's candidate with this external id (an ATS's own id), or apply
+    ``values`` to the one that has it. Returns ``(candidate, created)``. Two requests racing
+    to create the same one end with one candidate: the loser updates the winner's."""
+
+    def once():
+        with transaction.atomic():
+            existing = (
+                Candidate.objects.select_for_update()
+                .filter(tenant_id=tenant.pk, external_id=external_id)
+                .first()
+            )
+            if existing is not None:
+                changes = {**values, "external_id": external_id}
+                return candidate_update(candidate=existing, actor=actor, changes=changes), False
+            created = candidate_create(
+                tenant=tenant,
+                email=values["email"],
+                full_name=values.get("full_name", ""),
+                external_id=external_id,
+                actor=actor,
+            )
+            if values.get("status") not in (None, "", created.status):
+                candidate_update(
+                    candidate=created, actor=actor, changes={"status": values["status"]}
+                )
+            return created, True
+
+    try:
+        return once()
+    except IntegrityError:
+        return once()  # the other request's candidate exists now
 
 
 @transaction.atomic

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
@@ -87,35 +86,14 @@ class CandidateByExternalId(TenantAPIView):
             raise ParseError("The body must be a JSON object.")
         data = CandidateWriteSerializer(data={**request.data, "external_id": external_id})
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        try:
-            with transaction.atomic():
-                return self.upsert(values)
-        except IntegrityError:
-            # A request with the same external id created the candidate meanwhile: it
-            # exists now, so this one updates it.
-            with transaction.atomic():
-                return self.upsert(values)
-
-    def upsert(self, values) -> Response:
-        existing = (
-            Candidate.objects.select_for_update()
-            .filter(tenant_id=self.client.tenant_id, external_id=values["external_id"])
-            .first()
+        values = dict(data.validated_data)
+        candidate, created = services.candidate_upsert(
+            tenant=self.tenant,
+            external_id=values.pop("external_id"),
+            values=values,
+            actor=request.user,
         )
-        if existing is None:
-            candidate = services.candidate_create(
-                tenant=self.tenant,
-                email=values["email"],
-                full_name=values.get("full_name", ""),
-                external_id=values["external_id"],
-                actor=self.request.user,
-            )
-            return Response(CandidateSerializer(candidate).data, status=201)
-        candidate = services.candidate_update(
-            candidate=existing, actor=self.request.user, changes=dict(values)
-        )
-        return Response(CandidateSerializer(candidate).data)
+        return Response(CandidateSerializer(candidate).data, status=201 if created else 200)
 
 
 class CandidateDetail(TenantAPIView):
