@@ -155,11 +155,45 @@ class Bench:
             env,
         )
 
-    def process(self, command: list[str], env: dict | None = None) -> subprocess.Popen:
+    def daphne_group(
+        self, app: str, port: int, processes: int, env: dict | None = None
+    ) -> list[subprocess.Popen]:
+        """``processes`` daphne processes serving ``app`` on one port. Each gets a listening
+        socket of its own (backlog 1024), bound here with SO_REUSEPORT and handed over with
+        daphne's ``--fd``: the kernel spreads new connections across the sockets evenly. (One
+        socket shared by all is not spread: Twisted accepts up to a hundred connections per
+        wake-up, so the first process awake takes most of a burst.)"""
+        daphne = str(Path(sys.executable).parent / "daphne")
+        started = []
+        for _ in range(processes):
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(1024)
+            listener.set_inheritable(True)
+            fd = listener.fileno()
+            try:
+                started.append(
+                    self.process(
+                        [daphne, "--verbosity", "0", "--fd", str(fd), app], env, pass_fds=(fd,)
+                    )
+                )
+            finally:
+                listener.close()  # the process holds its own copy
+        return started
+
+    def process(
+        self, command: list[str], env: dict | None = None, pass_fds: tuple = ()
+    ) -> subprocess.Popen:
         """Start any process of the run (a worker, a local stand-in for a provider); its
         output goes to the run's log and it is stopped with the others."""
         server = subprocess.Popen(
-            command, cwd=BASE, env=env or self.env, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=BASE,
+            env=env or self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            pass_fds=pass_fds,
         )
         self.servers.append(server)
         return server
