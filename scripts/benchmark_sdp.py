@@ -54,6 +54,7 @@ from benchlib import (  # noqa: E402
     bench_environment,
     cpu_seconds,
     free_port,
+    machine_busy,
     percentile,
     wait_port,
     write_results,
@@ -258,6 +259,7 @@ async def measure(
             await burst(make)
         results = {name: [] for name in paths} | {f"{name}_single": [] for name in paths}
         cpu = {name: 0.0 for name in pids}
+        busy = {name: [0, 0] for name in paths}  # the machine's jiffies during the bursts
         spread = [0.0 for _ in pids.get("proxy_n", ())]  # the scaled path's CPU by process
         for _ in range(rounds):  # alternate, so drift affects every path alike
             for name, make in paths.items():
@@ -266,7 +268,11 @@ async def measure(
                     spread = [
                         s - cpu_seconds(pid) for s, pid in zip(spread, pids[name], strict=True)
                     ]
+                machine_before = machine_busy()
                 results[name] += await burst(make)
+                machine_after = machine_busy()
+                busy[name][0] += machine_after[0] - machine_before[0]
+                busy[name][1] += machine_after[1] - machine_before[1]
                 # The burst's after-work (collecting garbage, closing requests) finishes before
                 # the next path starts, and counts towards this path's CPU.
                 await asyncio.sleep(1)
@@ -279,6 +285,7 @@ async def measure(
         for _ in range(sequential):
             for name, make in paths.items():
                 results[f"{name}_single"].append(await make())
+        results["cpu_busy"] = {name: used / max(1, total) for name, (used, total) in busy.items()}
         results["cpu_spread"] = [used / (sum(spread) or 1) for used in spread]
         results["cpu_ms_per_offer"] = {
             name: used * 1000 / (rounds * concurrency) for name, used in cpu.items()
@@ -359,11 +366,12 @@ def report(results: dict, concurrency: int, rounds: int, processes: int) -> tupl
         f"path, then {len(ms['proxy_single'])} offers one at a time per path.",
         "",
         f"| path | {concurrency} concurrent p50 (ms) | p99 (ms) | one at a time p50 (ms) "
-        "| CPU per offer (ms) |",
-        "|---|---|---|---|---|",
+        "| CPU per offer (ms) | machine CPU busy during the bursts |",
+        "|---|---|---|---|---|---|",
         *[
             f"| {labels[name]} | {p50[name]:.1f} | {p99[name]:.1f} | {single[name]:.1f} | "
             + (f"{cpu[name]:.2f} |" if name in cpu else "- |")
+            + f" {results['cpu_busy'][name]:.0%} |"
             for name in paths
         ],
         "",
