@@ -4,7 +4,7 @@ network delay added on the provider's side, through the platform's SDP proxy and
 OpenAI's reference flow for browsers, in the same run.
 
     scripts/benchmark connect            # bootstraps, then runs this
-    .venv/bin/python scripts/benchmark_connect.py [--connects 40] [--candidates 50]
+    .venv/bin/python scripts/benchmark_connect.py [--connects 100] [--candidates 50]
         [--delay 0.150] [--write docs/benchmarks.md]
 
 The clock runs from the click (the candidate starts the interview) to the ``oai-events`` data
@@ -69,15 +69,29 @@ def serve_simulator(port: int, delay: float) -> None:
 
     logging.getLogger("aiortc").setLevel(logging.ERROR)
 
+    handled: dict[str, list[float]] = {}  # seconds the provider spent on each kind of request
+
     @web.middleware
     async def network_delay(request, handler):
+        if request.path == "/bench/handled":
+            return await handler(request)
         await asyncio.sleep(delay / 2)
+        started = time.perf_counter()
         response = await handler(request)
+        kind = f"{request.path} {request.content_type.split('/')[0]}"
+        handled.setdefault(kind, []).append(time.perf_counter() - started)
         await asyncio.sleep(delay / 2)
         return response
 
+    async def report_handled(request):
+        """What the provider spent so far, by request kind; then it starts counting anew."""
+        answer = web.json_response(handled)
+        handled.clear()
+        return answer
+
     app = Simulator().app()
     app.middlewares.append(network_delay)
+    app.router.add_get("/bench/handled", report_handled)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -205,6 +219,8 @@ async def measure(proxy: str, provider: str, sessions, config: dict, args) -> di
                     results["phases"].setdefault((name, phase), []).append(spent)
                 await client.close()
                 await asyncio.sleep(0.1)
+        async with http.get(provider.removesuffix("/v1") + "/bench/handled") as response:
+            results["provider"] = await response.json()  # one at a time (and the warm-up)
         await asyncio.sleep(2)
         for _ in range(args.stress_rounds):
             outcomes = await asyncio.gather(
@@ -215,6 +231,8 @@ async def measure(proxy: str, provider: str, sessions, config: dict, args) -> di
                     results["stress_failures"].append(f"{type(outcome).__name__}: {outcome}")
                 else:
                     results["stress"].append(outcome[0])
+                    for phase, spent in outcome[1].phases().items():
+                        results["phases"].setdefault(("stress", phase), []).append(spent)
             await asyncio.gather(
                 *(o[1].close() for o in outcomes if not isinstance(o, BaseException))
             )
@@ -243,9 +261,13 @@ def report(results: dict, args) -> tuple[str, bool]:
     ms = {
         name: [v * 1000 for v in values]
         for name, values in results.items()
-        if name not in ("stress_failures", "phases")
+        if name not in ("stress_failures", "phases", "provider")
     }
     phase = {key: statistics.median(values) * 1000 for key, values in results["phases"].items()}
+    multipart = results["provider"].get("/v1/realtime/calls multipart", [0.0])
+    proxy_share = (
+        phase[("ours", "answer")] - args.delay * 1000 - statistics.median(multipart) * 1000
+    )
     p50 = {name: percentile(values, 50) for name, values in ms.items() if values}
     p99 = {name: percentile(values, 99) for name, values in ms.items() if values}
     ratio50 = p50["ours"] / p50["reference"]
@@ -276,10 +298,24 @@ def report(results: dict, args) -> tuple[str, bool]:
         "| flow | offer | offer -> answer | answer -> open |",
         "|---|---|---|---|",
         *[
-            f"| {name} | {phase[(name, 'offer')]:.1f} | {phase[(name, 'answer')]:.1f} | "
+            f"| {label} | {phase[(name, 'offer')]:.1f} | {phase[(name, 'answer')]:.1f} | "
             f"{phase[(name, 'handshake')]:.1f} |"
-            for name in ("ours", "reference")
+            for name, label in (
+                ("ours", "ours"),
+                ("reference", "reference"),
+                ("stress", f"ours, {args.candidates} at once"),
+            )
+            if (name, "offer") in phase
         ],
+        "",
+        "The provider's own time per request, one at a time (medians, ms, without the "
+        "added delay): "
+        + "; ".join(
+            f"{kind} {statistics.median(values) * 1000:.1f}"
+            for kind, values in sorted(results["provider"].items())
+        )
+        + ". Ours over the provider, one at a time (offer -> answer, minus the delay and the "
+        f"provider's median on its multipart calls): {proxy_share:.1f} ms.",
         "",
         "| figure | measured | goal | |",
         "|---|---|---|---|",
@@ -303,7 +339,7 @@ def report(results: dict, args) -> tuple[str, bool]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--connects", type=int, default=40, help="per flow, one at a time")
+    parser.add_argument("--connects", type=int, default=100, help="per flow, one at a time")
     parser.add_argument("--candidates", type=int, default=50)
     parser.add_argument("--stress-rounds", type=int, default=2)
     parser.add_argument("--delay", type=float, default=0.150)
