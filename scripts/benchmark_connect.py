@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import platform as std_platform
@@ -194,7 +195,7 @@ async def connect_reference(http, provider: str, config: dict) -> tuple[float, C
     return time.perf_counter() - started, client
 
 
-async def measure(proxy: str, provider: str, sessions, config: dict, args) -> dict:
+async def measure(proxy: str, provider: str, sessions, config: dict, args, server_log=None) -> dict:
     import aiohttp
 
     sessions = iter(sessions)
@@ -221,6 +222,7 @@ async def measure(proxy: str, provider: str, sessions, config: dict, args) -> di
                 await asyncio.sleep(0.1)
         async with http.get(provider.removesuffix("/v1") + "/bench/handled") as response:
             results["provider"] = await response.json()  # one at a time (and the warm-up)
+        results["view"] = view_durations(server_log) if server_log else []
         await asyncio.sleep(2)
         for _ in range(args.stress_rounds):
             outcomes = await asyncio.gather(
@@ -238,6 +240,21 @@ async def measure(proxy: str, provider: str, sessions, config: dict, args) -> di
             )
             await asyncio.sleep(3)
         return results
+
+
+def view_durations(log) -> list[float]:
+    """The SDP proxy's own times so far (seconds), as the platform logs each request
+    (config.middleware.RequestIdMiddleware's ``duration_ms``: from the middleware to the
+    response, inside Django)."""
+    log.flush()
+    log.seek(0)
+    durations = []
+    for line in log.read().splitlines():
+        if '"duration_ms"' in line and "/sdp/" in line:
+            with contextlib.suppress(ValueError, KeyError):
+                durations.append(json.loads(line)["duration_ms"] / 1000)
+    log.seek(0, 2)
+    return durations
 
 
 def prepare(count: int) -> tuple[list[tuple[str, str]], dict]:
@@ -261,12 +278,19 @@ def report(results: dict, args) -> tuple[str, bool]:
     ms = {
         name: [v * 1000 for v in values]
         for name, values in results.items()
-        if name not in ("stress_failures", "phases", "provider")
+        if name not in ("stress_failures", "phases", "provider", "view")
     }
     phase = {key: statistics.median(values) * 1000 for key, values in results["phases"].items()}
     multipart = results["provider"].get("/v1/realtime/calls multipart", [0.0])
     proxy_share = (
         phase[("ours", "answer")] - args.delay * 1000 - statistics.median(multipart) * 1000
+    )
+    view_share = (
+        statistics.median(results["view"]) * 1000
+        - args.delay * 1000
+        - statistics.median(multipart) * 1000
+        if results.get("view")
+        else None
     )
     p50 = {name: percentile(values, 50) for name, values in ms.items() if values}
     p99 = {name: percentile(values, 99) for name, values in ms.items() if values}
@@ -315,7 +339,14 @@ def report(results: dict, args) -> tuple[str, bool]:
             for kind, values in sorted(results["provider"].items())
         )
         + ". Ours over the provider, one at a time (offer -> answer, minus the delay and the "
-        f"provider's median on its multipart calls): {proxy_share:.1f} ms.",
+        f"provider's median on its multipart calls): {proxy_share:.1f} ms"
+        + (
+            f", of which inside Django (the view's logged duration, minus the same): "
+            f"{view_share:.1f} ms, and outside it (the candidate's request to daphne and back, "
+            f"daphne, Django's request-signal hand-overs): {proxy_share - view_share:.1f} ms."
+            if view_share is not None
+            else "."
+        ),
         "",
         "| figure | measured | goal | |",
         "|---|---|---|---|",
@@ -372,7 +403,7 @@ def main() -> int:
         for port in (provider_port, proxy_port):
             wait_port(port)
         results = asyncio.run(
-            measure(f"http://127.0.0.1:{proxy_port}", provider, sessions, config, args)
+            measure(f"http://127.0.0.1:{proxy_port}", provider, sessions, config, args, bench.log)
         )
     text, ok = report(results, args)
     print(text)
