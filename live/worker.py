@@ -17,7 +17,6 @@ import os
 import socket
 
 import psycopg
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from core import asyncdb
@@ -26,6 +25,7 @@ from interviews import selectors
 
 from .provider import get_provider
 from .sideband import SidebandSession
+from .sideband.store import database_threads
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class RealtimeWorker:
                     await self.redis.eval(_RELEASE, 1, LOCK_PREFIX + call_id, self.identity)
 
     async def scan(self) -> None:
-        live = await sync_to_async(recover_connection(selectors.live_calls))()
+        live = await database_threads().run("scan", recover_connection(selectors.live_calls))
         for session_id, tenant_id, call_id in live:
             if call_id in self.tasks or not await self._claim(call_id):
                 continue

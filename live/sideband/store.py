@@ -1,21 +1,39 @@
-"""The follower's reads and writes of its session: each runs in the worker's database thread,
-inside the tenant's context, on the session as it is now."""
+"""The follower's reads and writes of its session: each runs in one of the worker's database
+threads (always the same one for a session, so its writes keep their order), inside the
+tenant's context, on the session as it is now."""
 
 from __future__ import annotations
 
 import logging
 
-from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import DatabaseError
 
 from core import rls
-from core.dbthreads import recover_connection
+from core.dbthreads import DatabaseThreads, recover_connection
 from interviews import selectors, services
 from interviews.models import ON_CALL_STATUSES, InterviewSession, SessionEvent
 
 from .deadline import session_deadline
 
 logger = logging.getLogger(__name__)
+
+
+_threads: DatabaseThreads | None = None
+
+
+def database_threads() -> DatabaseThreads:
+    """The process's database threads for following calls: REALTIME_DB_CONNECTIONS of them,
+    so a worker holds that many database connections however many calls it follows."""
+    global _threads
+    if _threads is None or _threads.size != settings.REALTIME_DB_CONNECTIONS:
+        previous, _threads = (
+            _threads,
+            DatabaseThreads(settings.REALTIME_DB_CONNECTIONS, name="realtime-db"),
+        )
+        if previous is not None:  # the setting changed (tests): let the old threads go
+            previous.close()
+    return _threads
 
 
 class CallGone(Exception):
@@ -31,7 +49,7 @@ class SessionStore:
         self.call_id = call_id
 
     async def run(self, fn):
-        """``fn(session)`` in the database thread, with the session freshly read."""
+        """``fn(session)`` in the session's database thread, with the session freshly read."""
 
         @recover_connection
         def run():
@@ -44,7 +62,7 @@ class SessionStore:
                     raise CallGone() from None
                 return fn(session)
 
-        return await sync_to_async(run)()
+        return await database_threads().run(self.session_id, run)
 
     def _current(self, session) -> None:
         if session.status not in ON_CALL_STATUSES or session.provider_call_id != self.call_id:
