@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 ATTACH_CHANNEL = "realtime_attach"
 LISTEN_PING_SECONDS = 30
 LOCK_PREFIX = "realtime:lock:"
-LOCK_TTL_MS = 15_000
 SHUTDOWN_SECONDS = 5
 # Extend or release a call's lock only while this worker still holds it.
 _EXTEND = (
@@ -51,6 +50,9 @@ class RealtimeWorker:
     def __init__(self, *, poll_seconds: float = 2.0):
         self.poll_seconds = poll_seconds
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        # How long a call's lock outlives its holder: how soon another worker follows the
+        # calls of one that died (it is extended every third of it while the worker lives).
+        self.lock_ttl_ms = int(settings.REALTIME_LOCK_TTL_SECONDS * 1000)
         self.tasks: dict[str, asyncio.Task] = {}
         self.redis = None
         self.wake = asyncio.Event()
@@ -60,17 +62,17 @@ class RealtimeWorker:
         if self.redis is None:
             return True
         return bool(
-            await self.redis.set(LOCK_PREFIX + call_id, self.identity, nx=True, px=LOCK_TTL_MS)
+            await self.redis.set(LOCK_PREFIX + call_id, self.identity, nx=True, px=self.lock_ttl_ms)
         )
 
     async def _keep_claims(self) -> None:
         extend = self.redis.register_script(_EXTEND)
         while True:
-            await asyncio.sleep(LOCK_TTL_MS / 3000)
+            await asyncio.sleep(self.lock_ttl_ms / 3000)
             for call_id, task in list(self.tasks.items()):
                 try:
                     held = await extend(
-                        keys=[LOCK_PREFIX + call_id], args=[self.identity, LOCK_TTL_MS]
+                        keys=[LOCK_PREFIX + call_id], args=[self.identity, self.lock_ttl_ms]
                     )
                 except Exception:  # Redis unavailable: keep trying, the next round may work
                     logger.warning("could not extend a call lock", extra={"call": call_id})
