@@ -27,7 +27,7 @@ REALTIME_CONNECT_TIMEOUT_SECONDS = env.float("REALTIME_CONNECT_TIMEOUT_SECONDS",
 REALTIME_DB_CONNECTIONS = env.int("REALTIME_DB_CONNECTIONS", default=4)
 # A realtime worker's lock on each call it follows lapses this long after the worker dies: then
 # another worker follows the call (within its next scan, every 2 s).
-REALTIME_LOCK_TTL_SECONDS = env.float("REALTIME_LOCK_TTL_SECONDS", default=15.0)
+REALTIME_LOCK_TTL_SECONDS = env.float("REALTIME_LOCK_TTL_SECONDS", default=6.0)
 # The candidate's session credential (live.tokens).
 SESSION_TOKEN_TTL_SECONDS = env.int("SESSION_TOKEN_TTL_SECONDS", default=600)
 # A connecting/live session with no heartbeat for this long is abandoned.

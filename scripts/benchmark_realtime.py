@@ -455,7 +455,7 @@ def main() -> int:
     parser.add_argument(
         "--lock-ttl",
         type=lambda v: [float(x) for x in v.split(",")],
-        default=[15.0, 5.0],
+        default=[6.0, 15.0],
         help="REALTIME_LOCK_TTL_SECONDS of the two workers, one takeover per value",
     )
     parser.add_argument("--redis-url", help="default: the machine's Redis, database 10")
