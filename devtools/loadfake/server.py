@@ -53,10 +53,10 @@ class LoadCall(SimulatedCall):
 
 
 class LoadFake:
-    def __init__(self, *, turn_seconds: float = 6.0, tool_every: int = 3):
+    def __init__(self, *, turn_seconds: float = 6.0, tool_every: int = 3, timing=None):
         self.turn_seconds = turn_seconds
         self.tool_every = tool_every
-        self.timing = Timing(transcription_delay=0.3, tool_timeout=15, answer_timeout=60)
+        self.timing = timing or Timing(transcription_delay=0.3, tool_timeout=15, answer_timeout=60)
         self.calls: dict[str, LoadCall] = {}
         self.received: Counter = Counter()  # client events from the followers, by type
         self.errors: Counter = Counter()  # error events the fake sent, by code
