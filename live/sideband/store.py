@@ -58,7 +58,10 @@ class SessionStore:
             with rls.tenant_context(self.tenant_id):
                 if template:
                     query = InterviewSession.objects.select_related("template")
-                    session = query.filter(pk=self.session_id).first()
+                    try:
+                        session = query.get(pk=self.session_id)
+                    except InterviewSession.DoesNotExist:
+                        session = None
                 else:
                     # A plain statement: building the ORM's query for a read this frequent
                     # was a fifth of a busy worker's CPU (docs/benchmarks.md).
