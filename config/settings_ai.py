@@ -22,6 +22,12 @@ REALTIME_MODEL = env.str("REALTIME_MODEL", default="gpt-realtime")
 REALTIME_TRANSCRIPTION_MODEL = env.str("REALTIME_TRANSCRIPTION_MODEL", default="gpt-4o-transcribe")
 REALTIME_TIMEOUT_SECONDS = env.float("REALTIME_TIMEOUT_SECONDS", default=15.0)
 REALTIME_CONNECT_TIMEOUT_SECONDS = env.float("REALTIME_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# The realtime worker's database threads, each with one connection: its database connections
+# (plus one that listens for new calls) however many calls it follows.
+REALTIME_DB_CONNECTIONS = env.int("REALTIME_DB_CONNECTIONS", default=4)
+# A realtime worker's lock on each call it follows lapses this long after the worker dies: then
+# another worker follows the call (within its next scan, every 2 s).
+REALTIME_LOCK_TTL_SECONDS = env.float("REALTIME_LOCK_TTL_SECONDS", default=6.0)
 # The candidate's session credential (live.tokens).
 SESSION_TOKEN_TTL_SECONDS = env.int("SESSION_TOKEN_TTL_SECONDS", default=600)
 # A connecting/live session with no heartbeat for this long is abandoned.

@@ -208,6 +208,10 @@ class OpenAIRealtime(RealtimeProvider):
                 additional_headers=self._headers,
                 open_timeout=self._connect_timeout,
                 max_size=2**22,
+                # No permessage-deflate: its compression state costs tens of KB per call
+                # (a worker follows hundreds) and CPU for every event, and the sideband's
+                # events are small JSON (no audio).
+                compression=None,
             )
         except (OSError, websockets.WebSocketException, TimeoutError) as exc:
             raise UpstreamUnavailable(f"sideband connect failed: {type(exc).__name__}") from exc

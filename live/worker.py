@@ -17,7 +17,6 @@ import os
 import socket
 
 import psycopg
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from core import asyncdb
@@ -26,6 +25,7 @@ from interviews import selectors
 
 from .provider import get_provider
 from .sideband import SidebandSession
+from .sideband.store import database_threads
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 ATTACH_CHANNEL = "realtime_attach"
 LISTEN_PING_SECONDS = 30
 LOCK_PREFIX = "realtime:lock:"
-LOCK_TTL_MS = 15_000
 SHUTDOWN_SECONDS = 5
 # Extend or release a call's lock only while this worker still holds it.
 _EXTEND = (
@@ -51,6 +50,9 @@ class RealtimeWorker:
     def __init__(self, *, poll_seconds: float = 2.0):
         self.poll_seconds = poll_seconds
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        # How long a call's lock outlives its holder: how soon another worker follows the
+        # calls of one that died (it is extended every third of it while the worker lives).
+        self.lock_ttl_ms = int(settings.REALTIME_LOCK_TTL_SECONDS * 1000)
         self.tasks: dict[str, asyncio.Task] = {}
         self.redis = None
         self.wake = asyncio.Event()
@@ -60,17 +62,17 @@ class RealtimeWorker:
         if self.redis is None:
             return True
         return bool(
-            await self.redis.set(LOCK_PREFIX + call_id, self.identity, nx=True, px=LOCK_TTL_MS)
+            await self.redis.set(LOCK_PREFIX + call_id, self.identity, nx=True, px=self.lock_ttl_ms)
         )
 
     async def _keep_claims(self) -> None:
         extend = self.redis.register_script(_EXTEND)
         while True:
-            await asyncio.sleep(LOCK_TTL_MS / 3000)
+            await asyncio.sleep(self.lock_ttl_ms / 3000)
             for call_id, task in list(self.tasks.items()):
                 try:
                     held = await extend(
-                        keys=[LOCK_PREFIX + call_id], args=[self.identity, LOCK_TTL_MS]
+                        keys=[LOCK_PREFIX + call_id], args=[self.identity, self.lock_ttl_ms]
                     )
                 except Exception:  # Redis unavailable: keep trying, the next round may work
                     logger.warning("could not extend a call lock", extra={"call": call_id})
@@ -114,7 +116,7 @@ class RealtimeWorker:
                     await self.redis.eval(_RELEASE, 1, LOCK_PREFIX + call_id, self.identity)
 
     async def scan(self) -> None:
-        live = await sync_to_async(recover_connection(selectors.live_calls))()
+        live = await database_threads().run("scan", recover_connection(selectors.live_calls))
         for session_id, tenant_id, call_id in live:
             if call_id in self.tasks or not await self._claim(call_id):
                 continue

@@ -1,21 +1,40 @@
-"""The follower's reads and writes of its session: each runs in the worker's database thread,
-inside the tenant's context, on the session as it is now."""
+"""The follower's reads and writes of its session: each runs in one of the worker's database
+threads (always the same one for a session, so its writes keep their order), inside the
+tenant's context, on the session as it is now."""
 
 from __future__ import annotations
 
 import logging
 
-from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import DatabaseError
 
 from core import rls
-from core.dbthreads import recover_connection
+from core.dbthreads import DatabaseThreads, recover_connection
 from interviews import selectors, services
 from interviews.models import ON_CALL_STATUSES, InterviewSession, SessionEvent
 
 from .deadline import session_deadline
 
 logger = logging.getLogger(__name__)
+
+
+_threads: DatabaseThreads | None = None
+_SESSION_SQL = f"SELECT * FROM {InterviewSession._meta.db_table} WHERE id = %s"  # noqa: S608
+
+
+def database_threads() -> DatabaseThreads:
+    """The process's database threads for following calls: REALTIME_DB_CONNECTIONS of them,
+    so a worker holds that many database connections however many calls it follows."""
+    global _threads
+    if _threads is None or _threads.size != settings.REALTIME_DB_CONNECTIONS:
+        previous, _threads = (
+            _threads,
+            DatabaseThreads(settings.REALTIME_DB_CONNECTIONS, name="realtime-db"),
+        )
+        if previous is not None:  # the setting changed (tests): let the old threads go
+            previous.close()
+    return _threads
 
 
 class CallGone(Exception):
@@ -30,21 +49,30 @@ class SessionStore:
         self.tenant_id = tenant_id
         self.call_id = call_id
 
-    async def run(self, fn):
-        """``fn(session)`` in the database thread, with the session freshly read."""
+    async def run(self, fn, *, template: bool = True):
+        """``fn(session)`` in the session's database thread, with the session freshly read
+        (``template=False``: without its template, for the writes made on every utterance)."""
 
         @recover_connection
         def run():
             with rls.tenant_context(self.tenant_id):
-                try:
-                    session = InterviewSession.objects.select_related("template").get(
-                        pk=self.session_id
+                if template:
+                    query = InterviewSession.objects.select_related("template")
+                    try:
+                        session = query.get(pk=self.session_id)
+                    except InterviewSession.DoesNotExist:
+                        session = None
+                else:
+                    # A plain statement: building the ORM's query for a read this frequent
+                    # was a fifth of a busy worker's CPU (docs/benchmarks.md).
+                    session = next(
+                        iter(InterviewSession.objects.raw(_SESSION_SQL, [self.session_id])), None
                     )
-                except InterviewSession.DoesNotExist:
-                    raise CallGone() from None
+                if session is None:
+                    raise CallGone()
                 return fn(session)
 
-        return await sync_to_async(run)()
+        return await database_threads().run(self.session_id, run)
 
     def _current(self, session) -> None:
         if session.status not in ON_CALL_STATUSES or session.provider_call_id != self.call_id:
@@ -88,7 +116,7 @@ class SessionStore:
         )
 
     async def transcript_append(self, **entry) -> None:
-        await self.run(lambda s: services.transcript_append(session=s, **entry))
+        await self.run(lambda s: services.transcript_append(session=s, **entry), template=False)
 
     async def end(self, reason: str) -> bool:
         """End the session if this is still its call; whether it ended now."""
@@ -101,7 +129,10 @@ class SessionStore:
         return await self.run(end_if_current)
 
     async def event(self, kind: str, data: dict) -> None:
-        await self.run(lambda s: services.session_event_record(session=s, kind=kind, data=data))
+        await self.run(
+            lambda s: services.session_event_record(session=s, kind=kind, data=data),
+            template=False,
+        )
 
     async def note(self, kind: str, data: dict) -> None:
         """A timeline event that must not stop the follower if the database is away."""

@@ -1,4 +1,5 @@
 import asyncio
+import gc
 import signal
 
 from django.core.management.base import BaseCommand
@@ -13,6 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--poll-seconds", type=float, default=2.0)
 
     def handle(self, *args, poll_seconds, **options):
+        # What is loaded by now (Django, the apps, the libraries: some 150,000 objects) lives
+        # as long as the process. Kept out of the collector's full passes, which otherwise
+        # stopped every call's work for 0.1-0.5 s at a time on a busy machine: the tail of
+        # the event-to-transcript latency (docs/benchmarks.md, realtime worker capacity).
+        gc.freeze()
+
         async def main():
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
