@@ -70,6 +70,11 @@ class DatabaseThreads:
                 self.threads.add(ident)
         return fn(*args, **kwargs)
 
+    def drain(self) -> None:
+        """Wait until the work handed over so far has run (each thread runs in order)."""
+        for done in [executor.submit(lambda: None) for executor in self._executors]:
+            done.result()
+
     def close(self) -> None:
         """Close each thread's connections and stop the threads (waits for work handed over)."""
         for executor in self._executors:

@@ -9,12 +9,12 @@ import time
 
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from core import rls
 from devtools.simulator.call import Timing
 from interviews.models import InterviewSession, SessionEvent, SessionSummary, TranscriptEntry
+from live.sideband.store import database_threads
 from live.worker import RealtimeWorker
 from tests.browser.conftest import snap
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
@@ -42,9 +42,9 @@ def simulated_provider(settings, timing: Timing = FAST):
         worker_thread.loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(Exception):
             future.result(10)
-        # The followers' database work runs on a thread of its own: let what is in flight
+        # The followers' database work runs on threads of their own: let what is in flight
         # finish before the test database is emptied.
-        worker_thread.run(sync_to_async(lambda: None)())
+        database_threads().drain()
         worker_thread.stop()
         served.close()
 

@@ -84,3 +84,25 @@ def test_work_handed_over_runs_even_if_its_caller_gives_up():
 def test_a_size_below_one_is_refused():
     with pytest.raises(ValueError):
         DatabaseThreads(0)
+
+
+def test_drain_waits_for_the_work_handed_over():
+    threads = DatabaseThreads(2)
+    ran = []
+
+    async def hand_over():
+        gate = threading.Event()
+        slow = asyncio.ensure_future(threads.run("a", lambda: (gate.wait(5), ran.append("a"))))
+        await asyncio.sleep(0)
+        return gate, slow
+
+    loop = asyncio.new_event_loop()
+    try:
+        gate, slow = loop.run_until_complete(hand_over())
+        threading.Timer(0.2, gate.set).start()
+        threads.drain()
+        assert ran == ["a"]
+        loop.run_until_complete(slow)
+    finally:
+        loop.close()
+        threads.close()
