@@ -56,14 +56,18 @@ def tenant_group(tenant_id) -> str:
 def next_seq(session_id) -> int:
     """The session's next update number. Takes the session's row lock until commit, so
     updates of one session are numbered in commit order (and writers that start here need no
-    other lock)."""
+    other lock). A session that does not exist (or is not the tenant's) is
+    ``InterviewSession.DoesNotExist``."""
     table = InterviewSession._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET live_seq = live_seq + 1 WHERE id = %s RETURNING live_seq",  # noqa: S608
             [session_id],
         )
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    if row is None:
+        raise InterviewSession.DoesNotExist(session_id)
+    return row[0]
 
 
 def _push(groups: list[str], message: dict) -> None:

@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min
+from django.utils import timezone
 
 from ..models import InterviewSession, TranscriptEntry, TranscriptSource
 from .live_updates import live_entry_written, live_unchanged, next_seq
 
 MAX_TRANSCRIPT_TEXT = 10_000
 _SEQ_SHIFT = 1_000_000  # above any real entry count
+
+_TABLE = TranscriptEntry._meta.db_table
+# The common case of an append as one statement: a new item (or none), nothing stored that
+# came after it, so it goes last. It inserts only then, and returns the new entry's position
+# and the id of the entry before it; otherwise no row, and the general path takes over. It
+# runs after ``next_seq`` took the session's row lock: a statement of its own, so that its
+# snapshot sees every append committed before the lock was granted.
+_APPEND_LAST_SQL = f"""
+WITH last AS (
+    SELECT id, seq FROM {_TABLE} WHERE session_id = %(session)s ORDER BY seq DESC LIMIT 1
+), added AS (
+    INSERT INTO {_TABLE} (
+        id, tenant_id, session_id, seq, speaker, text, provider_item_id, source,
+        started_ms, ended_ms, live_seq, created_at
+    )
+    SELECT %(id)s, %(tenant)s, %(session)s, COALESCE((SELECT seq FROM last), 0) + 1,
+        %(speaker)s, %(text)s, %(stored_item_id)s, %(source)s, %(started_ms)s, %(ended_ms)s,
+        %(live_seq)s, %(created_at)s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {_TABLE}
+        WHERE session_id = %(session)s AND %(item_id)s <> ''
+            AND provider_item_id = %(item_id)s
+    ) AND NOT EXISTS (
+        SELECT 1 FROM {_TABLE}
+        WHERE session_id = %(session)s AND provider_item_id = ANY(%(later_ids)s)
+    )
+    RETURNING seq
+)
+SELECT seq, (SELECT id FROM last) FROM added
+"""  # noqa: S608 - the table's name is ours; every value is a parameter
 
 
 def _make_room(entries, at: int, *, below: int | None = None) -> None:
@@ -61,8 +93,21 @@ def transcript_append(
     # The update's number, under the session's row lock: concurrent appends (sideband and
     # browser) take turns, for seq as for the number.
     live_seq = next_seq(session.pk)
-    entries = TranscriptEntry.objects.filter(session=session)
     later_ids = [i for i in before_item_ids if i]
+    entry = _append_last(
+        session=session,
+        speaker=speaker,
+        text=text,
+        item_id=item_id,
+        source=source,
+        started_ms=started_ms,
+        ended_ms=ended_ms,
+        later_ids=later_ids,
+        live_seq=live_seq,
+    )
+    if entry is not None:
+        return entry, True
+    entries = TranscriptEntry.objects.filter(session=session)
     later = (
         entries.filter(provider_item_id__in=later_ids).aggregate(first=Min("seq"))["first"]
         if later_ids
@@ -111,3 +156,44 @@ def transcript_append(
 def _entry_before(entries, seq: int):
     """The id of the entry just before position ``seq`` (None if none)."""
     return entries.filter(seq__lt=seq).order_by("-seq").values_list("pk", flat=True).first()
+
+
+def _append_last(*, session, item_id: str, later_ids: list[str], live_seq: int, **fields):
+    """The append as one statement when the item is new and nothing stored came after it
+    (the entry goes last, as the general path would put it): the new entry, pushed on
+    commit, or None if the general path must decide (nothing written)."""
+    entry = TranscriptEntry(
+        id=uuid.uuid4(),
+        tenant_id=session.tenant_id,
+        session_id=session.pk,
+        provider_item_id=item_id[:128],
+        live_seq=live_seq,
+        created_at=timezone.now(),
+        **fields,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPEND_LAST_SQL,
+            {
+                "id": entry.id,
+                "tenant": entry.tenant_id,
+                "session": entry.session_id,
+                "speaker": str(entry.speaker),
+                "text": entry.text,
+                "item_id": item_id,
+                "stored_item_id": entry.provider_item_id,
+                "source": str(entry.source),
+                "started_ms": entry.started_ms,
+                "ended_ms": entry.ended_ms,
+                "live_seq": live_seq,
+                "created_at": entry.created_at,
+                "later_ids": later_ids,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry.seq, after = row
+    entry._state.adding, entry._state.db = False, connection.alias
+    live_entry_written(entry, after=after)
+    return entry

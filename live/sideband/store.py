@@ -49,13 +49,20 @@ class SessionStore:
         self.tenant_id = tenant_id
         self.call_id = call_id
 
-    async def run(self, fn, *, template: bool = True):
+    async def run(self, fn, *, template: bool = True, read: bool = True):
         """``fn(session)`` in the session's database thread, with the session freshly read
-        (``template=False``: without its template, for the writes made on every utterance)."""
+        (``template=False``: without its template, for the writes made on every utterance;
+        ``read=False``: not read at all, only its id and tenant, for a write that locks the
+        row itself and says ``InterviewSession.DoesNotExist`` if it is gone)."""
 
         @recover_connection
         def run():
             with rls.tenant_context(self.tenant_id):
+                if not read:
+                    try:
+                        return fn(InterviewSession(pk=self.session_id, tenant_id=self.tenant_id))
+                    except InterviewSession.DoesNotExist:
+                        raise CallGone() from None
                 if template:
                     query = InterviewSession.objects.select_related("template")
                     try:
@@ -116,7 +123,9 @@ class SessionStore:
         )
 
     async def transcript_append(self, **entry) -> None:
-        await self.run(lambda s: services.transcript_append(session=s, **entry), template=False)
+        # The append takes the session's row lock first thing (its update number): the row
+        # need not be read before it, on the write made for every utterance.
+        await self.run(lambda s: services.transcript_append(session=s, **entry), read=False)
 
     async def end(self, reason: str) -> bool:
         """End the session if this is still its call; whether it ended now."""

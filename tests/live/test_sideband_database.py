@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from core import rls
-from interviews.models import Speaker, TranscriptEntry
-from live.sideband.store import SessionStore, database_threads
+from interviews.models import InterviewSession, Speaker, TranscriptEntry
+from live.sideband.store import CallGone, SessionStore, database_threads
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,3 +69,24 @@ def test_no_more_database_connections_than_the_setting_however_many_calls(settin
         return await asyncio.gather(*(store.run(backend) for store in followed for _ in range(3)))
 
     assert len(set(asyncio.run(scenario()))) == 2
+
+
+def test_an_append_to_a_session_gone_or_of_another_tenant_stops_the_follower(tenant_a, tenant_b):
+    # The append does not read the session first: taking its update number finds it gone.
+    (store,) = stores(tenant_a, 1)
+    wrong_tenant = SessionStore(
+        session_id=store.session_id, tenant_id=str(tenant_b.pk), call_id=store.call_id
+    )
+
+    async def append(to):
+        await to.transcript_append(speaker=Speaker.CANDIDATE, text="Hello.", item_id="item_1")
+
+    with pytest.raises(CallGone):
+        asyncio.run(append(wrong_tenant))
+    asyncio.run(append(store))  # the tenant's own follower writes
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=store.session_id).delete()
+    with pytest.raises(CallGone):
+        asyncio.run(append(store))
+    with rls.bypass_context():
+        assert TranscriptEntry.objects.filter(session_id=store.session_id).count() == 0

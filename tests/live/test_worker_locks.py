@@ -66,3 +66,34 @@ def test_a_living_worker_keeps_its_calls_past_the_lock_time(settings):
             await close(first, second)
 
     asyncio.run(scenario())
+
+
+def test_a_worker_lets_go_of_a_call_another_took_and_keeps_the_others(settings):
+    settings.REALTIME_LOCK_TTL_SECONDS = 0.3
+    calls = [f"rtc_lock_{uuid.uuid4().hex}" for _ in range(3)]
+
+    async def scenario():
+        first, second = two_workers()
+        following = {call: asyncio.ensure_future(asyncio.Event().wait()) for call in calls}
+        first.tasks.update(following)
+        try:
+            for call in calls:
+                assert await first._claim(call)
+            # The first worker stalled past its lock time on one call; the other took it.
+            await first.redis.delete(LOCK_PREFIX + calls[1])
+            assert await second._claim(calls[1])
+            keeping = asyncio.ensure_future(first._keep_claims())  # all in one round trip
+            await asyncio.sleep(0.5)
+            keeping.cancel()
+            await asyncio.sleep(0)
+            assert following[calls[1]].cancelled()
+            assert not following[calls[0]].done() and not following[calls[2]].done()
+            for call in (calls[0], calls[2]):
+                assert not await second._claim(call)
+        finally:
+            for task in following.values():
+                task.cancel()
+            await first.redis.delete(*(LOCK_PREFIX + call for call in calls))
+            await close(first, second)
+
+    asyncio.run(scenario())
