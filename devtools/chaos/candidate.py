@@ -66,6 +66,7 @@ class Candidate:
         self.seen: set[str] = set()
         self.pending: list[dict] = []
         self.speech: dict[str, dict] = {}
+        self.order: list[str] = []  # this call's items in conversation order
         self.lines_heard = 0  # the interviewer's finished lines (for faults to time themselves)
         self.heard = asyncio.Condition()
         self.last_question = ""
@@ -189,6 +190,7 @@ class Candidate:
     async def _connect(self) -> None:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc, self.microphone = pc, Microphone()
+        self.order = []
         self.opened.clear()
         pc.addTrack(self.microphone)
         channel = pc.createDataChannel("oai-events")
@@ -233,7 +235,9 @@ class Candidate:
 
     async def _connected_heartbeat(self) -> None:
         with contextlib.suppress(Exception):
-            self.apply_status(await self.request("heartbeat/", body={"connection_state": "connected"}))
+            self.apply_status(
+                await self.request("heartbeat/", body={"connection_state": "connected"})
+            )
 
     async def _close_call(self) -> None:
         pc, self.pc, self.channel = self.pc, None, None
@@ -259,7 +263,9 @@ class Candidate:
 
     def _handle(self, event: dict) -> None:
         kind = event.get("type")
-        if kind == "response.output_audio_transcript.done":
+        if kind == "conversation.item.added":
+            self._place((event.get("item") or {}).get("id"), event.get("previous_item_id"))
+        elif kind == "response.output_audio_transcript.done":
             self._add("interviewer", event.get("item_id"), event.get("transcript"))
             self.last_question = event.get("transcript") or ""
             self.lines_heard += 1
@@ -291,11 +297,24 @@ class Candidate:
         await asyncio.sleep(self.answer_seconds)
         microphone.speaking = False
 
+    def _place(self, item_id, previous) -> None:
+        if not item_id or item_id in self.order:
+            return
+        if previous is None:
+            at = 0
+        elif previous in self.order:
+            at = self.order.index(previous) + 1
+        else:
+            at = len(self.order)
+        self.order.insert(at, item_id)
+
     def _add(self, speaker: str, item_id, text) -> None:
         if not item_id or not text or item_id in self.seen:
             return
         self.seen.add(item_id)
         timing = self.speech.get(item_id, {})
+        rank = self.order.index(item_id) if item_id in self.order else None
+        later = [] if rank is None else [i for i in self.order[rank + 1 :] if i in self.seen]
         self.pending.append(
             {
                 "item_id": item_id,
@@ -303,6 +322,7 @@ class Candidate:
                 "text": text,
                 "started_ms": timing.get("started_ms"),
                 "ended_ms": timing.get("ended_ms"),
+                "before_item_ids": later,
             }
         )
 

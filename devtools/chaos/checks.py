@@ -62,7 +62,9 @@ def wait_settled(session_id, *, timeout: float, summary_timeout: float) -> None:
         session, _, summary, _ = _retrying(_read, session_id)
         # The summary row is made in the transaction that ends the session: none by then,
         # none to wait for.
-        if session.status in TERMINAL and (summary is None or summary.status in ("ready", "failed")):
+        if session.status in TERMINAL and (
+            summary is None or summary.status in ("ready", "failed")
+        ):
             return
         time.sleep(0.5)
 

@@ -5,8 +5,8 @@ while the summary is being written."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .platform import Platform
 
@@ -48,8 +48,16 @@ class Fault:
 FAULTS = {
     fault.name: fault
     for fault in (
-        Fault("realtime-kill", "kill -9 of the realtime worker, then restart", _kill_and_restart("realtime")),
-        Fault("web-kill", "kill -9 of the web process (daphne), then restart", _kill_and_restart("web")),
+        Fault(
+            "realtime-kill",
+            "kill -9 of the realtime worker, then restart",
+            _kill_and_restart("realtime"),
+        ),
+        Fault(
+            "web-kill",
+            "kill -9 of the web process (daphne), then restart",
+            _kill_and_restart("web"),
+        ),
         Fault("redis-restart", "Redis restart", _redis_restart),
         Fault("redis-down", f"Redis down for {REDIS_DOWN_SECONDS} s", _redis_down),
         Fault("postgres-restart", "PostgreSQL restart (the run's own cluster)", _postgres_restart),

@@ -86,11 +86,15 @@ class PostgresCluster:
 
     def _ctl(self, *args: str, check: bool = True) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data.parent}"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, *args, check=check)
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, *args, check=check
+        )
 
     def start(self) -> None:
         if not self.data.exists():
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+            self._run(
+                "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+            )
         self._ctl("-w", "start")
 
     def restart(self) -> None:
@@ -155,7 +159,7 @@ class RedisServer:
 class Platform:
     """The servers and the platform's processes, with what the faults do to them."""
 
-    PROCESSES = ("web", "realtime", "worker")
+    PROCESSES = ("web", "realtime", "worker", "beat")
 
     def __init__(
         self,
@@ -229,6 +233,9 @@ class Platform:
             ]
         if name == "realtime":
             return [sys.executable, "manage.py", "realtime_worker"]
+        if name == "beat":
+            beat_file = str(self.folder / "celerybeat-schedule")
+            return [str(BIN / "celery"), "-A", "config", "--quiet", "beat", "-s", beat_file]
         return [
             str(BIN / "celery"),
             "-A",

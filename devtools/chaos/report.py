@@ -24,14 +24,22 @@ def table(results, faults) -> str:
     for fault in faults:
         runs = by_fault.get(fault.name, [])
         clean = sum(r.clean for r in runs)
-        verdict = "met" if runs and clean == len(runs) and len(runs) >= GOAL_RUNS else (
-            "all clean, fewer runs than the goal" if runs and clean == len(runs) else "NOT MET"
+        verdict = (
+            "met"
+            if runs and clean == len(runs) and len(runs) >= GOAL_RUNS
+            else (
+                "all clean, fewer runs than the goal" if runs and clean == len(runs) else "NOT MET"
+            )
         )
         lines.append(
             f"| `{fault.name}` | {fault.what} | {len(runs)} | {clean} | "
             f"{GOAL_RUNS} of {GOAL_RUNS} clean | {verdict} |"
         )
-    lines += ["", "| run | fault | struck | session | calls | seconds | result |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| run | fault | struck | session | calls | seconds | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for number, result in enumerate(results, 1):
         verdict = "clean" if result.clean else "FAILED: " + "; ".join(result.problems)
         lines.append(

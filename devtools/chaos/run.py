@@ -22,14 +22,16 @@ logger = logging.getLogger("devtools.chaos")
 # A slow summary, so that the Celery worker is killed while it waits for it.
 SUMMARY_SECONDS = 4.0
 # The environment the platform runs with here: the summary of a two-answer interview is due,
-# its claim and the broker's redelivery are short enough for a run to see the summary written
-# after the worker died (production keeps longer ones; docs/reliability.md says why).
+# and its claim, backoff and sweep are short enough for a run to see the summary written after
+# the worker died (production keeps longer ones; docs/reliability.md says why).
 CHAOS_ENV = {
     "SUMMARY_MIN_CANDIDATE_TURNS": "1",
     "SUMMARY_MIN_CANDIDATE_CHARS": "1",
     "SUMMARY_TIMEOUT_SECONDS": "10",
     "SUMMARY_CONNECT_TIMEOUT_SECONDS": "2",
-    "CELERY_VISIBILITY_TIMEOUT_SECONDS": "75",
+    "SUMMARY_RETRY_BACKOFF_MAX_SECONDS": "5",
+    "SUMMARY_BREAKER_COOLDOWN_SECONDS": "5",
+    "SUMMARY_SWEEP_SECONDS": "5",
     "SESSION_HEARTBEAT_TIMEOUT_SECONDS": "60",
 }
 

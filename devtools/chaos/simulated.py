@@ -5,6 +5,7 @@ can be made slow, so that a fault can land while a summary is being written."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 from aiohttp import web
@@ -83,7 +84,5 @@ class ServedSimulator:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the run is over either way
             self.thread.run(self.runner.cleanup(), timeout=10)
-        except Exception:  # noqa: S110 (the run is over either way)
-            pass
