@@ -22,6 +22,11 @@ REALTIME_MODEL = env.str("REALTIME_MODEL", default="gpt-realtime")
 REALTIME_TRANSCRIPTION_MODEL = env.str("REALTIME_TRANSCRIPTION_MODEL", default="gpt-4o-transcribe")
 REALTIME_TIMEOUT_SECONDS = env.float("REALTIME_TIMEOUT_SECONDS", default=15.0)
 REALTIME_CONNECT_TIMEOUT_SECONDS = env.float("REALTIME_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# The realtime worker's name on the call locks it holds: stable across restarts of the same
+# worker (a Fly machine runs one; its id), unique among the workers running at once. A worker
+# restarted under the same name takes its calls back at once instead of waiting out its own
+# locks (15 s without a sideband). Empty: host and process id (a restart waits).
+REALTIME_WORKER_ID = env.str("REALTIME_WORKER_ID", default=env.str("FLY_MACHINE_ID", default=""))
 # The candidate's session credential (live.tokens).
 SESSION_TOKEN_TTL_SECONDS = env.int("SESSION_TOKEN_TTL_SECONDS", default=600)
 # A connecting/live session with no heartbeat for this long is abandoned.

@@ -1,10 +1,14 @@
-"""``scripts/chaos --runs N --faults all|name,name [--seed S] [--write docs/reliability.md]``"""
+"""``scripts/chaos --runs N --faults all|name,name [--seed S] [--write docs/reliability.md]
+[--json FILE]``"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 from .faults import FAULTS
 from .report import header, table, write
@@ -17,6 +21,7 @@ def main() -> int:
     parser.add_argument("--faults", default="all", help="all, or names: " + ", ".join(FAULTS))
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--write", help="put the results in this Markdown file")
+    parser.add_argument("--json", help="and the runs, as JSON, in this file")
     parser.add_argument("--pg-port", type=int, default=None)
     parser.add_argument("--redis-port", type=int, default=None)
     args = parser.parse_args()
@@ -44,6 +49,8 @@ def main() -> int:
     print(text)
     if args.write:
         write(args.write, text)
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
     return 0 if all(r.clean for r in results) else 1
 
 

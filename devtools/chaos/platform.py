@@ -202,6 +202,8 @@ class Platform:
             "OPENAI_API_KEY": "sk-chaos-local",
             "OPENAI_BASE_URL": self.simulator_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
+            # As a Fly machine's id: the same name across the realtime worker's restarts.
+            "REALTIME_WORKER_ID": f"chaos-realtime-{os.getpid()}",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
