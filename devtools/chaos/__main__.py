@@ -45,13 +45,17 @@ def main() -> int:
             )
             if not result.clean:
                 print(harness.platform.log_tail(3000), file=sys.stderr, flush=True)
-    text = header(seed) + "\n\n" + table(results, faults)
-    print(text)
+            # After every run: a long series stopped early still leaves its table.
+            save(args, seed, results, faults)
+    print(header(seed) + "\n\n" + table(results, faults))
+    return 0 if all(r.clean for r in results) else 1
+
+
+def save(args, seed, results, faults) -> None:
     if args.write:
-        write(args.write, text)
+        write(args.write, header(seed) + "\n\n" + table(results, faults))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
-    return 0 if all(r.clean for r in results) else 1
 
 
 if __name__ == "__main__":
