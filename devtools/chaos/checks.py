@@ -9,7 +9,8 @@
 - the session ended ``completed``, or ``failed``/``abandoned`` with a reason - never left
   ``pending``/``connecting``/``live``;
 - the summary written exactly once: one ``summary.ready`` on the session's timeline and the
-  summary ``ready``.
+  summary ``ready`` - or, where every answer fell in the fault's window so that the server's
+  capture (which summaries are written from) has none, no summary at all.
 
 The platform's rows are read under the RLS bypass (the harness is not the code under test)."""
 
@@ -110,7 +111,15 @@ def problems(session_id, calls, *, summaries: bool = True) -> list[str]:
         found.append(f"session stuck {session.status}")
     elif session.status != "completed" and not session.end_reason:
         found.append(f"session {session.status} without a reason")
-    if summaries and session.status == "completed":
+    heard = sum(
+        1 for speaker, _, _, source in entries if (speaker, source) == ("candidate", "server")
+    )
+    if summaries and session.status == "completed" and not heard:
+        # Summaries are written from the server's capture only (a candidate cannot write their
+        # own evidence); every answer fell in the fault's window, so none is due.
+        if summary is not None:
+            found.append("a summary was asked for without the server hearing the candidate")
+    elif summaries and session.status == "completed":
         if summary is None:
             found.append("no summary was asked for")
         elif summary.status != "ready":
@@ -121,8 +130,12 @@ def problems(session_id, calls, *, summaries: bool = True) -> list[str]:
 
 
 def outcome(session_id) -> str:
-    session, *_ = _retrying(_read, session_id)
-    return f"{session.status} ({session.end_reason})" if session.end_reason else session.status
+    """The session's end, and whether a summary was due (the server heard the candidate)."""
+    session, _, summary, _ = _retrying(_read, session_id)
+    text = f"{session.status} ({session.end_reason})" if session.end_reason else session.status
+    if session.status == "completed" and summary is None:
+        text += "; no summary due (the server heard no answer)"
+    return text
 
 
 def _show(entries) -> str:
