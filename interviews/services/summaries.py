@@ -121,6 +121,16 @@ def summary_on_session_end(*, session: InterviewSession, status: str) -> Session
     return summary
 
 
+def summary_on_late_speech(*, session: InterviewSession) -> SessionSummary | None:
+    """The server heard the candidate after the session ended (a transcription finishing
+    after the interviewer closed, as the provider's can): a session that ended without a
+    summary, because none of the candidate's words had been heard by then, gets one now if it
+    is due. (Called by ``transcript_append``.)"""
+    if SessionSummary.objects.filter(session=session).exists():
+        return None
+    return summary_on_session_end(session=session, status=session.status)
+
+
 def claim_ttl() -> timedelta:
     """How long a worker's claim on a summary holds: longer than its call to the service can
     take, so an older claim belongs to a worker that died."""

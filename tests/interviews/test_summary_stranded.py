@@ -32,6 +32,11 @@ def broker_away(monkeypatch):
     monkeypatch.setattr(tasks.summarize_session, "delay", refuse)
 
 
+def summary_requests(callbacks) -> int:
+    """Of the callbacks a transaction left to run on commit, those that queue a summary."""
+    return sum("_enqueue" in callback.__qualname__ for callback in callbacks)
+
+
 def age(summary, **fields):
     """Make the summary's row look as it would after a while (updated_at is auto_now)."""
     with rls.bypass_context():
@@ -92,3 +97,42 @@ def test_summaries_waiting_for_their_next_run_or_finished_are_left_alone(tenant_
     age(recent, updated_at=timezone.now() - summary_services.summary_stranded_after() / 2)
 
     assert services.summaries_stranded() == []
+
+
+def test_an_answer_the_server_hears_after_the_end_still_gets_the_interview_its_summary(
+    tenant_a, django_capture_on_commit_callbacks
+):
+    # Every earlier answer reached the server only through the browser's copy (its realtime
+    # worker restarting); the last one's transcription finished after the interviewer closed.
+    session = interview(tenant_a, answers=[])
+    with rls.tenant_context(tenant_a.pk):
+        services.transcript_append(
+            session=session, speaker="candidate", text="Mine.", item_id="a1", source="client"
+        )
+    end(session, django_capture_on_commit_callbacks, run_tasks=False)
+    assert summary_of(session) is None  # nothing the server heard, yet
+
+    with django_capture_on_commit_callbacks() as queued, rls.tenant_context(tenant_a.pk):
+        session.refresh_from_db()
+        services.transcript_append(
+            session=session, speaker="candidate", text="And the last answer.", item_id="a2"
+        )
+
+    assert summary_of(session).status == "pending"
+    assert summary_requests(queued) == 1  # the worker is asked for it
+    with django_capture_on_commit_callbacks() as again, rls.tenant_context(tenant_a.pk):
+        services.transcript_append(session=session, speaker="candidate", text="P.S.", item_id="a3")
+    assert summary_requests(again) == 0  # asked for once
+
+
+def test_the_browsers_copy_after_the_end_asks_for_no_summary(
+    tenant_a, django_capture_on_commit_callbacks
+):
+    session = interview(tenant_a, answers=[])
+    end(session, django_capture_on_commit_callbacks, run_tasks=False)
+    with rls.tenant_context(tenant_a.pk):
+        session.refresh_from_db()
+        services.transcript_append(
+            session=session, speaker="candidate", text="Late.", item_id="a1", source="client"
+        )
+    assert summary_of(session) is None
