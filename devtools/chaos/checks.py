@@ -20,6 +20,7 @@ import time
 from collections import Counter
 
 TERMINAL = {"completed", "abandoned", "failed"}
+LATE_WORDS_SECONDS = 15
 
 
 def said(calls) -> list[tuple[str, str, str]]:
@@ -59,14 +60,18 @@ def wait_settled(session_id, *, timeout: float, summary_timeout: float) -> None:
             break
         time.sleep(0.5)
     give_up = time.monotonic() + summary_timeout
+    none_since = None
     while time.monotonic() < give_up:
         session, _, summary, _ = _retrying(_read, session_id)
-        # The summary row is made in the transaction that ends the session: none by then,
-        # none to wait for.
-        if session.status in TERMINAL and (
-            summary is None or summary.status in ("ready", "failed")
-        ):
-            return
+        if session.status in TERMINAL and summary is not None:
+            if summary.status in ("ready", "failed"):
+                return
+        elif session.status in TERMINAL:
+            # No summary asked for when the session ended: unless the server hears the
+            # candidate's last words after the end (a late transcription), none is coming.
+            none_since = none_since or time.monotonic()
+            if time.monotonic() - none_since > LATE_WORDS_SECONDS:
+                return
         time.sleep(0.5)
 
 
