@@ -10,6 +10,7 @@ import pytest
 
 from live.provider import get_provider
 from live.sideband import SidebandSession
+from live.sideband.conversation import ConversationOrder
 from tests.factories import SessionEventFactory, SessionFactory, TranscriptEntryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,3 +38,13 @@ def test_a_restarted_follower_hands_over_only_what_earlier_calls_heard(tenant_a)
     history, _ = asyncio.run(restarted.conversation.stored_so_far())
 
     assert [text for _, _, text in history] == ["Asked on the first call?"]
+
+
+def test_a_follower_that_attached_mid_turn_still_puts_a_late_answer_before_the_next_question():
+    # Attached after the candidate's answer was committed (item_a1), before the next
+    # question joined the conversation after it; the answer's transcription comes last.
+    order = ConversationOrder()
+    order.seen("item_q2")
+    order.place("item_q2", "item_a1")
+
+    assert order.after("item_a1", ["item_q2"]) == ["item_q2"]
