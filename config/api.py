@@ -4,6 +4,7 @@
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -103,6 +104,12 @@ def exception_handler(exc, context):
             exc = exceptions.ValidationError(message, code=getattr(exc, "code", None) or "invalid")
     if isinstance(exc, Http404):  # get_object_or_404: the API's not_found, not a bare "error"
         exc = exceptions.NotFound()
+    # The database out of reach (a restart, a failover: seconds) is a 503 with Retry-After,
+    # which clients (the interview page) wait out, not a 500.
+    if isinstance(exc, OperationalError):
+        from live.api.errors import DatabaseUnavailable  # here: DRF's settings import this module
+
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # Unhandled: Django's 500 handler, which never shows a trace in production.

@@ -188,6 +188,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # production everything goes through the logger, so no invitation link reaches the logs.
 CELERY_WORKER_REDIRECT_STDOUTS = PRODUCTION
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task taken by a worker that then died without a word (kill -9, a lost machine) waits in
+# Redis's "unacked" set until this many seconds have passed since it was taken, then goes back
+# to the queue (acks_late tasks, such as the summaries). Keep it above the longest countdown a
+# task is scheduled with (a retry's), or such tasks are delivered twice; Celery's default is
+# an hour. The sweep that puts them back runs every 10 s.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Auth, sessions -------------------------------------------------------------------------

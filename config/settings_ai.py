@@ -28,6 +28,12 @@ REALTIME_DB_CONNECTIONS = env.int("REALTIME_DB_CONNECTIONS", default=4)
 # A realtime worker's lock on each call it follows lapses this long after the worker dies: then
 # another worker follows the call (within its next scan, every 2 s).
 REALTIME_LOCK_TTL_SECONDS = env.float("REALTIME_LOCK_TTL_SECONDS", default=6.0)
+# The realtime worker's name on the call locks it holds: stable across restarts of the same
+# worker (a Fly machine runs one; its id), unique among the workers running at once. A worker
+# restarted under the same name takes its calls back at once instead of waiting out its own
+# locks (REALTIME_LOCK_TTL_SECONDS without a sideband). Empty: host and process id (a
+# restart waits).
+REALTIME_WORKER_ID = env.str("REALTIME_WORKER_ID", default=env.str("FLY_MACHINE_ID", default=""))
 # The candidate's session credential (live.tokens).
 SESSION_TOKEN_TTL_SECONDS = env.int("SESSION_TOKEN_TTL_SECONDS", default=600)
 # A connecting/live session with no heartbeat for this long is abandoned.

@@ -26,6 +26,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "live.tasks.reconcile_video_segments",
         "schedule": 600.0,
     },
+    # Summaries whose Celery message was lost (the broker away when the session ended) or
+    # whose worker died mid-run: queued again (docs/summaries.md, docs/reliability.md).
+    "requeue-stranded-summaries": {
+        "task": "interviews.tasks.requeue_stranded_summaries",
+        "schedule": env.float("SUMMARY_SWEEP_SECONDS", default=60.0),
+    },
     "expire-invitations": {
         "task": "invitations.tasks.expire_invitations",
         "schedule": 300.0,

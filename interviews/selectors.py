@@ -139,16 +139,21 @@ def live_calls() -> list[tuple[str, str, str]]:
         return [(str(s), str(t), c) for s, t, c in rows]
 
 
-def session_heard_so_far(session: InterviewSession, *, max_items: int, max_chars: int):
+def session_heard_so_far(
+    session: InterviewSession, *, max_items: int, max_chars: int, written_before=None
+):
     """What the server itself heard in the session, oldest first - the most recent entries
     within ``max_items`` and ``max_chars``, as (seq, speaker, text, provider item id) - and
     the rubric topics the interviewer has assessed. Only the server's own capture: the
-    browser's copy could put words in the interviewer's mouth. (Tenant context set.)"""
-    entries = (
-        TranscriptEntry.objects.filter(session=session, source=TranscriptSource.SERVER)
-        .order_by("-seq")
-        .values_list("seq", "speaker", "text", "provider_item_id")[:max_items]
-    )
+    browser's copy could put words in the interviewer's mouth; and, given ``written_before``,
+    only what was written before then (not what was said on the call being handed it).
+    (Tenant context set.)"""
+    entries = TranscriptEntry.objects.filter(session=session, source=TranscriptSource.SERVER)
+    if written_before is not None:
+        entries = entries.filter(created_at__lt=written_before)
+    entries = entries.order_by("-seq").values_list("seq", "speaker", "text", "provider_item_id")[
+        :max_items
+    ]
     kept, size = [], 0
     for entry in entries:
         size += len(entry[2])

@@ -35,3 +35,13 @@ def summarize_session(self, session_id: str, tenant_id: str) -> str:
         # would reach the caller as an error, as eager tasks' exceptions do.
         return self.retry(countdown=run.retry_in, throw=False)
     raise self.retry(countdown=run.retry_in)
+
+
+@shared_task
+def requeue_stranded_summaries() -> int:
+    """Queue again the summaries whose message was lost or whose worker died (every
+    SUMMARY_SWEEP_SECONDS, beat). Returns how many were queued."""
+    stranded = services.summaries_stranded()
+    for session_id, tenant_id in stranded:
+        summarize_session.delay(session_id, tenant_id)
+    return len(stranded)

@@ -35,10 +35,21 @@ ATTACH_CHANNEL = "realtime_attach"
 LISTEN_PING_SECONDS = 30
 LOCK_PREFIX = "realtime:lock:"
 SHUTDOWN_SECONDS = 5
-# Extend or release a call's lock only while this worker still holds it.
+# Take a call's lock if it is free or already under this worker's name: an earlier life of
+# this worker (killed and restarted under the same REALTIME_WORKER_ID) must not leave its
+# calls unfollowed until its lock runs out.
+_CLAIM = (
+    "local holder = redis.call('get', KEYS[1]) "
+    "if holder == false or holder == ARGV[1] then "
+    "return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1 else return 0 end"
+)
+# Extend a call's lock only while this worker still holds it; one that vanished (Redis
+# restarted without its keys) is taken again rather than given up.
 _EXTEND = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    "local holder = redis.call('get', KEYS[1]) "
+    "if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end "
+    "if holder == false then return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1 end "
+    "return 0"
 )
 _RELEASE = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -49,7 +60,7 @@ _RELEASE = (
 class RealtimeWorker:
     def __init__(self, *, poll_seconds: float = 2.0):
         self.poll_seconds = poll_seconds
-        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.identity = settings.REALTIME_WORKER_ID or f"{socket.gethostname()}:{os.getpid()}"
         # How long a call's lock outlives its holder: how soon another worker follows the
         # calls of one that died (it is extended every third of it while the worker lives).
         self.lock_ttl_ms = int(settings.REALTIME_LOCK_TTL_SECONDS * 1000)
@@ -62,7 +73,7 @@ class RealtimeWorker:
         if self.redis is None:
             return True
         return bool(
-            await self.redis.set(LOCK_PREFIX + call_id, self.identity, nx=True, px=self.lock_ttl_ms)
+            await self.redis.eval(_CLAIM, 1, LOCK_PREFIX + call_id, self.identity, self.lock_ttl_ms)
         )
 
     async def _keep_claims(self) -> None:

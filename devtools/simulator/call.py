@@ -101,6 +101,9 @@ class SimulatedCall:
     item_ids: set = field(default_factory=set)
     items: list = field(default_factory=list)  # the conversation's item ids, in order
     asked_at: float = 0.0  # when the interviewer began asking the current question
+    # What was said on the call, as its transcript events told it: (speaker, item id, text),
+    # speaker "interviewer" or "candidate" (the record a fault-injection run is checked by).
+    said: list = field(default_factory=list)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list = field(default_factory=list)
 

@@ -108,6 +108,7 @@ async def speak(call: SimulatedCall, text: str, response_id: str = "") -> None:
             "transcript": text,
         }
     )
+    call.said.append(("interviewer", item_id, text))
     done = {
         **item,
         "status": "completed",

@@ -210,3 +210,4 @@ async def _transcribe(call: SimulatedCall, item_id: str, transcript: str) -> Non
             "transcript": transcript,
         }
     )
+    call.said.append(("candidate", item_id, transcript))

@@ -32,7 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import rls
-from tenants.services import audit_record
+from tenants.services import audit_record, system_bypass
 
 from .. import selectors
 from ..models import InterviewSession, SessionStatus, SessionSummary, SummaryStatus
@@ -88,9 +88,23 @@ def summary_is_due(session: InterviewSession, status: str) -> bool:
 
 
 def _enqueue(session: InterviewSession) -> None:
+    session_id, tenant_id = str(session.pk), str(session.tenant_id)
+    transaction.on_commit(lambda: _send(session_id, tenant_id))
+
+
+def _send(session_id: str, tenant_id: str) -> None:
+    """Queue the worker's run. A broker that is away (Redis restarting) must not fail what
+    asked for the summary once it has committed - a session that just ended, in the
+    realtime worker or a request - so the summary stays pending, and the periodic sweep
+    (``summaries_stranded``) queues it when the broker is back."""
+    from kombu.exceptions import OperationalError
+
     from .. import tasks  # the tasks wrap these services; imported here to avoid a cycle
 
-    tasks.summarize_session.delay_on_commit(str(session.pk), str(session.tenant_id))
+    try:
+        tasks.summarize_session.delay(session_id, tenant_id)
+    except OperationalError:
+        logger.warning("summary not queued; the sweep will queue it", extra={"session": session_id})
 
 
 def summary_on_session_end(*, session: InterviewSession, status: str) -> SessionSummary | None:
@@ -107,12 +121,32 @@ def summary_on_session_end(*, session: InterviewSession, status: str) -> Session
     return summary
 
 
+def summary_on_late_speech(*, session: InterviewSession) -> SessionSummary | None:
+    """The server heard the candidate after the session ended (a transcription finishing
+    after the interviewer closed, as the provider's can): a session that ended without a
+    summary, because none of the candidate's words had been heard by then, gets one now if it
+    is due. (Called by ``transcript_append``.)"""
+    if SessionSummary.objects.filter(session=session).exists():
+        return None
+    return summary_on_session_end(session=session, status=session.status)
+
+
 def claim_ttl() -> timedelta:
     """How long a worker's claim on a summary holds: longer than its call to the service can
     take, so an older claim belongs to a worker that died."""
     return timedelta(
         seconds=settings.SUMMARY_TIMEOUT_SECONDS + settings.SUMMARY_CONNECT_TIMEOUT_SECONDS + 60
     )
+
+
+def summary_stranded_after() -> timedelta:
+    """How long a pending summary may be left alone before it is taken for stranded (its
+    message lost): twice the longest a run waits before the next one (a retry's backoff, the
+    circuit breaker's cool-down)."""
+    longest = max(
+        settings.SUMMARY_RETRY_BACKOFF_MAX_SECONDS, settings.SUMMARY_BREAKER_COOLDOWN_SECONDS + 10
+    )
+    return timedelta(seconds=2 * longest)
 
 
 def _lock_session(session_id) -> None:
@@ -164,6 +198,21 @@ def summary_rerun(*, session: InterviewSession, actor) -> SessionSummary:
     )
     _enqueue(session)
     return summary
+
+
+def summaries_stranded(now=None) -> list[tuple[str, str]]:
+    """(session id, tenant id) of the summaries nobody is working on although somebody should
+    be: pending and untouched for longer than any run waits (their Celery message was lost:
+    the broker was away when the session ended, or restarted without its queue), or claimed
+    by a worker whose claim ran out (it died). The sweep queues them again; every run claims
+    the row first, so a summary queued twice is still written once."""
+    now = now or timezone.now()
+    with system_bypass(reason="summaries stranded"):
+        stranded = SessionSummary.objects.filter(
+            Q(status=SummaryStatus.PENDING, updated_at__lt=now - summary_stranded_after())
+            | Q(status=SummaryStatus.RUNNING, claimed_at__lt=now - claim_ttl())
+        )
+        return [(str(s), str(t)) for s, t in stranded.values_list("session_id", "tenant_id")]
 
 
 # --- Writing it (the worker) ----------------------------------------------------------------

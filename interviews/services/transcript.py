@@ -9,8 +9,9 @@ from django.db import connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from ..models import InterviewSession, TranscriptEntry, TranscriptSource
+from ..models import InterviewSession, Speaker, TranscriptEntry, TranscriptSource
 from .live_updates import live_entry_written, live_unchanged, next_seq
+from .summaries import summary_on_late_speech
 
 MAX_TRANSCRIPT_TEXT = 10_000
 _SEQ_SHIFT = 1_000_000  # above any real entry count
@@ -128,6 +129,7 @@ def transcript_append(
                 existing.live_seq = live_seq
                 existing.save(update_fields=fields)
                 live_entry_written(existing, after=_entry_before(entries, existing.seq))
+                _heard_after_the_end(session, speaker)
             else:
                 live_unchanged(session.pk, live_seq)
             return existing, False
@@ -150,7 +152,16 @@ def transcript_append(
         live_seq=live_seq,
     )
     live_entry_written(entry, after=after)
+    if source == TranscriptSource.SERVER:
+        _heard_after_the_end(session, speaker)
     return entry, True
+
+
+def _heard_after_the_end(session: InterviewSession, speaker: str) -> None:
+    # The summary is asked for when the session ends, from what the server had heard of the
+    # candidate by then; their last words can be transcribed a moment after the end.
+    if speaker == Speaker.CANDIDATE and session.is_terminal:
+        summary_on_late_speech(session=session)
 
 
 def _entry_before(entries, seq: int):

@@ -182,6 +182,14 @@ class TranscriptEntryInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="When the utterance ended, in milliseconds from the start of the call.",
     )
+    before_item_ids = serializers.ListField(
+        child=serializers.CharField(max_length=128),
+        max_length=50,
+        required=False,
+        help_text="Item ids of entries already sent that come after this one in the "
+        "conversation (its transcription finished after they were said): it is placed before "
+        "the first of them that is stored.",
+    )
 
 
 class TranscriptBatchView(SessionAPI):
@@ -229,6 +237,7 @@ class TranscriptBatchView(SessionAPI):
                     source=TranscriptSource.CLIENT,
                     started_ms=entry.get("started_ms"),
                     ended_ms=entry.get("ended_ms"),
+                    before_item_ids=entry.get("before_item_ids", ()),
                 )
                 accepted += created
         total = len(data.validated_data["entries"])

@@ -63,6 +63,11 @@ class ConversationOrder:
             index = self.items.index(previous) + 1
         else:  # before this follower attached: after everything placed so far
             index = sum(1 for item in self.items if item in self.placed)
+            # ...and right after its predecessor, which this follower never saw (it attached
+            # in between, its worker restarted): that item's text can still arrive (a late
+            # transcription) and must go before this one.
+            self.items.insert(index, previous)
+            index += 1
         self.items.insert(index, item_id)
         self.placed.add(item_id)
 

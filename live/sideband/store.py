@@ -118,9 +118,24 @@ class SessionStore:
         await self.run(mark)
 
     async def heard_so_far(self, *, max_items: int, max_chars: int):
-        return await self.run(
-            lambda s: selectors.session_heard_so_far(s, max_items=max_items, max_chars=max_chars)
-        )
+        """What the session's earlier calls heard: entries written before this call was
+        first followed. A follower restarted mid-call (its worker killed) must not hand the
+        call its own conversation back, as if it were an earlier call's."""
+
+        def heard(session):
+            first_attached = (
+                SessionEvent.objects.filter(
+                    session=session, kind="sideband.attached", data__call_id=self.call_id
+                )
+                .order_by("created_at")
+                .values_list("created_at", flat=True)
+                .first()
+            )
+            return selectors.session_heard_so_far(
+                session, max_items=max_items, max_chars=max_chars, written_before=first_attached
+            )
+
+        return await self.run(heard)
 
     async def transcript_append(self, **entry) -> None:
         # The append takes the session's row lock first thing (its update number): the row

@@ -57,7 +57,14 @@ def test_the_transcript_request_describes_its_entries(schema):
     entry = resolve(schema, entries["items"])
     assert entry["type"] == "object"
     assert set(entry["required"]) == {"item_id", "speaker", "text"}
-    assert set(entry["properties"]) == {"item_id", "speaker", "text", "started_ms", "ended_ms"}
+    assert set(entry["properties"]) == {
+        "item_id",
+        "speaker",
+        "text",
+        "started_ms",
+        "ended_ms",
+        "before_item_ids",
+    }
     assert resolve(schema, entry["properties"]["speaker"])["enum"] == ["interviewer", "candidate"]
     assert entry["properties"]["text"]["maxLength"] == 10_000
     assert all(field.get("description") for field in entry["properties"].values())

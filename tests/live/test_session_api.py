@@ -193,6 +193,26 @@ def test_a_late_utterance_takes_its_place_in_the_conversation(session):
     ]
 
 
+def test_the_browsers_late_utterance_takes_its_place_too(session):
+    # The sideband missed the call (its worker restarting): the browser's copy is all there is,
+    # and the answer to Q1 was transcribed after Q2 was asked, so it is sent after Q2.
+    set_status(session, status="live")
+    first = [
+        {"item_id": "q1", "speaker": "interviewer", "text": "Q1?"},
+        {"item_id": "q2", "speaker": "interviewer", "text": "Q2?"},
+    ]
+    late = {"item_id": "a1", "speaker": "candidate", "text": "A1.", "before_item_ids": ["q2"]}
+    api(session, "transcript", {"entries": first})
+
+    assert api(session, "transcript", {"entries": [late]}).json() == {"accepted": 1, "ignored": 0}
+
+    assert [(seq, item) for seq, *_, item in transcript(session)] == [
+        (1, "q1"),
+        (2, "a1"),
+        (3, "q2"),
+    ]
+
+
 def test_the_servers_copy_moves_a_browser_entry_to_its_place(session):
     with rls.tenant_context(session.tenant_id):
         transcript_append(session=session, speaker="interviewer", text="Q1", item_id="q1")

@@ -25,7 +25,10 @@ const link = new ReconnectingConnection({
   view,
   audioElement: $("interviewer-audio"),
   hooks: {
-    onConnecting: () => turns.reset(),
+    onConnecting: () => {
+      turns.reset();
+      transcript.newCall();
+    },
     onOpen: () => {
       // A reconnected call gets a new video segment; the old one finishes its upload.
       if (callOpened) recording.nextSegment();

@@ -11,10 +11,26 @@ export class ClientTranscript {
     this.seen = new Set();
     this.pending = [];
     this.speechTimes = new Map(); // item id -> where the candidate's speech is in the call's audio
+    this.order = []; // this call's items in conversation order (each names its previous_item_id)
+  }
+
+  // A new call: its items are ordered among themselves, not against the last call's.
+  newCall() {
+    this.order = [];
+  }
+
+  place(itemId, previous) {
+    if (!itemId || this.order.includes(itemId)) return;
+    const after = previous === null ? -1 : this.order.indexOf(previous);
+    const at = previous !== null && after < 0 ? this.order.length : after + 1;
+    this.order.splice(at, 0, itemId);
   }
 
   handle(event) {
     switch (event.type) {
+      case "conversation.item.added":
+        this.place(event.item?.id, event.previous_item_id ?? null);
+        break;
       case "response.output_audio_transcript.done":
         this.add("interviewer", event.item_id, event.transcript);
         break;
@@ -38,7 +54,11 @@ export class ClientTranscript {
     if (!itemId || !text || this.seen.has(itemId)) return;
     this.seen.add(itemId);
     const { started_ms = null, ended_ms = null } = this.speechTimes.get(itemId) || {};
-    this.pending.push({ item_id: itemId, speaker, text, started_ms, ended_ms });
+    // Text can arrive out of conversation order (a candidate's transcription finishing after
+    // the interviewer's next question): name the entries already taken that came after it.
+    const rank = this.order.indexOf(itemId);
+    const later = rank < 0 ? [] : this.order.slice(rank + 1).filter((id) => this.seen.has(id));
+    this.pending.push({ item_id: itemId, speaker, text, started_ms, ended_ms, before_item_ids: later });
   }
 
   async flush() {
