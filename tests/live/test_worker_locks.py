@@ -104,7 +104,6 @@ def test_a_worker_lets_go_of_a_call_another_took_and_keeps_the_others(settings):
     asyncio.run(scenario())
 
 
-
 def with_redis(worker: RealtimeWorker) -> RealtimeWorker:
     worker.redis = aioredis.Redis.from_url(settings.REDIS_URL)
     return worker
