@@ -58,16 +58,22 @@ def next_seq(session_id) -> int:
     updates of one session are numbered in commit order (and writers that start here need no
     other lock). A session that does not exist (or is not the tenant's) is
     ``InterviewSession.DoesNotExist``."""
+    return next_seq_and_status(session_id)[0]
+
+
+def next_seq_and_status(session_id) -> tuple[int, str]:
+    """``next_seq``, and the session's status as it is under the lock (for a writer that holds
+    only the session's id)."""
     table = InterviewSession._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET live_seq = live_seq + 1 WHERE id = %s RETURNING live_seq",  # noqa: S608
+            f"UPDATE {table} SET live_seq = live_seq + 1 WHERE id = %s RETURNING live_seq, status",  # noqa: S608
             [session_id],
         )
         row = cursor.fetchone()
     if row is None:
         raise InterviewSession.DoesNotExist(session_id)
-    return row[0]
+    return row[0], row[1]
 
 
 def _push(groups: list[str], message: dict) -> None:

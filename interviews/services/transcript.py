@@ -9,8 +9,14 @@ from django.db import connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from ..models import InterviewSession, Speaker, TranscriptEntry, TranscriptSource
-from .live_updates import live_entry_written, live_unchanged, next_seq
+from ..models import (
+    TERMINAL_STATUSES,
+    InterviewSession,
+    Speaker,
+    TranscriptEntry,
+    TranscriptSource,
+)
+from .live_updates import live_entry_written, live_unchanged, next_seq_and_status
 from .summaries import summary_on_late_speech
 
 MAX_TRANSCRIPT_TEXT = 10_000
@@ -93,7 +99,7 @@ def transcript_append(
         return None, False
     # The update's number, under the session's row lock: concurrent appends (sideband and
     # browser) take turns, for seq as for the number.
-    live_seq = next_seq(session.pk)
+    live_seq, status = next_seq_and_status(session.pk)
     later_ids = [i for i in before_item_ids if i]
     entry = _append_last(
         session=session,
@@ -107,6 +113,8 @@ def transcript_append(
         live_seq=live_seq,
     )
     if entry is not None:
+        if source == TranscriptSource.SERVER:
+            _heard_after_the_end(session, speaker, status)
         return entry, True
     entries = TranscriptEntry.objects.filter(session=session)
     later = (
@@ -129,7 +137,7 @@ def transcript_append(
                 existing.live_seq = live_seq
                 existing.save(update_fields=fields)
                 live_entry_written(existing, after=_entry_before(entries, existing.seq))
-                _heard_after_the_end(session, speaker)
+                _heard_after_the_end(session, speaker, status)
             else:
                 live_unchanged(session.pk, live_seq)
             return existing, False
@@ -153,15 +161,17 @@ def transcript_append(
     )
     live_entry_written(entry, after=after)
     if source == TranscriptSource.SERVER:
-        _heard_after_the_end(session, speaker)
+        _heard_after_the_end(session, speaker, status)
     return entry, True
 
 
-def _heard_after_the_end(session: InterviewSession, speaker: str) -> None:
+def _heard_after_the_end(session: InterviewSession, speaker: str, status: str) -> None:
     # The summary is asked for when the session ends, from what the server had heard of the
-    # candidate by then; their last words can be transcribed a moment after the end.
-    if speaker == Speaker.CANDIDATE and session.is_terminal:
-        summary_on_late_speech(session=session)
+    # candidate by then; their last words can be transcribed a moment after the end. The
+    # status is the one read under the row lock: the caller may hold only the session's id
+    # (the realtime worker's appends do not read the session first).
+    if speaker == Speaker.CANDIDATE and status in TERMINAL_STATUSES:
+        summary_on_late_speech(session=InterviewSession.objects.get(pk=session.pk))
 
 
 def _entry_before(entries, seq: int):

@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError
 
 from core import rls
 from interviews import services, tasks
-from interviews.models import SessionSummary
+from interviews.models import InterviewSession, SessionSummary
 from interviews.services import summaries as summary_services
 from tests.factories import SummaryFactory
 from tests.support.responses import ok
@@ -136,3 +136,20 @@ def test_the_browsers_copy_after_the_end_asks_for_no_summary(
             session=session, speaker="candidate", text="Late.", item_id="a1", source="client"
         )
     assert summary_of(session) is None
+
+
+def test_late_words_written_with_only_the_sessions_id_ask_for_the_summary_too(
+    tenant_a, django_capture_on_commit_callbacks
+):
+    # The realtime worker appends without reading the session first (live.sideband.store):
+    # the status that decides is the one read under the row lock, not the caller's copy.
+    session = interview(tenant_a, answers=[])
+    end(session, django_capture_on_commit_callbacks, run_tasks=False)
+    only_the_id = InterviewSession(pk=session.pk, tenant_id=session.tenant_id)
+    assert not only_the_id.is_terminal  # the caller's copy knows nothing of the end
+    with django_capture_on_commit_callbacks() as queued, rls.tenant_context(tenant_a.pk):
+        services.transcript_append(
+            session=only_the_id, speaker="candidate", text="The last answer.", item_id="a1"
+        )
+    assert summary_of(session).status == "pending"
+    assert summary_requests(queued) == 1
