@@ -18,7 +18,7 @@ RUN mkdir config core tenants interviews invitations live privacy \
 COPY . .
 # collectstatic imports the settings, which in production demand real values; these exist only
 # for this build step and are not in the final environment.
-RUN DJANGO_ENV=production DEBUG=false ALLOWED_HOSTS=build.invalid \
+RUN DJANGO_ENV=production DEBUG=false ALLOWED_HOSTS=build.invalid EMAIL_URL=smtp://build.invalid \
     SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_urlsafe(48))") \
     python manage.py collectstatic --noinput \
     && chown -R app:app /app

@@ -330,6 +330,18 @@ SERVE_STATIC = env.bool("SERVE_STATIC", default=not PRODUCTION)
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)  # EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS, ... as django-environ documents
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+# Backends that deliver nothing: production would print candidates' invitation links and sign-in
+# codes to its log instead of sending them.
+_UNDELIVERED_EMAIL = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+if PRODUCTION and EMAIL_BACKEND in _UNDELIVERED_EMAIL:
+    raise ImproperlyConfigured(
+        "Refusing to start in production: email is not delivered (set EMAIL_URL or EMAIL_BACKEND)"
+    )
 ANYMAIL = {"API_KEY": env.str("ANYMAIL_API_KEY", default="")} if "ANYMAIL_API_KEY" in env else {}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="interviews@localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)

@@ -13,6 +13,7 @@ GOOD = {
     "SECRET_KEY": "k" * 20 + "a-very-long-random-production-secret-key-0123456789",
     "ALLOWED_HOSTS": "interviews.example.com",
     "DEBUG": "false",
+    "EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587",
 }
 
 
@@ -40,6 +41,12 @@ def test_check_deploy_is_clean_in_production_mode():
         ({"SECRET_KEY": None}, "SECRET_KEY is the default"),
         ({"SECRET_KEY": "short"}, "shorter than 50 characters"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS is empty or a wildcard"),
+        ({"EMAIL_URL": None}, "email is not delivered"),
+        ({"EMAIL_URL": "consolemail://"}, "email is not delivered"),
+        (
+            {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+            "email is not delivered",
+        ),
     ],
 )
 def test_production_refuses_insecure_defaults(override, reason):
@@ -64,7 +71,7 @@ def test_the_database_check_flags_a_role_that_bypasses_rls():
 @pytest.mark.parametrize(
     "env,backend",
     [
-        ({}, "django.core.mail.backends.console.EmailBackend"),
+        ({"EMAIL_URL": None}, "django.core.mail.backends.console.EmailBackend"),
         (
             {"EMAIL_URL": "smtp+tls://user:pw@smtp.example.com:587"},
             "django.core.mail.backends.smtp.EmailBackend",
@@ -84,7 +91,7 @@ def test_email_backend_is_chosen_by_settings(env, backend):
     assert result.returncode == 0, result.stderr
     printed = result.stdout.strip().splitlines()[-1].split()
     assert printed[0] == backend
-    if "EMAIL_URL" in env:
+    if env.get("EMAIL_URL"):
         assert printed[1:] == ["smtp.example.com", "587", "True"]
 
 
