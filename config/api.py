@@ -2,12 +2,15 @@
 ``{"error": {"code": "...", "message": "..."}}``."""
 
 import json
+import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions, parsers, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 # The largest body the API reads: a transcript batch (50 entries of up to 10,000 characters)
 # with room to spare. Deeper nesting than any request needs is refused before it is walked.
@@ -93,6 +96,18 @@ def _check_text(text: str) -> None:
             ) from exc
 
 
+# SQLSTATE classes and codes that mean the connection, not the statement, failed: class 08
+# (connection exceptions) and the server shutting down or starting (57P01-57P03).
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: OperationalError) -> bool:
+    """Whether the error says the database could not be reached (rather than refused one
+    statement): a lost or refused connection has no SQLSTATE, or one of the above."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+
+
 def exception_handler(exc, context):
     # A rule a service enforces (a state transition, a cross-tenant reference) is the client's
     # problem, never a 500: a state conflict is 409, anything else invalid 400.
@@ -105,10 +120,12 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404):  # get_object_or_404: the API's not_found, not a bare "error"
         exc = exceptions.NotFound()
     # The database out of reach (a restart, a failover: seconds) is a 503 with Retry-After,
-    # which clients (the interview page) wait out, not a 500.
-    if isinstance(exc, OperationalError):
+    # which clients (the interview page) wait out, not a 500. Other operational errors (a
+    # deadlock, a statement timeout) stay 500s, which operators see.
+    if isinstance(exc, OperationalError) and database_unreachable(exc):
         from live.api.errors import DatabaseUnavailable  # here: DRF's settings import this module
 
+        logger.warning("database unreachable: answered 503", extra={"error": type(exc).__name__})
         exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:

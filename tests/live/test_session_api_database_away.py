@@ -22,40 +22,57 @@ def owner_sql(*statements):
             conn.execute(statement)
 
 
-@pytest.fixture
-def database_shutting_down():
-    """Every update of a session fails as it does while the server shuts down (SQLSTATE
-    57P01, admin_shutdown)."""
+def failing_session_updates(errcode: str, message: str):
+    """Every update of a session fails with this SQLSTATE, raised by the server itself."""
     table = InterviewSession._meta.db_table
     owner_sql(
-        """CREATE FUNCTION test_shutting_down() RETURNS trigger LANGUAGE plpgsql AS $$
+        f"""CREATE FUNCTION test_failing() RETURNS trigger LANGUAGE plpgsql AS $$
            BEGIN
-             RAISE EXCEPTION 'terminating connection due to administrator command'
-               USING ERRCODE = 'admin_shutdown';
+             RAISE EXCEPTION '{message}' USING ERRCODE = '{errcode}';
            END $$""",
-        f"""CREATE TRIGGER test_shutting_down BEFORE UPDATE ON {table} FOR EACH ROW
-            EXECUTE FUNCTION test_shutting_down()""",
+        f"""CREATE TRIGGER test_failing BEFORE UPDATE ON {table} FOR EACH ROW
+            EXECUTE FUNCTION test_failing()""",
     )
     yield
-    owner_sql(f"DROP TRIGGER test_shutting_down ON {table}", "DROP FUNCTION test_shutting_down()")
+    owner_sql(f"DROP TRIGGER test_failing ON {table}", "DROP FUNCTION test_failing()")
 
 
-def test_a_heartbeat_while_the_database_restarts_is_a_503_to_try_again(
-    tenant_a, database_shutting_down
-):
-    session = SessionFactory(tenant=tenant_a, candidate__user=UserFactory(), status="live")
+@pytest.fixture
+def database_shutting_down():
+    """As while the server shuts down (SQLSTATE 57P01, admin_shutdown)."""
+    yield from failing_session_updates(
+        "admin_shutdown", "terminating connection due to administrator command"
+    )
+
+
+@pytest.fixture
+def deadlocking():
+    """A deadlock (SQLSTATE 40P01): an operational error that is not the database away."""
+    yield from failing_session_updates("deadlock_detected", "deadlock detected")
+
+
+def heartbeat(tenant):
+    session = SessionFactory(tenant=tenant, candidate__user=UserFactory(), status="live")
     token = session_token_issue(
         session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
     )
-    client = Client(raise_request_exception=False)
-
-    response = client.post(
+    return Client(raise_request_exception=False).post(
         f"/api/candidate/sessions/{session.pk}/heartbeat/",
         data={"connection_state": "connected"},
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
 
+
+def test_a_heartbeat_while_the_database_restarts_is_a_503_to_try_again(
+    tenant_a, database_shutting_down
+):
+    response = heartbeat(tenant_a)
+
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert response["Retry-After"] == "2"
+
+
+def test_other_operational_errors_stay_500s_that_operators_see(tenant_a, deadlocking):
+    assert heartbeat(tenant_a).status_code == 500
