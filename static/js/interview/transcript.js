@@ -4,6 +4,7 @@
 import { ApiError } from "./api.js";
 
 const BATCH_SIZE = 50; // the most the transcript call accepts at once
+const MAX_LATER = 50; // the most entries one entry may name as coming after it
 
 export class ClientTranscript {
   constructor(api) {
@@ -57,7 +58,10 @@ export class ClientTranscript {
     // Text can arrive out of conversation order (a candidate's transcription finishing after
     // the interviewer's next question): name the entries already taken that came after it.
     const rank = this.order.indexOf(itemId);
+    // The nearest 50 are plenty (the server places it before the first it has) and what the
+    // API takes: more would have the whole batch refused.
     const later = rank < 0 ? [] : this.order.slice(rank + 1).filter((id) => this.seen.has(id));
+    later.splice(MAX_LATER);
     this.pending.push({ item_id: itemId, speaker, text, started_ms, ended_ms, before_item_ids: later });
   }
 
