@@ -322,7 +322,7 @@ class Candidate:
                 "text": text,
                 "started_ms": timing.get("started_ms"),
                 "ended_ms": timing.get("ended_ms"),
-                "before_item_ids": later,
+                "before_item_ids": later[:50],  # as the page: the most the API takes
             }
         )
 
