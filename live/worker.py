@@ -102,6 +102,12 @@ class RealtimeWorker:
                 if isinstance(held, Exception):
                     logger.warning("could not extend a call lock", extra={"call": call_id})
                     continue
+                if held and self.tasks.get(call_id) is not task:
+                    # Its follower ended (and let go) during the round trip, and the extension
+                    # took the lock again: let go, so another worker need not wait it out.
+                    with contextlib.suppress(Exception):
+                        await self.redis.eval(_RELEASE, 1, LOCK_PREFIX + call_id, self.identity)
+                    continue
                 if not held:
                     # Another worker took the call over (our lock lapsed): let it have it.
                     logger.warning("lost a call lock", extra={"call": call_id})

@@ -50,7 +50,8 @@ def test_a_dead_workers_call_passes_to_another_once_its_lock_lapses(settings):
 
 
 def test_a_living_worker_keeps_its_calls_past_the_lock_time(settings):
-    settings.REALTIME_LOCK_TTL_SECONDS = 0.3
+    # Long enough that a busy machine's pause between two extensions does not lapse it.
+    settings.REALTIME_LOCK_TTL_SECONDS = 1.0
     call = f"rtc_lock_{uuid.uuid4().hex}"
 
     async def scenario():
@@ -60,7 +61,7 @@ def test_a_living_worker_keeps_its_calls_past_the_lock_time(settings):
         keeping = asyncio.ensure_future(first._keep_claims())
         try:
             assert await first._claim(call)
-            for _ in range(5):  # well past the lock time, in steps
+            for _ in range(8):  # well past the lock time, in steps
                 await asyncio.sleep(0.2)
                 assert not await second._claim(call)
             assert not following.cancelled()
@@ -68,6 +69,44 @@ def test_a_living_worker_keeps_its_calls_past_the_lock_time(settings):
             keeping.cancel()
             following.cancel()
             await first.redis.delete(LOCK_PREFIX + call)
+            await close(first, second)
+
+    asyncio.run(scenario())
+
+
+def test_a_lock_taken_again_for_a_call_whose_follower_just_ended_is_let_go(settings):
+    settings.REALTIME_LOCK_TTL_SECONDS = 1.0
+    call = f"rtc_lock_{uuid.uuid4().hex}"
+
+    async def scenario():
+        first, second = two_workers()
+        following = asyncio.ensure_future(asyncio.Event().wait())
+        first.tasks[call] = following
+        assert await first._claim(call)
+        pipeline = first.redis.pipeline
+
+        def ending_meanwhile(*args, **kwargs):
+            batch = pipeline(*args, **kwargs)
+            execute = batch.execute
+
+            async def execute_after_the_follower_ended(*a, **k):
+                # The follower ends during the round trip and lets go of its lock.
+                first.tasks.pop(call, None)
+                await second.redis.delete(LOCK_PREFIX + call)
+                return await execute(*a, **k)
+
+            batch.execute = execute_after_the_follower_ended
+            return batch
+
+        first.redis.pipeline = ending_meanwhile
+        keeping = asyncio.ensure_future(first._keep_claims())
+        try:
+            await asyncio.sleep(0.8)  # one round (every third of the lock time)
+            assert await second._claim(call)  # free at once, not after a lapsed lock
+        finally:
+            keeping.cancel()
+            following.cancel()
+            await second.redis.delete(LOCK_PREFIX + call)
             await close(first, second)
 
     asyncio.run(scenario())
