@@ -30,7 +30,7 @@ def test_each_sessions_transcript_keeps_its_order_across_several_database_thread
     settings, tenant_a
 ):
     settings.REALTIME_DB_CONNECTIONS = 3
-    followed = stores(tenant_a, 6)
+    followed = stores(tenant_a, 10)  # all ten on one of three threads: 1 in 20,000
 
     async def scenario():
         # Every session's utterances handed over at once, as many calls' events arrive.
