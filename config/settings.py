@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "config.middleware.NullCharacterGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy (see "Content Security Policy" below).
+    "config.security_headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tenants.middleware.AccountContextMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,7 +93,10 @@ MIDDLEWARE = [
 # The candidate session API (bearer session tokens) is served by a leaner middleware stack,
 # see config/asgi.py.
 CANDIDATE_API_PREFIX = "/api/candidate/"
-CANDIDATE_API_MIDDLEWARE = ["config.middleware.RequestIdMiddleware"]
+CANDIDATE_API_MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "config.security_headers.SecurityHeadersMiddleware",
+]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -106,6 +111,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ CSP_NONCE }}: the nonce an inline <script> needs (Content Security Policy).
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -412,6 +419,30 @@ if PRODUCTION:
 
 # Paths where the recruiter console's tenant scoping applies (tenants.middleware).
 CONSOLE_PATH_PREFIXES = ["/admin/"]
+
+# --- Content Security Policy (docs/security.md) ---------------------------------------------
+# django-csp 4's policy for the candidate pages, and the base of every other page's:
+# config.security_headers adds the provider origins from the settings at each request
+# (connect-src: OPENAI_BASE_URL and the video upload host; the console's media-src: the video
+# asset host; form-action: Google's sign-in when it is on). Scripts only from our own files
+# or with the response's nonce; styles only from our own files: no 'unsafe-inline' anywhere.
+from csp.constants import NONCE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # data: for the pages' empty favicon (data:,)
+        "media-src": ["'self'"],
+        "connect-src": ["'self'"],  # 'self' covers our own WebSockets (ws:/wss:)
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 if DJANGO_ENV == "test":
     # Tests create many users; a fast hash keeps the suite quick (never used outside tests).

@@ -19,6 +19,10 @@ APIVIDEO_BASE_URL = env.str(
 ).rstrip("/")
 # Where the browser uploads (the provider's own host; empty: APIVIDEO_BASE_URL).
 APIVIDEO_UPLOAD_BASE_URL = env.str("APIVIDEO_UPLOAD_BASE_URL", default="").rstrip("/")
+# Where the browser fetches a recording to play it in the console (the Content-Security-Policy's
+# media-src; config.security_headers). Empty: https://vod.api.video for api.video's own API
+# hosts, else APIVIDEO_BASE_URL (the local fake serves its assets itself).
+APIVIDEO_ASSET_BASE_URL = env.str("APIVIDEO_ASSET_BASE_URL", default="").rstrip("/")
 # The webhook's signatureSecret (api.video gives it when the webhook is registered). The
 # fake signs with this development value when there is no key.
 APIVIDEO_WEBHOOK_SECRET = env.str(

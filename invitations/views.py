@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from core import requestcontext, rls
+from core.browser_permissions import camera_and_microphone
 from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
 from tenants.models import TenantStatus
@@ -238,6 +239,7 @@ def _ready_to_start(request):
 @never_cache
 @login_required
 @require_GET
+@camera_and_microphone
 def device_check(request):
     invitation, _, problem = _ready_to_start(request)
     if problem:

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.browser_permissions import camera_and_microphone
 from interviews.selectors import session_for_candidate
 
 from .tokens import session_token_issue
@@ -15,6 +16,7 @@ from .tokens import session_token_issue
 @never_cache
 @login_required
 @require_GET
+@camera_and_microphone
 def session_page(request, session_id):
     session = session_for_candidate(session_id, request.user.pk)
     if session is None:
