@@ -1,6 +1,7 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright, with fake media devices
 (a test pattern for the camera, a beep for the microphone) and permissions granted."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -122,3 +123,62 @@ def asgi_server():
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+# --- Content Security Policy violations ---------------------------------------------------------
+# Every page of a watched browser page records the policy violations it sees
+# (securitypolicyviolation events, into window.__cspViolations and out to the test through an
+# exposed function, so those of a page navigated away from are kept) and the browser's console
+# messages about its Content-Security-Policy or Permissions-Policy.
+# The pages' policy has no 'unsafe-eval', so page.wait_for_function takes a function
+# ("() => ..."), never a bare expression, which Playwright would eval in the page at each poll.
+CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const violation = {
+    page: location.href,
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+  };
+  window.__cspViolations.push(violation);
+  if (window.__reportCspViolation) window.__reportCspViolation(violation);
+}, true);
+"""
+POLICY_MESSAGE = ("Content Security Policy", "Content-Security-Policy", "Permissions policy")
+
+
+class PolicyWatch:
+    """What a page's policies refused, from its install until ``violations()`` is asked."""
+
+    def __init__(self, page):
+        self.page = page
+        self.reported: list[dict] = []
+        self.console: list[str] = []
+        page.expose_function("__reportCspViolation", self._report)
+        page.add_init_script(CSP_RECORDER)
+        page.on("console", self._console)
+
+    def _report(self, violation: dict) -> None:
+        self.reported.append(violation)
+
+    def _console(self, message) -> None:
+        if any(marker in message.text for marker in POLICY_MESSAGE):
+            self.console.append(f"{message.type}: {message.text} ({message.location})")
+
+    def violations(self) -> list:
+        """Every violation reported so far, with the current page's own record (in case one
+        was still on its way out), and every console message about a policy."""
+        with contextlib.suppress(Exception):  # a closed page has only what it reported
+            for violation in self.page.evaluate("window.__cspViolations || []"):
+                if violation not in self.reported:
+                    self.reported.append(violation)
+        return [*self.reported, *self.console]
+
+
+@pytest.fixture
+def policy_watch(page):
+    """The ``page`` fixture's PolicyWatch (installed before the test's first navigation)."""
+    return PolicyWatch(page)

@@ -40,10 +40,11 @@ def test_a_required_camera_that_is_missing_keeps_start_disabled_and_says_why(
 ):
     at_device_check(live_server, page, tenant_a, required=True, camera=False)
     page.wait_for_function(
-        "document.getElementById('device-status').textContent.includes('needs a working camera')"
+        "() => document.getElementById('device-status').textContent"
+        ".includes('needs a working camera')"
     )
     page.wait_for_function(
-        "document.getElementById('mic-state').textContent === 'Microphone: working'",
+        "() => document.getElementById('mic-state').textContent === 'Microphone: working'",
         timeout=15000,
     )
     assert "your camera does not" in page.locator("#device-status").inner_text()
@@ -57,19 +58,25 @@ def test_a_required_camera_that_is_missing_keeps_start_disabled_and_says_why(
 
 def test_a_required_camera_that_works_lets_the_candidate_start(live_server, page, tenant_a):
     at_device_check(live_server, page, tenant_a, required=True)
-    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    page.wait_for_function(
+        "() => !document.getElementById('start-interview').disabled", timeout=15000
+    )
     assert page.locator("#camera-state").inner_text() == "Camera: on"
 
 
 def test_an_optional_camera_that_is_missing_means_audio_only(live_server, page, tenant_a):
     at_device_check(live_server, page, tenant_a, camera=False)
-    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    page.wait_for_function(
+        "() => !document.getElementById('start-interview').disabled", timeout=15000
+    )
     assert page.locator("#camera-state").inner_text() == "Camera: not available (audio only)"
 
 
 def test_a_tenant_without_video_asks_for_no_camera(live_server, page, tenant_a):
     at_device_check(live_server, page, tenant_a, video=False, required=True)
-    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    page.wait_for_function(
+        "() => !document.getElementById('start-interview').disabled", timeout=15000
+    )
     assert page.evaluate("window.asked") == [False]
     assert page.locator("#camera-preview").count() == 0
     assert "camera" not in page.locator("main").inner_text().lower()

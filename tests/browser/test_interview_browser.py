@@ -78,7 +78,7 @@ def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtim
     walk_onboarding(page, live_server, token)
 
     page.wait_for_function(
-        "document.getElementById('interview').dataset.state === 'live'", timeout=20000
+        "() => document.getElementById('interview').dataset.state === 'live'", timeout=20000
     )
     page.locator("#captions li").first.wait_for(timeout=20000)
     snap(page, "interview-live")
@@ -165,7 +165,7 @@ def test_a_dropped_call_reconnects_once_and_the_interview_carries_on(
     )
     assert response.status_code == 200
     page.wait_for_function(
-        "document.getElementById('interview').dataset.state === 'reconnecting'", timeout=10000
+        "() => document.getElementById('interview').dataset.state === 'reconnecting'", timeout=10000
     )
     snap(page, "interview-reconnecting")
     page.get_by_text("Welcome back.", exact=False).first.wait_for(timeout=20000)
@@ -258,7 +258,7 @@ def test_an_answer_typed_while_the_interviewer_speaks_is_answered_after_it(
     snap(page, "interview-typed-while-speaking")
     # Once the interviewer speaks again, the status line no longer talks about the answer.
     page.wait_for_function(
-        "document.getElementById('status').textContent === 'Connected.'", timeout=20000
+        "() => document.getElementById('status').textContent === 'Connected.'", timeout=20000
     )
     page.wait_for_url("**/done/", timeout=60000)
 

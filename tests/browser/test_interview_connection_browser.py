@@ -59,11 +59,11 @@ def test_after_the_last_retry_the_page_says_one_thing(live_server, page, tenant_
     for attempt in range(1, 6):
         wait_for_offers(page, offers, attempt)
         page.wait_for_function(
-            "document.getElementById('status').textContent.includes('Reconnecting in')"
+            "() => document.getElementById('status').textContent.includes('Reconnecting in')"
         )
         page.clock.run_for(16000)
     wait_for_offers(page, offers, 6)
-    page.wait_for_function("document.getElementById('interview').dataset.state === 'error'")
+    page.wait_for_function("() => document.getElementById('interview').dataset.state === 'error'")
     snap(page, "interview-gave-up")
     assert page.locator("#error-text").inner_text() == (
         "The interviewer service is not available right now. "
@@ -78,7 +78,7 @@ def test_after_the_last_retry_the_page_says_one_thing(live_server, page, tenant_
 def test_a_configuration_error_stops_at_once(live_server, page, tenant_a, upstream):
     upstream.mode, upstream.code = 401, "invalid_api_key"
     offers = open_interview_on_a_clock(page, live_server, tenant_a)
-    page.wait_for_function("document.getElementById('interview').dataset.state === 'error'")
+    page.wait_for_function("() => document.getElementById('interview').dataset.state === 'error'")
     snap(page, "interview-not-configured")
     assert page.locator("#error-text").inner_text() == (
         "The interview can't start right now; we've told the company."
@@ -101,7 +101,7 @@ def test_a_rate_limit_is_waited_out_as_long_as_the_provider_asks(
     upstream.headers = {"Retry-After": "20"}
     offers = open_interview_on_a_clock(page, live_server, tenant_a)
     page.wait_for_function(
-        "document.getElementById('status').textContent"
+        "() => document.getElementById('status').textContent"
         " === 'The interviewer service is busy right now. Reconnecting in 20 s...'"
     )
     page.clock.run_for(19000)  # the page's own backoff (1 s) would have asked again by now
@@ -117,7 +117,7 @@ def test_a_provider_asking_for_a_long_wait_is_not_waited_out_on_the_page(
     upstream.mode, upstream.code = 429, "rate_limit_exceeded"
     upstream.headers = {"Retry-After": "600"}
     offers = open_interview_on_a_clock(page, live_server, tenant_a)
-    page.wait_for_function("document.getElementById('interview').dataset.state === 'error'")
+    page.wait_for_function("() => document.getElementById('interview').dataset.state === 'error'")
     # Busy is not the candidate's connection, and ten minutes is not a countdown to watch.
     assert page.locator("#error-text").inner_text() == (
         "The interviewer service is busy right now. Please try again in a few minutes."
@@ -157,7 +157,7 @@ def open_live_interview(page, live_server, tenant):
     page.add_init_script(KEEP_CONNECTIONS)
     walk_onboarding(page, live_server, token)
     page.wait_for_function(
-        "document.getElementById('interview').dataset.state === 'live'", timeout=20000
+        "() => document.getElementById('interview').dataset.state === 'live'", timeout=20000
     )
 
 

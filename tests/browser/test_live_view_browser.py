@@ -65,14 +65,14 @@ def test_a_recruiter_follows_an_interview_live_through_a_dropped_socket(
         shown_before = recruiter.evaluate(f"{CAPTIONS}.length")
         recruiter.evaluate("window.liveView.drop()")
         recruiter.wait_for_function(
-            "window.liveView.reconnects >= 1 && window.liveView.socket.readyState === 1",
+            "() => window.liveView.reconnects >= 1 && window.liveView.socket.readyState === 1",
             timeout=15000,
         )
-        recruiter.wait_for_function(f"{CAPTIONS}.length > {shown_before}", timeout=30000)
+        recruiter.wait_for_function(f"() => {CAPTIONS}.length > {shown_before}", timeout=30000)
 
         page.wait_for_url("**/done/", timeout=90000)
         recruiter.wait_for_function(
-            "document.querySelector('[data-live=\"status\"]').textContent === 'Completed'",
+            "() => document.querySelector('[data-live=\"status\"]').textContent === 'Completed'",
             timeout=20000,
         )
         with rls.tenant_context(tenant_a.pk):
@@ -84,7 +84,7 @@ def test_a_recruiter_follows_an_interview_live_through_a_dropped_socket(
         names = {"interviewer": "Interviewer", "candidate": "Candidate"}
         expected = [f"{names[speaker]}: {text}" for speaker, text in stored]
         # Late transcriptions can still land just after the end: wait for the last of them.
-        recruiter.wait_for_function(f"{CAPTIONS}.length === {len(expected)}", timeout=10000)
+        recruiter.wait_for_function(f"() => {CAPTIONS}.length === {len(expected)}", timeout=10000)
         assert recruiter.evaluate(CAPTIONS) == expected
         assert (
             recruiter.get_attribute("#live-panel [data-live='captions']", "aria-live") == "polite"

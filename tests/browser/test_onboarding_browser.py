@@ -46,7 +46,9 @@ def walk_onboarding(page, live_server, token):
     page.wait_for_url("**/interview/device-check/")
     start = page.get_by_role("button", name="Start interview")
     # Enabled only once the (fake) microphone delivers sound.
-    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    page.wait_for_function(
+        "() => !document.getElementById('start-interview').disabled", timeout=15000
+    )
     assert "Your microphone works" in page.locator("#device-status").inner_text()
     assert page.locator("#camera-state").inner_text() == "Camera: on"
     snap(page, "onboarding-device-check")
@@ -103,7 +105,7 @@ def test_a_blocked_microphone_explains_what_to_do(live_server, page, tenant_a):
     page.goto(f"{live_server.url}/interview/device-check/")
     status = page.get_by_role("status")
     page.wait_for_function(
-        "document.getElementById('device-status').textContent.includes('blocked')"
+        "() => document.getElementById('device-status').textContent.includes('blocked')"
     )
     assert "Allow it in your browser" in status.inner_text()
     assert page.locator("#device-help").is_visible()
@@ -113,7 +115,9 @@ def test_a_blocked_microphone_explains_what_to_do(live_server, page, tenant_a):
 def test_the_device_check_is_keyboard_operable(live_server, page, tenant_a):
     signed_in_at_device_check(live_server, page, tenant_a)
     page.goto(f"{live_server.url}/interview/device-check/")
-    page.wait_for_function("!document.getElementById('start-interview').disabled", timeout=15000)
+    page.wait_for_function(
+        "() => !document.getElementById('start-interview').disabled", timeout=15000
+    )
     page.locator("#check-devices").focus()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "start-interview"

@@ -1,0 +1,141 @@
+"""The Content-Security-Policy and Permissions-Policy in a real browser: a whole recorded
+interview (invitation, consent, sign-in, device check, interview over WebRTC with its video
+uploaded to the api.video fake, done) and the recruiter's pages (live now, the session's
+page following it live over its socket, then playing its recording) run with zero policy
+violations; and the policies are really enforced (an injected inline script is refused, the
+camera is refused outside the pages that record)."""
+
+import dataclasses
+import time
+
+import pytest
+from django.test import Client
+
+from core import rls
+from interviews.models import InterviewSession, VideoSegment
+from tenants.models import Role
+from tests.browser.conftest import PolicyWatch, snap
+from tests.browser.test_interview_browser import simulated_provider
+from tests.browser.test_interview_recording_browser import video  # noqa: F401 (a fixture)
+from tests.browser.test_onboarding_browser import invite, walk_onboarding
+from tests.factories import MembershipFactory, QuestionFactory, UserFactory
+from tests.support.realtime import FAST
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+INJECT_INLINE_SCRIPT = """() => {
+  const script = document.createElement("script");
+  script.textContent = "window.__injectedRan = true";
+  document.body.append(script);
+  return window.__injectedRan === true;
+}"""
+ASK_FOR_THE_CAMERA = """() => navigator.mediaDevices.getUserMedia({ video: true })
+  .then((stream) => { stream.getTracks().forEach((t) => t.stop()); return "granted"; })
+  .catch((error) => error.name)"""
+
+
+@pytest.fixture
+def realtime_unhurried(settings):
+    # An interview long enough for the recruiter's pages to follow it while it runs.
+    with simulated_provider(
+        settings,
+        dataclasses.replace(FAST, seconds_per_word=0.4, max_speech=4, generation_ratio=1.0),
+    ):
+        yield
+
+
+def recruiter(browser, tenant, *base_urls):
+    """A recruiter's browser, signed in to the console on each of ``base_urls``."""
+    user = UserFactory(is_staff=True)
+    MembershipFactory(tenant=tenant, user=user, role=Role.VIEWER)
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    cookie = client.cookies["sessionid"].value
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": url} for url in base_urls])
+    return context, context.new_page()
+
+
+def ready_segment():
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with rls.bypass_context():
+            segment = VideoSegment.objects.filter(status="ready").first()
+        if segment:
+            return segment
+        time.sleep(0.2)
+    raise AssertionError("the recording did not become ready")
+
+
+def test_a_recorded_interview_and_its_review_report_no_csp_violations(
+    live_server,
+    asgi_server,
+    browser,
+    page,
+    policy_watch,
+    tenant_a,
+    realtime_unhurried,
+    video,  # noqa: F811
+):
+    template, token = invite(tenant_a)
+    questions = ["Why this role?", "A bug you fixed?", "What did you learn?"]
+    for position, text in enumerate(questions, start=1):
+        QuestionFactory(template=template, tenant=tenant_a, position=position, text=text)
+    walk_onboarding(page, live_server, token)  # link, consent, sign-in code, device check
+    with rls.tenant_context(tenant_a.pk):
+        session = InterviewSession.objects.get()
+
+    # The recruiter follows it: the live-now list and the session's live panel (daphne, for
+    # the WebSockets), then its recording on the session's page once it is over.
+    context, console = recruiter(browser, tenant_a, asgi_server, live_server.url)
+    console_watch = PolicyWatch(console)
+    try:
+        console.goto(f"{asgi_server}/admin/interviews/interviewsession/live/")
+        console.wait_for_function(  # its tenant's socket (connect-src 'self' covers ws:)
+            "() => document.querySelector('[data-live=socket]').textContent"
+            " === 'Following interviews live.'",
+            timeout=15000,
+        )
+        # The row of the interview, reloaded (fetch) when the socket says it started; unless
+        # the interview is over by then (the simulator's interviewer is quick).
+        row = console.locator(f"#live-now tr[data-session='{session.pk}']")
+        deadline = time.monotonic() + 20
+        while not row.count() and "/done/" not in page.url and time.monotonic() < deadline:
+            console.wait_for_timeout(200)
+        console.goto(f"{asgi_server}/admin/interviews/interviewsession/{session.pk}/change/")
+        console.locator("#live-panel li").first.wait_for(timeout=30000)
+        console.wait_for_function(
+            "() => window.liveView && window.liveView.socket.readyState === 1", timeout=15000
+        )
+        snap(console, "csp-live-panel")
+
+        assert page.locator("#recording[data-state='on']").count() == 1  # uploading video
+        page.wait_for_url("**/done/", timeout=120000)
+        assert "What happens next" in page.content()
+        assert policy_watch.violations() == []  # the candidate's whole way, video uploaded
+        segment = ready_segment()
+
+        console.goto(f"{live_server.url}/admin/interviews/interviewsession/{session.pk}/change/")
+        player = console.locator(f'video[data-segment="{segment.pk}"]')
+        console.wait_for_function(
+            "(v) => v.readyState >= 1 && v.duration > 0", arg=player.element_handle()
+        )
+        snap(console, "csp-console-video")
+
+        assert console_watch.violations() == []
+
+        # The policies are enforced, and the recorder hears it when they refuse something.
+        assert console.evaluate(INJECT_INLINE_SCRIPT) is False
+        console.wait_for_function("() => window.__cspViolations.length === 1")
+        events = [v for v in console_watch.violations() if isinstance(v, dict)]
+        assert [(v["directive"], v["blocked"]) for v in events] == [("script-src-elem", "inline")]
+        assert any("Content Security Policy" in message for message in console_watch.console)
+    finally:
+        context.close()
+
+    # Only the device check and the interview page may use the camera.
+    assert page.evaluate(ASK_FOR_THE_CAMERA) == "NotAllowedError"
+    deadline = time.monotonic() + 5  # the browser's console message about it, on its way
+    while not policy_watch.console and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert any("camera" in message for message in policy_watch.console), policy_watch.console
