@@ -67,7 +67,9 @@ def slow_speaking_realtime(settings):
 
 
 @pytest.mark.summaries
-def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtime, caplog):
+def test_a_candidate_completes_an_interview(
+    live_server, page, policy_watch, tenant_a, realtime, caplog
+):
     template, token = invite(tenant_a)
     QuestionFactory(template=template, tenant=tenant_a, position=1, text="Why this role?")
     QuestionFactory(template=template, tenant=tenant_a, position=2, text="A bug you fixed?")
@@ -101,6 +103,7 @@ def test_a_candidate_completes_an_interview(live_server, page, tenant_a, realtim
     page.wait_for_url("**/done/", timeout=60000)
     snap(page, "interview-done")
     assert "What happens next" in page.content()
+    assert policy_watch.violations() == []  # no Content-Security-Policy refusal on the way
 
     with rls.tenant_context(tenant_a.pk):
         session = InterviewSession.objects.get()
