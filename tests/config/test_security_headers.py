@@ -294,3 +294,19 @@ def test_the_api_docs_allow_only_their_own_style_block_by_its_hash(client):
     # The start-up script is a file of the page's own view, not inline.
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+def test_the_one_inline_script_of_the_console_runs_by_the_responses_nonce(operator_client):
+    # django-celery-beat's periodic task form (operators) keeps an inline script: it carries
+    # the response's nonce, and the header names that nonce (a fresh one per response).
+    pages = [operator_client.get("/admin/django_celery_beat/periodictask/add/") for _ in "ab"]
+    nonces = []
+    for response in pages:
+        assert response.status_code == 200
+        [nonce] = re.findall(
+            r'<script id="periodic-task-overrides" nonce="([^"]+)">', response.content.decode()
+        )
+        policy, _ = headers_of(response)
+        assert policy["script-src"] == ["'self'", f"'nonce-{nonce}'"]
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
