@@ -2,8 +2,9 @@
 interview (invitation, consent, sign-in, device check, interview over WebRTC with its video
 uploaded to the api.video fake, done) and the recruiter's pages (live now, the session's
 page following it live over its socket, then playing its recording) run with zero policy
-violations; and the policies are really enforced (an injected inline script is refused, the
-camera is refused outside the pages that record)."""
+violations, as do the console's other kinds of page; and the policies are really enforced
+(an injected inline script is refused, the camera is refused outside the pages that
+record)."""
 
 import dataclasses
 import time
@@ -18,7 +19,14 @@ from tests.browser.conftest import PolicyWatch, snap
 from tests.browser.test_interview_browser import simulated_provider
 from tests.browser.test_interview_recording_browser import video  # noqa: F401 (a fixture)
 from tests.browser.test_onboarding_browser import invite, walk_onboarding
-from tests.factories import MembershipFactory, QuestionFactory, UserFactory
+from tests.factories import (
+    CandidateFactory,
+    MembershipFactory,
+    QuestionFactory,
+    SessionFactory,
+    TemplateFactory,
+    UserFactory,
+)
 from tests.support.realtime import FAST
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,9 +53,14 @@ def realtime_unhurried(settings):
 
 
 def recruiter(browser, tenant, *base_urls):
-    """A recruiter's browser, signed in to the console on each of ``base_urls``."""
+    """A recruiter's (viewer's) browser, signed in to the console on each of ``base_urls``."""
     user = UserFactory(is_staff=True)
     MembershipFactory(tenant=tenant, user=user, role=Role.VIEWER)
+    return recruiter_context(browser, user, *base_urls)
+
+
+def recruiter_context(browser, user, *base_urls):
+    """A browser signed in as ``user`` on each of ``base_urls``."""
     client = Client()
     client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -139,3 +152,69 @@ def test_a_recorded_interview_and_its_review_report_no_csp_violations(
     while not policy_watch.console and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert any("camera" in message for message in policy_watch.console), policy_watch.console
+
+
+def console_pages(tenant, session, candidate, template):
+    """The console's kinds of page an owner opens: lists (with filters and search), forms
+    (inlines, date and time widgets, the select-all checkbox), the import and invite pages,
+    the erasure confirmation and the tenant's settings."""
+    return [
+        "/admin/",
+        "/admin/interviews/interviewsession/?status__exact=completed",
+        f"/admin/interviews/interviewsession/{session.pk}/change/",
+        "/admin/interviews/candidate/?q=example",
+        "/admin/interviews/candidate/add/",
+        f"/admin/interviews/candidate/{candidate.pk}/change/",
+        "/admin/interviews/candidate/import/",
+        f"/admin/interviews/interviewtemplate/{template.pk}/change/",
+        "/admin/interviews/interviewtemplate/add/",
+        "/admin/invitations/interviewinvitation/",
+        "/admin/invitations/accommodationrequest/",
+        "/admin/tenants/auditevent/",
+        "/admin/tenants/membership/add/",
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        "/admin/webhooks/webhookendpoint/add/",
+        "/admin/tenant_api/apiclient/add/",
+    ]
+
+
+def test_the_consoles_pages_report_no_csp_violations(browser, live_server, tenant_a):
+    owner = UserFactory(is_staff=True)
+    MembershipFactory(tenant=tenant_a, user=owner, role=Role.OWNER)
+    candidate = CandidateFactory(tenant=tenant_a)
+    template = TemplateFactory(tenant=tenant_a)
+    QuestionFactory(template=template, tenant=tenant_a, position=1, text="Why this role?")
+    session = SessionFactory(
+        tenant=tenant_a, candidate=candidate, template=template, status="completed"
+    )
+    context, console = recruiter_context(browser, owner, live_server.url)
+    watch = PolicyWatch(console)
+    try:
+        for path in console_pages(tenant_a, session, candidate, template):
+            response = console.goto(f"{live_server.url}{path}")
+            assert response.status == 200, path
+            console.wait_for_load_state("load")
+            # What the pages' scripts do on a click: "Add another" row, the calendar widget.
+            for selector in [".add-row a:visible", ".datetimeshortcuts a:visible"]:
+                if console.locator(selector).count():
+                    console.locator(selector).first.click()
+            assert watch.violations() == [], path
+        # An operator's pages: django-celery-beat's periodic task form (its inline script
+        # runs by the response's nonce) and Django's own user form.
+        operator = UserFactory(is_staff=True, is_superuser=True)
+        operator_context, operator_page = recruiter_context(browser, operator, live_server.url)
+        operator_watch = PolicyWatch(operator_page)
+        try:
+            for path in ["/admin/django_celery_beat/periodictask/add/", "/admin/auth/user/"]:
+                assert operator_page.goto(f"{live_server.url}{path}").status == 200, path
+                operator_page.wait_for_load_state("load")
+                assert operator_watch.violations() == [], path
+            assert operator_page.goto(
+                f"{live_server.url}/admin/django_celery_beat/periodictask/add/"
+            ).ok
+            # The nonce'd script ran: it hides the crontab translation row.
+            assert operator_page.locator(".field-crontab_translation").is_hidden()
+        finally:
+            operator_context.close()
+    finally:
+        context.close()
