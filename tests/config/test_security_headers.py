@@ -310,3 +310,24 @@ def test_the_one_inline_script_of_the_console_runs_by_the_responses_nonce(operat
         assert policy["script-src"] == ["'self'", f"'nonce-{nonce}'"]
         nonces.append(nonce)
     assert nonces[0] != nonces[1]
+
+
+def test_no_page_template_has_an_inline_style_script_or_event_handler():
+    # What the policies would refuse in the browser, caught before it gets there: emails
+    # (styled inline for mail readers) are not pages; a script that must stay inline takes
+    # the response's nonce.
+    from django.conf import settings
+
+    root = settings.BASE_DIR / "templates"
+    pages = [p for p in root.rglob("*.html") if "email" not in p.relative_to(root).parts]
+    assert len(pages) > 20
+    refused = re.compile(
+        r"""\sstyle\s*=|<style|<script(?![^>]*\b(?:src|nonce)=)|\son[a-z]+\s*=|javascript:""",
+        re.IGNORECASE,
+    )
+    found = {
+        str(page.relative_to(root)): refused.findall(page.read_text())
+        for page in pages
+        if refused.search(page.read_text())
+    }
+    assert found == {}
