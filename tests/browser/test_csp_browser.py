@@ -218,3 +218,11 @@ def test_the_consoles_pages_report_no_csp_violations(browser, live_server, tenan
             operator_context.close()
     finally:
         context.close()
+
+
+def test_the_api_docs_report_no_csp_violations(live_server, page, policy_watch):
+    page.goto(f"{live_server.url}/api/docs/")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=20000)  # rendered the schema
+    page.locator(".opblock-summary").first.click()  # opens an operation
+    page.wait_for_load_state("networkidle")
+    assert policy_watch.violations() == []
