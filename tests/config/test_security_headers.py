@@ -5,8 +5,10 @@ of page gets the headers it should."""
 import base64
 import hashlib
 import re
+import threading
 
 import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -331,3 +333,41 @@ def test_no_page_template_has_an_inline_style_script_or_event_handler():
         if refused.search(page.read_text())
     }
     assert found == {}
+
+
+def test_the_candidate_apis_own_asgi_chain_sets_both_headers():
+    # The candidate API is served by config.asgi.CandidateAPIHandler with
+    # CANDIDATE_API_MIDDLEWARE, not MIDDLEWARE: the headers come from that chain too.
+    from channels.testing import HttpCommunicator
+
+    from config.asgi import application
+
+    path = "/api/candidate/sessions/00000000-0000-0000-0000-000000000001/status/"
+    response = async_to_sync(HttpCommunicator(application, "GET", path).get_response)()
+    headers = {name.decode().lower(): value.decode() for name, value in response["headers"]}
+    assert response["status"] == 401
+    policy = parse(headers["content-security-policy"])
+    assert policy["frame-ancestors"] == ["'none'"] and unsafe_script_sources(policy) == []
+    assert_camera_off(headers["permissions-policy"])
+
+
+def test_the_middleware_builds_the_headers_on_the_event_loop_not_a_thread(monkeypatch):
+    threads = []
+
+    async def view(request):
+        threads.append(("view", threading.get_ident()))
+        return HttpResponse("")
+
+    middleware = SecurityHeadersMiddleware(view)
+    assert iscoroutinefunction(middleware)
+    original = middleware.process_response
+
+    def process_response(request, response):
+        threads.append(("headers", threading.get_ident()))
+        return original(request, response)
+
+    monkeypatch.setattr(middleware, "process_response", process_response)
+    response = async_to_sync(middleware)(RequestFactory().get("/api/candidate/x/"))
+    assert "Content-Security-Policy" in response and "Permissions-Policy" in response
+    [(_, view_thread), (_, headers_thread)] = threads
+    assert headers_thread == view_thread
