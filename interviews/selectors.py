@@ -14,6 +14,7 @@ from django.db.models.functions import Length
 
 from core import asyncdb, rls
 from core.dbthreads import recover_connection
+from core.maintenance import Maintenance
 from tenants.models import TenantStatus
 from tenants.services import system_bypass
 
@@ -85,15 +86,23 @@ async def session_for_candidate_async(*, session_id, user_id, tenant_id) -> tupl
     return status, config or {}
 
 
-async def tenant_active_async(tenant_id) -> bool:
-    """Whether tenant ``tenant_id`` is active (not suspended by the platform), on core.asyncdb
-    for the SDP proxy: asked only before a session's first connection."""
+async def new_interview_gate_async(tenant_id) -> tuple[bool, Maintenance | None]:
+    """Whether tenant ``tenant_id`` is active (not suspended by the platform), and the
+    platform's maintenance if it is on, in one statement on core.asyncdb for the SDP proxy:
+    asked only before a session's first connection."""
     rows = await asyncdb.tenant_fetch(
         tenant_id,
-        "SELECT status FROM tenants_tenant WHERE id = %(tenant)s",
+        "SELECT t.status, m.message, m.retry_after_seconds, m.changed_at "
+        "FROM tenants_tenant t LEFT JOIN core_maintenancemode m ON m.enabled "
+        "WHERE t.id = %(tenant)s",
         {"tenant": str(tenant_id)},
     )
-    return bool(rows) and rows[0][0] == TenantStatus.ACTIVE
+    if not rows:
+        return False, None
+    status, *maintenance = rows[0]
+    return status == TenantStatus.ACTIVE, (
+        Maintenance(*maintenance) if maintenance[1] is not None else None
+    )
 
 
 @recover_connection  # called from a worker thread of the SDP proxy

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from core import requestcontext, rls
+from core.maintenance import closed_for_maintenance
 from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
 from tenants.models import TenantStatus
@@ -106,6 +107,7 @@ def _flow_consent(request, invitation):
 
 
 @never_cache
+@closed_for_maintenance
 @require_GET
 @ratelimit(key="ip", rate=_open_rate, block=False)
 def invitation_open(request, token):
@@ -145,6 +147,7 @@ def _consent_context(invitation) -> dict:
 
 
 @never_cache
+@closed_for_maintenance
 @require_http_methods(["GET", "POST"])
 def consent(request):
     invitation, problem = _flow_invitation(request)
@@ -172,6 +175,7 @@ def consent(request):
 
 
 @never_cache
+@closed_for_maintenance
 @require_http_methods(["GET", "POST"])
 def accommodation(request):
     invitation, problem = _flow_invitation(request)
@@ -192,6 +196,7 @@ def accommodation(request):
 
 
 @never_cache
+@closed_for_maintenance
 @require_GET
 def sign_in(request):
     invitation, problem = _flow_invitation(request)
@@ -236,6 +241,7 @@ def _ready_to_start(request):
 
 
 @never_cache
+@closed_for_maintenance
 @login_required
 @require_GET
 def device_check(request):
@@ -250,6 +256,7 @@ def device_check(request):
 
 
 @never_cache
+@closed_for_maintenance
 @login_required
 @require_POST
 def start(request):

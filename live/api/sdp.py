@@ -18,6 +18,7 @@ from rest_framework import exceptions, parsers
 
 from core import rls
 from core.dbthreads import recover_connection
+from core.maintenance import InMaintenance
 from interviews import services
 from interviews.models import InterviewSession
 
@@ -33,6 +34,7 @@ from .errors import (
     InterviewerBusy,
     InterviewerNotConfigured,
     PayloadTooLarge,
+    UnderMaintenance,
 )
 from .permissions import IsSessionOwner
 from .schema import ErrorSerializer, error_responses
@@ -163,8 +165,9 @@ class SessionSDPView(EventLoopAPIView):
             ),
             502: OpenApiResponse(description="The provider failed or is unreachable"),
             503: OpenApiResponse(
-                description="The database is unavailable, or the provider is rate limiting "
-                "(upstream_rate_limited); try again after Retry-After seconds"
+                description="The database is unavailable, the provider is rate limiting "
+                "(upstream_rate_limited), or the platform is in maintenance and the interview "
+                "has not started (maintenance); try again after Retry-After seconds"
             ),
             504: OpenApiResponse(description="The provider did not answer in time"),
         },
@@ -187,6 +190,8 @@ class SessionSDPView(EventLoopAPIView):
             raise exceptions.PermissionDenied(
                 "This company's interview account is suspended.", code="tenant_suspended"
             ) from error
+        except InMaintenance as error:
+            raise UnderMaintenance(error.maintenance) from error
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise DatabaseUnavailable() from error
         config = target.config

@@ -6,6 +6,7 @@ module below does one job, and this package names everything public once.
 
 from .audit import acting_person, audit_events_prune, audit_record, audit_record_many
 from .bypass import operator_bypass, operator_viewed_list, operator_viewed_object, system_bypass
+from .maintenance import platform_maintenance_set
 from .memberships import membership_add, membership_change_role, membership_remove
 from .signin import (
     console_login_failed,
@@ -47,6 +48,7 @@ __all__ = [
     "operator_viewed_list",
     "operator_viewed_object",
     "owner_setup_email",
+    "platform_maintenance_set",
     "system_bypass",
     "tenant_create",
     "tenant_deletion_due_at",
