@@ -93,16 +93,19 @@ def _enqueue(session: InterviewSession) -> None:
 
 
 def _send(session_id: str, tenant_id: str) -> None:
-    """Queue the worker's run. A broker that is away (Redis restarting) must not fail what
-    asked for the summary once it has committed - a session that just ended, in the
-    realtime worker or a request - so the summary stays pending, and the periodic sweep
-    (``summaries_stranded``) queues it when the broker is back."""
+    """Queue the worker's run, to start SUMMARY_START_DELAY_SECONDS from now (the last
+    answer's transcription can land just after the end). A broker that is away (Redis
+    restarting) must not fail what asked for the summary once it has committed - a session
+    that just ended, in the realtime worker or a request - so the summary stays pending, and
+    the periodic sweep (``summaries_stranded``) queues it when the broker is back."""
     from kombu.exceptions import OperationalError
 
     from .. import tasks  # the tasks wrap these services; imported here to avoid a cycle
 
     try:
-        tasks.summarize_session.delay(session_id, tenant_id)
+        tasks.summarize_session.apply_async(
+            (session_id, tenant_id), countdown=settings.SUMMARY_START_DELAY_SECONDS or None
+        )
     except OperationalError:
         logger.warning("summary not queued; the sweep will queue it", extra={"session": session_id})
 

@@ -30,6 +30,7 @@ def broker_away(monkeypatch):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(tasks.summarize_session, "delay", refuse)
+    monkeypatch.setattr(tasks.summarize_session, "apply_async", refuse)
 
 
 def summary_requests(callbacks) -> int:
@@ -63,7 +64,9 @@ def test_the_sweep_queues_a_summary_whose_message_was_lost_and_it_is_written_onc
     session = interview(tenant_a)
     with monkeypatch.context() as broker:
         broker.setattr(
-            tasks.summarize_session, "delay", lambda *a: (_ for _ in ()).throw(OperationalError())
+            tasks.summarize_session,
+            "apply_async",
+            lambda *a, **k: (_ for _ in ()).throw(OperationalError()),
         )
         end(session, django_capture_on_commit_callbacks)
     summary = summary_of(session)
