@@ -208,14 +208,25 @@ def summaries_stranded(now=None) -> list[tuple[str, str]]:
     be: pending and untouched for longer than any run waits (their Celery message was lost:
     the broker was away when the session ended, or restarted without its queue), or claimed
     by a worker whose claim ran out (it died). The sweep queues them again; every run claims
-    the row first, so a summary queued twice is still written once."""
+    the row first, so a summary queued twice is still written once.
+
+    Each one found is marked as queued again (pending, its dead claim let go, touched now), so
+    that while no worker runs the next sweeps do not queue it again and again: it is taken
+    for stranded once more only after as long again."""
     now = now or timezone.now()
-    with system_bypass(reason="summaries stranded"):
-        stranded = SessionSummary.objects.filter(
-            Q(status=SummaryStatus.PENDING, updated_at__lt=now - summary_stranded_after())
-            | Q(status=SummaryStatus.RUNNING, claimed_at__lt=now - claim_ttl())
+    with system_bypass(reason="summaries stranded"), transaction.atomic():
+        stranded = list(
+            SessionSummary.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=SummaryStatus.PENDING, updated_at__lt=now - summary_stranded_after())
+                | Q(status=SummaryStatus.RUNNING, claimed_at__lt=now - claim_ttl())
+            )
+            .values_list("pk", "session_id", "tenant_id")
         )
-        return [(str(s), str(t)) for s, t in stranded.values_list("session_id", "tenant_id")]
+        SessionSummary.objects.filter(pk__in=[pk for pk, _, _ in stranded]).update(
+            status=SummaryStatus.PENDING, attempt_id=None, claimed_at=None, updated_at=now
+        )
+    return [(str(s), str(t)) for _, s, t in stranded]
 
 
 # --- Writing it (the worker) ----------------------------------------------------------------

@@ -90,6 +90,19 @@ def test_a_summary_whose_worker_died_is_queued_once_its_claim_has_run_out(tenant
     age(summary, claimed_at=claimed - timedelta(seconds=1))
 
     assert services.summaries_stranded() == [(str(session.pk), str(tenant_a.pk))]
+    summary = summary_of(session)
+    assert (summary.status, summary.attempt_id, summary.claimed_at) == ("pending", None, None)
+
+
+def test_while_no_worker_runs_the_sweep_queues_a_stranded_summary_once_not_on_every_pass(
+    tenant_a,
+):
+    summary = SummaryFactory(session=interview(tenant_a, status="completed"), status="pending")
+    age(summary, updated_at=timezone.now() - summary_services.summary_stranded_after() * 1.1)
+    assert len(services.summaries_stranded()) == 1
+    assert services.summaries_stranded() == []  # the next pass, a minute later
+    later = timezone.now() + summary_services.summary_stranded_after() * 1.1
+    assert len(services.summaries_stranded(now=later)) == 1  # its message lost again
 
 
 def test_summaries_waiting_for_their_next_run_or_finished_are_left_alone(tenant_a):
