@@ -142,6 +142,11 @@ class RealtimeWorker:
             logger.exception("sideband session crashed", extra={"call": call_id})
         finally:
             self.tasks.pop(call_id, None)
+            # The writes it handed to the database thread run before the lock goes, so that a
+            # worker taking the call over (a shutdown, a lost lock) never writes between them;
+            # a database that does not answer must not hold the call for ever.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(database_threads().flush(session_id), SHUTDOWN_SECONDS)
             if self.redis is not None:
                 with contextlib.suppress(Exception):
                     await self.redis.eval(_RELEASE, 1, LOCK_PREFIX + call_id, self.identity)
