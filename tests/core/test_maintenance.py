@@ -12,9 +12,9 @@ from django.test import Client
 from core import rls
 from core.maintenance import DEFAULT_MESSAGE, maintenance_current
 from interviews.models import InterviewSession, SessionStatus
-from live.tokens import session_token_issue
 from tenants.models import AuditEvent
 from tests.factories import InvitationFactory, SessionFactory, UserFactory
+from tests.support.candidate import session_api
 
 pytestmark = pytest.mark.django_db
 
@@ -25,18 +25,6 @@ def maintenance(*args) -> str:
     out = io.StringIO()
     call_command("maintenance", *args, stdout=out)
     return out.getvalue()
-
-
-def session_api(session, action, data=None):
-    token = session_token_issue(
-        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
-    )
-    return Client().post(
-        f"/api/candidate/sessions/{session.pk}/{action}/",
-        data=data or {},
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
 
 
 def assert_maintenance_page(response, text=MESSAGE, retry_after="600"):
