@@ -6,6 +6,7 @@ production mode (DJANGO_ENV=production) refuses to start with an insecure defaul
 """
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -72,6 +73,9 @@ INSTALLED_APPS = [
     "tenant_api",
     "provisioning",
 ]
+if not PRODUCTION and importlib.util.find_spec("django_migration_linter"):
+    # `manage.py lintmigrations` (a development tool, run by the test command).
+    INSTALLED_APPS.append("django_migration_linter")
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
@@ -425,6 +429,9 @@ from .settings_api import *  # noqa: E402, F403
 
 # --- Retention and the periodic jobs: config/settings_jobs.py ------------------------------
 from .settings_jobs import *  # noqa: E402, F403
+
+# --- Migrations on a live database (time limits, lock check, linter): settings_migrations --
+from .settings_migrations import *  # noqa: E402, F403
 
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
