@@ -2,7 +2,10 @@
 the time limits ``migrate`` sets, the release command's lock check and the migration linter's
 accepted exceptions. docs/deploy.md explains them."""
 
+import re
+
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
@@ -13,6 +16,10 @@ env = environ.Env()
 # are PostgreSQL durations ("5s", "10min"); "0" turns a limit off.
 MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="5s")
 MIGRATION_STATEMENT_TIMEOUT = env.str("MIGRATION_STATEMENT_TIMEOUT", default="10min")
+for _name in ("MIGRATION_LOCK_TIMEOUT", "MIGRATION_STATEMENT_TIMEOUT"):
+    # They are passed as connection options: one word, a number and PostgreSQL's unit.
+    if not re.fullmatch(r"\d+(us|ms|s|min|h|d)?", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must be a PostgreSQL duration such as 5s or 10min")
 
 # `manage.py migration_safety_check` (the release command runs it before migrate) refuses
 # pending migrations whose operations lock a table out of reads or writes while they rewrite

@@ -5,6 +5,11 @@ DATABASE_OWNER_URL, which then grants the application role what it needs on ever
 no DATABASE_OWNER_URL this is Django's plain migrate. Either way it ends by installing this
 deployment's key for the signed row-level security settings (core.rls), so a changed
 SECRET_KEY takes effect with the next migrate (run on every deploy).
+
+Every migration runs under PostgreSQL's ``lock_timeout`` and ``statement_timeout``
+(MIGRATION_LOCK_TIMEOUT, MIGRATION_STATEMENT_TIMEOUT): a migration queued behind a long
+transaction would otherwise hold every later query on its table in the queue behind it. They
+are connection options, so they hold on whatever connection Django opens for the migrations.
 """
 
 import environ
@@ -25,8 +30,16 @@ class Command(MigrateCommand):
     def handle(self, *args, **options):
         owner_url = getattr(settings, "DATABASE_OWNER_URL", "")
         if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
-            super().handle(*args, **options)
-            self._install_signing_key(connections[options["database"]])
+            connection = connections[options["database"]]
+            original_options = connection.settings_dict.get("OPTIONS") or {}
+            connection.close()
+            connection.settings_dict["OPTIONS"] = _with_time_limits(original_options)
+            try:
+                super().handle(*args, **options)
+                self._install_signing_key(connection)
+            finally:
+                connection.close()
+                connection.settings_dict["OPTIONS"] = original_options
             return
 
         connection = connections[DEFAULT_DB_ALIAS]
@@ -35,7 +48,7 @@ class Command(MigrateCommand):
         owner = environ.Env.db_url_config(owner_url)
         connection.close()
         connection.settings_dict.update({key: owner.get(key, "") for key in _CONNECTION_KEYS})
-        connection.settings_dict["OPTIONS"] = owner.get("OPTIONS") or {}
+        connection.settings_dict["OPTIONS"] = _with_time_limits(owner.get("OPTIONS") or {})
         try:
             super().handle(*args, **options)
             if app_role and app_role != owner.get("USER"):
@@ -61,3 +74,13 @@ class Command(MigrateCommand):
             cursor.execute("SELECT to_regclass('rls_private.signing_key') IS NOT NULL")
             if cursor.fetchone()[0]:  # not when migrating back to before it existed
                 rls.install_signing_key(cursor)
+
+
+def _with_time_limits(options: dict) -> dict:
+    """Connection OPTIONS that set the migrations' lock and statement time limits."""
+    limits = (
+        f"-c lock_timeout={settings.MIGRATION_LOCK_TIMEOUT} "
+        f"-c statement_timeout={settings.MIGRATION_STATEMENT_TIMEOUT}"
+    )
+    extra = options.get("options", "")
+    return {**options, "options": f"{extra} {limits}".strip()}
