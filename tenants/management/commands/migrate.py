@@ -12,14 +12,12 @@ transaction would otherwise hold every later query on its table in the queue beh
 are connection options, so they hold on whatever connection Django opens for the migrations.
 """
 
-import environ
 from django.conf import settings
 from django.core.management.commands.migrate import Command as MigrateCommand
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 
 from core import rls
-
-_CONNECTION_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+from tenants.schema_owner import connected_as, owner_url_for
 
 
 class Command(MigrateCommand):
@@ -28,35 +26,17 @@ class Command(MigrateCommand):
     )
 
     def handle(self, *args, **options):
-        owner_url = getattr(settings, "DATABASE_OWNER_URL", "")
-        if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
-            connection = connections[options["database"]]
-            original_options = connection.settings_dict.get("OPTIONS") or {}
-            connection.close()
-            connection.settings_dict["OPTIONS"] = _with_time_limits(original_options)
-            try:
-                super().handle(*args, **options)
-                self._install_signing_key(connection)
-            finally:
-                connection.close()
-                connection.settings_dict["OPTIONS"] = original_options
-            return
-
-        connection = connections[DEFAULT_DB_ALIAS]
-        app_role = connection.settings_dict["USER"]
-        original = {key: connection.settings_dict.get(key) for key in _CONNECTION_KEYS}
-        owner = environ.Env.db_url_config(owner_url)
-        connection.close()
-        connection.settings_dict.update({key: owner.get(key, "") for key in _CONNECTION_KEYS})
-        connection.settings_dict["OPTIONS"] = _with_time_limits(owner.get("OPTIONS") or {})
-        try:
+        alias = options["database"]
+        app_role = connections[alias].settings_dict["USER"]
+        limits = (
+            f"-c lock_timeout={settings.MIGRATION_LOCK_TIMEOUT} "
+            f"-c statement_timeout={settings.MIGRATION_STATEMENT_TIMEOUT}"
+        )
+        with connected_as(alias, owner_url_for(alias), server_options=limits) as connection:
             super().handle(*args, **options)
-            if app_role and app_role != owner.get("USER"):
+            if app_role and app_role != connection.settings_dict["USER"]:
                 self._grant(connection, app_role)
             self._install_signing_key(connection)
-        finally:
-            connection.close()
-            connection.settings_dict.update(original)
 
     def _grant(self, connection, role: str) -> None:
         quoted = connection.ops.quote_name(role)
@@ -74,13 +54,3 @@ class Command(MigrateCommand):
             cursor.execute("SELECT to_regclass('rls_private.signing_key') IS NOT NULL")
             if cursor.fetchone()[0]:  # not when migrating back to before it existed
                 rls.install_signing_key(cursor)
-
-
-def _with_time_limits(options: dict) -> dict:
-    """Connection OPTIONS that set the migrations' lock and statement time limits."""
-    limits = (
-        f"-c lock_timeout={settings.MIGRATION_LOCK_TIMEOUT} "
-        f"-c statement_timeout={settings.MIGRATION_STATEMENT_TIMEOUT}"
-    )
-    extra = options.get("options", "")
-    return {**options, "options": f"{extra} {limits}".strip()}

@@ -1,14 +1,16 @@
 """`migration_safety_check`: refuse pending migrations that would lock a large table.
 
 The release command runs it before ``migrate`` (tenants.migration_safety says what is flagged
-and why). It only reads: the migration plan and the tables' sizes from PostgreSQL's catalog.
+and why). It only reads: the migration plan and the tables' sizes from PostgreSQL's catalog, as the
+schema owner (like migrate: the application role may not read the schema yet).
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
 from tenants import migration_safety
+from tenants.schema_owner import connected_as, owner_url_for
 
 
 class Command(BaseCommand):
@@ -28,14 +30,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        connection = connections[options["database"]]
-        risks = migration_safety.pending_lock_risks(connection=connection)
-        locks = migration_safety.large_table_locks(
-            [risk for risk in risks if risk.migration not in options["allow"]],
-            connection=connection,
-            max_rows=settings.MIGRATION_LARGE_TABLE_ROWS,
-            max_bytes=settings.MIGRATION_LARGE_TABLE_BYTES,
-        )
+        alias = options["database"]
+        with connected_as(alias, owner_url_for(alias)) as connection:
+            risks = migration_safety.pending_lock_risks(connection=connection)
+            locks = migration_safety.large_table_locks(
+                [risk for risk in risks if risk.migration not in options["allow"]],
+                connection=connection,
+                max_rows=settings.MIGRATION_LARGE_TABLE_ROWS,
+                max_bytes=settings.MIGRATION_LARGE_TABLE_BYTES,
+            )
         if locks:
             lines = [
                 f"  {lock.risk.migration}: {lock.risk.operation} {lock.risk.why}; "
