@@ -25,6 +25,10 @@ PRODUCTION = DJANGO_ENV == "production"
 
 _INSECURE_SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_SECRET_KEY)
+# Previous keys, still accepted for what Django signed with them (console logins, interview
+# session tokens) while SECRET_KEY is rotated (docs/operations.md). Not for the database's
+# row-level security key, which is only ever the one derived from SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=not PRODUCTION and DJANGO_ENV != "test")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
