@@ -142,10 +142,14 @@ def _new_field_risks(field, *, old, connection):
     if isinstance(field, models.GeneratedField) and field.db_persist:
         yield "computes a stored generated column for every row under an exclusive lock"
     if old is not None and not field.is_relation and not old.is_relation:
-        old_type = old.db_parameters(connection)["type"]
-        new_type = field.db_parameters(connection)["type"]
-        if old_type != new_type and not _type_widened(old_type, new_type):
-            yield f"rewrites the table under an exclusive lock ({old_type} to {new_type})"
+        try:
+            old_type = old.db_parameters(connection)["type"]
+            new_type = field.db_parameters(connection)["type"]
+        except Exception:  # a field that needs its model to name its type: assume the worst
+            yield "may rewrite the table under an exclusive lock (its column type is unread)"
+        else:
+            if old_type != new_type and not _type_widened(old_type, new_type):
+                yield f"rewrites the table under an exclusive lock ({old_type} to {new_type})"
     if old is not None and old.null and not field.null:
         yield "scans every row for NOT NULL under an exclusive lock"
     had_constraint = old is not None and old.is_relation and getattr(old, "db_constraint", False)
