@@ -82,11 +82,13 @@ def test_a_worker_whose_scans_work_is_healthy(worker):
     assert _settled_status(port, want=200) == 200
 
 
-def test_a_worker_that_cannot_reach_its_database_is_not(worker):
+def test_a_worker_that_cannot_use_its_database_is_not(worker):
     url = os.environ["DATABASE_URL"]
-    unreachable = url.replace("127.0.0.1:5432", "127.0.0.1:1").replace("@/", "@127.0.0.1:1/")
-    assert unreachable != url
-    port = worker(DATABASE_URL=unreachable)
+    head, _, query = url.partition("?")
+    missing = (
+        head.rsplit("/", 1)[0] + "/interview_test_no_such_database" + (f"?{query}" * bool(query))
+    )
+    port = worker(DATABASE_URL=missing)
     assert _settled_status(port, want=503) == 503
     time.sleep(1)  # and it stays so
     assert _status(port) == 503
