@@ -6,6 +6,7 @@ production mode (DJANGO_ENV=production) refuses to start with an insecure defaul
 """
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -24,6 +25,10 @@ PRODUCTION = DJANGO_ENV == "production"
 
 _INSECURE_SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_SECRET_KEY)
+# Previous keys, still accepted for what Django signed with them (console logins, interview
+# session tokens) while SECRET_KEY is rotated (docs/operations.md). Not for the database's
+# row-level security key, which is only ever the one derived from SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=not PRODUCTION and DJANGO_ENV != "test")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -72,6 +77,9 @@ INSTALLED_APPS = [
     "tenant_api",
     "provisioning",
 ]
+if not PRODUCTION and importlib.util.find_spec("django_migration_linter"):
+    # `manage.py lintmigrations` (a development tool, run by the test command).
+    INSTALLED_APPS.append("django_migration_linter")
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
@@ -425,6 +433,9 @@ from .settings_api import *  # noqa: E402, F403
 
 # --- Retention and the periodic jobs: config/settings_jobs.py ------------------------------
 from .settings_jobs import *  # noqa: E402, F403
+
+# --- Migrations on a live database (time limits, lock check, linter): settings_migrations --
+from .settings_migrations import *  # noqa: E402, F403
 
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
