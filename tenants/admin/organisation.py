@@ -10,8 +10,25 @@ from .tenant_scoped import TenantScopedAdmin
 # --- Tenants --------------------------------------------------------------------------------
 
 
+class TenantSettingsForm(forms.ModelForm):
+    """The tenant settings page, with the confirmation a member gives to save a network list
+    that leaves out their own address: tenants.services.tenant_update_settings refuses it
+    without, and its message is shown beside the list (TenantScopedAdmin)."""
+
+    confirm_network_lockout = forms.BooleanField(
+        required=False,
+        label=services.LOCKOUT_CONFIRMATION,
+        help_text="Needed only when the networks above leave out the address you are using.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ("allowed_admin_networks",)  # the admin's `fields` below name the rest
+
+
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
+    form = TenantSettingsForm
     tenant_lookup = "pk"
     list_display = ("name", "slug", "status", "retention_days", "created_at")
     list_filter = ("status",)
@@ -23,6 +40,8 @@ class TenantAdmin(TenantScopedAdmin):
         "retention_days",
         "invitation_expiry_days",
         "allowed_admin_networks",
+        "confirm_network_lockout",
+        "require_two_factor",
         "branding",
         "video_enabled",
         "default_model",
@@ -50,8 +69,11 @@ class TenantAdmin(TenantScopedAdmin):
         services.tenant_update_settings(
             tenant=obj,
             actor=request.user,
-            changes={f: form.cleaned_data[f] for f in form.changed_data},
+            changes={
+                f: form.cleaned_data[f] for f in form.changed_data if f != "confirm_network_lockout"
+            },
             operator=request.user.is_superuser,
+            lockout_confirmed=form.cleaned_data.get("confirm_network_lockout", False),
         )
 
 
