@@ -255,6 +255,9 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="") or No
 # Two-factor authentication for console users (docs/security.md): TOTP with recovery codes, no
 # security keys; the issuer names the console in authenticator apps.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# A code from the period before or after is accepted too: a phone's clock a few seconds off,
+# or a code typed as it changes, is not a failed sign-in (RFC 6238's recommended one step).
+MFA_TOTP_TOLERANCE = 1
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Interview console")
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True

@@ -143,7 +143,7 @@ def console_login_code(request):
             logger.warning("console two-factor code refused: too many wrong codes")
             return _too_many_attempts(request, throttled.retry_after)
         except ValidationError as error:
-            form.add_error(None, error.message_dict.get("code", error.messages))
+            form.add_error(None, error.messages)
         else:
             del request.session[_PENDING_SESSION_KEY]
             auth_login(request, user, backend=pending["backend"])
@@ -196,7 +196,7 @@ def _two_factor(request):
             except services.TwoFactorThrottled as throttled:
                 return _too_many_attempts(request, throttled.retry_after)
             except ValidationError as error:
-                form.add_error(None, error.message_dict.get("code", error.messages))
+                form.add_error(None, error.messages)
             else:
                 messages.success(request, "Two-factor authentication is off.")
                 return redirect("console_two_factor")
@@ -211,7 +211,7 @@ def _two_factor(request):
                 user=user, secret=secret, code=form.cleaned_data["code"]
             )
         except ValidationError as error:
-            form.add_error(None, error.message_dict.get("code", error.messages))
+            form.add_error(None, error.messages)
         else:
             del request.session[_SETUP_SECRET_SESSION_KEY]
             context.update(enabled=True, recovery_codes=codes, form=None)
