@@ -74,7 +74,7 @@ def _session_rows(sessions) -> Iterator[tuple]:
             s.pk,
             s.candidate.email,
             s.candidate.full_name,
-            s.template.name if s.template_id else "",
+            s.template.title if s.template_id else "",
             s.status,
             s.end_reason,
             _iso(s.created_at),
