@@ -73,7 +73,7 @@ def admit(user, session_id, *, preferred_tenant_id=None) -> str:
     if not (user.is_active and user.is_staff):
         raise Refused(CLOSE_FORBIDDEN)
     if user.is_superuser:
-        if not tenant_selectors.operator_network_allowed(requestcontext.client_ip.get()):
+        if not tenant_selectors.operator_console_network_allowed(requestcontext.client_ip.get()):
             raise Refused(CLOSE_FORBIDDEN)
         with tenant_services.system_bypass(reason="operator live view"):
             tenant_id = (

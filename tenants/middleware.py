@@ -110,7 +110,9 @@ class TenantMiddleware(_OnTheViewsThread):
         try:
             with ExitStack() as stack:
                 if user.is_superuser:
-                    if not selectors.operator_network_allowed(requestcontext.client_ip.get()):
+                    if not selectors.operator_console_network_allowed(
+                        requestcontext.client_ip.get()
+                    ):
                         return HttpResponseForbidden(
                             "The console is not available to operators from this network."
                         )

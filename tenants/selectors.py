@@ -60,7 +60,7 @@ def network_allowed(tenant, ip: str | None) -> bool:
     return networks_allow(tenant.allowed_admin_networks or [], ip)
 
 
-def operator_network_allowed(ip: str | None) -> bool:
+def operator_console_network_allowed(ip: str | None) -> bool:
     """Whether a platform operator may use the console (and its live view) from ``ip``:
     OPERATOR_ALLOWED_NETWORKS, where an empty list allows any network."""
     return networks_allow(list(settings.OPERATOR_ALLOWED_NETWORKS), ip)
