@@ -42,7 +42,9 @@ def two_factor_setup_details(*, user, secret: str) -> dict:
     itself, for typing into an app by hand."""
     adapter = get_adapter()
     url = adapter.build_totp_url(user, secret)
-    return {"secret": secret, "url": url, "qr_svg": adapter.build_totp_svg(url)}
+    svg = adapter.build_totp_svg(url)
+    # The SVG element alone, for the page's HTML (not the XML declaration before it).
+    return {"secret": secret, "url": url, "qr_svg": svg[svg.index("<svg") :]}
 
 
 @transaction.atomic
