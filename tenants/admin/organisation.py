@@ -1,11 +1,44 @@
 """The admin for tenants, their members and the audit trail."""
 
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from .. import services
 from ..models import AuditEvent, Membership, Tenant
 from .tenant_scoped import TenantScopedAdmin
+
+# --- Accounts -------------------------------------------------------------------------------
+
+# Two-factor secrets are shown to nobody, operators included (allauth.mfa registers them).
+if admin.site.is_registered(Authenticator):
+    admin.site.unregister(Authenticator)
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class ConsoleUserAdmin(UserAdmin):
+    """Django's user admin (operators only), with a password an operator sets for someone in
+    the audit trail like one a user changes themselves."""
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            services.console_account_record(
+                action="account.password_changed",
+                user=user,
+                actor=request.user,
+                details={"by_operator": True},
+            )
+        return response
+
 
 # --- Tenants --------------------------------------------------------------------------------
 

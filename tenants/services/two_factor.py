@@ -19,6 +19,7 @@ from django_ratelimit.core import get_usage
 from core import rls
 
 from .. import selectors
+from .bypass import system_bypass
 from .signin import console_account_record
 
 WRONG_CODE = "That code is not right. Enter the 6-digit code your app shows now."
@@ -136,3 +137,17 @@ def two_factor_disable(request, *, user, code: str, memberships) -> None:
     with rls.user_context(user.pk):
         Authenticator.objects.filter(user_id=user.pk).delete()
     console_account_record(action="two_factor.disabled", user=user, actor=user)
+
+
+def two_factor_reset(*, user, actor=None, actor_label: str = "system") -> bool:
+    """Remove ``user``'s two-factor authentication for them, when they lost both their phone
+    and their recovery codes (a platform operator does it: ``manage.py two_factor_reset``).
+    They sign in with their password alone next time, and set it up again (at once, if a
+    tenant of theirs requires it). Returns whether they had any."""
+    with system_bypass(reason="two_factor.reset"):
+        deleted, _ = Authenticator.objects.filter(user_id=user.pk).delete()
+    if deleted:
+        console_account_record(
+            action="two_factor.reset", user=user, actor=actor, details={"by": actor_label}
+        )
+    return bool(deleted)

@@ -56,3 +56,16 @@ def test_a_refused_password_change_records_nothing(tenant_a):
     assert change_password(user, old="not my password").status_code == 200
     with rls.bypass_context():
         assert not AuditEvent.objects.filter(action="account.password_changed").exists()
+
+
+def test_a_password_an_operator_sets_for_someone_is_recorded(tenant_a, operator_client):
+    user = MembershipFactory(tenant=tenant_a).user
+    response = operator_client.post(
+        f"/admin/auth/user/{user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    with rls.tenant_context(tenant_a.pk):
+        event = AuditEvent.objects.get(action="account.password_changed")
+    assert event.actor_id == operator_client.user.pk and event.target_id == str(user.pk)
+    assert event.details == {"by_operator": True}

@@ -323,3 +323,30 @@ def test_an_operators_user_can_enrol_too():
     password_step(client, operator)
     assert not is_signed_in(client)
     assert client.post(CODE_STEP, {"code": code_for(secret)}).status_code == 302
+
+
+def test_nobody_reads_two_factor_secrets_in_the_console(member, operator_client):
+    enrol(member)
+    assert operator_client.get("/admin/mfa/authenticator/").status_code == 404
+    page = operator_client.get(f"/admin/auth/user/{member.pk}/change/").content.decode()
+    with rls.bypass_context():
+        secret = Authenticator.objects.get(user=member, type="totp").data["secret"]
+    assert secret not in page
+
+
+def test_an_operator_resets_a_lost_two_factor_with_a_command(member, tenant_a):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    enrol(member)
+    out = StringIO()
+    call_command("two_factor_reset", member.username, stdout=out)
+    assert "removed" in out.getvalue()
+    assert authenticators(member) == set()
+    [event] = events("two_factor.reset")
+    assert event.tenant_id == tenant_a.pk and event.target_id == str(member.pk)
+    client = Client()
+    assert password_step(client, member)["Location"] == "/admin/interviews/candidate/"
+    call_command("two_factor_reset", member.username, stdout=out)
+    assert "had no two-factor" in out.getvalue()
