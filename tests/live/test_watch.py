@@ -422,3 +422,27 @@ def test_a_member_without_required_two_factor_cannot_watch(session, tenant_a):
     with rls.user_context(user.pk):
         TOTP.activate(user, generate_totp_secret())
     assert "snapshot" in run_from(session, user)["text"]
+
+
+def test_the_live_now_socket_needs_required_two_factor_too(tenant_a):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    with rls.bypass_context():
+        type(tenant_a).objects.filter(pk=tenant_a.pk).update(require_two_factor=True)
+    user = member(tenant_a)
+
+    @async_to_sync
+    async def refused():
+        return await closed_with(await opened("/ws/live/", user))
+
+    @async_to_sync
+    async def admitted():
+        communicator = await opened("/ws/live/", user)
+        quiet = await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+        return quiet
+
+    assert refused() == watch.CLOSE_FORBIDDEN
+    with rls.user_context(user.pk):
+        TOTP.activate(user, generate_totp_secret())
+    assert admitted()
