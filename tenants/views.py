@@ -163,7 +163,12 @@ def console_login_code(request):
     return TemplateResponse(
         request,
         "admin/console_login_code.html",
-        {**admin.site.each_context(request), "title": "Two-factor authentication", "form": form},
+        {
+            **admin.site.each_context(request),
+            "title": "Two-factor authentication",
+            "form": form,
+            "is_nav_sidebar_enabled": False,
+        },
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret, validate_totp_code
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -52,12 +52,14 @@ def two_factor_setup_details(*, user, secret: str) -> dict:
 def two_factor_enrol(*, user, secret: str, code: str) -> list[str]:
     """Turn two-factor sign-in on for ``user`` once ``code`` shows their app holds ``secret``;
     returns their new recovery codes (each works once) to show them this one time."""
-    if not validate_totp_code(secret, (code or "").strip()):
-        raise ValidationError({"code": WRONG_CODE})
+    code = "".join((code or "").split())
     with rls.user_context(user.pk):
         if Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists():
             raise ValidationError("Two-factor authentication is already on.")
-        TOTP.activate(user, secret)
+        # Checked by the new authenticator itself, which also spends the code: it cannot be
+        # replayed to sign in (a failure rolls the authenticator back with the transaction).
+        if not TOTP.activate(user, secret).validate_code(code):
+            raise ValidationError({"code": WRONG_CODE})
         Authenticator.objects.filter(
             user_id=user.pk, type=Authenticator.Type.RECOVERY_CODES
         ).delete()

@@ -54,7 +54,9 @@ def enrol(user) -> tuple[str, list[str]]:
     client = signed_in(user)
     page = client.get(TWO_FACTOR).content.decode()
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
-    response = client.post(TWO_FACTOR, {"code": code_for(secret)})
+    # The previous period's code (still accepted): the current one is left for signing in,
+    # since each code is accepted once.
+    response = client.post(TWO_FACTOR, {"code": code_for(secret, periods_ago=1)})
     codes = re.findall(r"<li><code>(\d+)</code></li>", response.content.decode())
     return secret, codes
 
@@ -94,6 +96,11 @@ def test_the_page_shows_a_qr_code_and_the_key_and_a_right_code_turns_it_on(membe
     assert event.actor_id == member.pk and event.tenant_id is not None
     assert secret not in str(event.details)
     assert "on" in client.get(TWO_FACTOR).content.decode()  # the status page now
+    # The code that turned it on is spent: it does not sign in.
+    again = Client()
+    password_step(again, member)
+    assert again.post(CODE_STEP, {"code": code_for(secret)}).status_code == 200
+    assert not is_signed_in(again)
 
 
 # --- Signing in -----------------------------------------------------------------------------
