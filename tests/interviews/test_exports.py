@@ -168,3 +168,20 @@ def test_a_selection_over_the_cap_is_refused_with_a_message(tenant_a, monkeypatc
     assert not export_events(tenant_a, "export.candidates")
     exactly = export(client, CANDIDATES, "export_candidates_csv", picked[:2])
     assert len(rows_of(exactly)) == 2
+
+
+def test_the_query_count_does_not_grow_with_the_rows(tenant_a, django_assert_max_num_queries):
+    client = console_client(tenant_a, Role.RECRUITER)
+    sessions = [SessionFactory(tenant=tenant_a) for _ in range(7)]
+    for session in sessions[1:4]:
+        SummaryFactory(session=session)
+    few, many = [sessions[0].pk], [s.pk for s in sessions]
+    rows_of(export(client, SESSIONS, "export_sessions_csv", few))  # warm the caches
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        rows_of(export(client, SESSIONS, "export_sessions_csv", few))
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(rows_of(export(client, SESSIONS, "export_sessions_csv", many))) == 7
