@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    # Console users' TOTP and recovery codes (tenants.services.two_factor); allauth's own
+    # 2FA pages are not served (config.urls).
+    "allauth.mfa",
     "core",
     "tenants",
     "webhooks",
@@ -257,6 +260,13 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 # allauth's own rate limits (login codes, signups...) need a shared cache: Redis when
 # configured (see CACHES). Defaults are allauth's.
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="") or None
+# Two-factor authentication for console users (docs/security.md): TOTP with recovery codes, no
+# security keys; the issuer names the console in authenticator apps.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# A code from the period before or after is accepted too: a phone's clock a few seconds off,
+# or a code typed as it changes, is not a failed sign-in (RFC 6238's recommended one step).
+MFA_TOTP_TOLERANCE = 1
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Interview console")
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
@@ -397,6 +407,11 @@ CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP = env.str(
     "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP", default="50/15m"
 )
 CONSOLE_LOGIN_FAILURES_PER_IP = env.str("CONSOLE_LOGIN_FAILURES_PER_IP", default="30/15m")
+# Wrong two-factor codes (sign-in's second step, turning 2FA off) per account: a 6-digit code
+# is a million guesses, so a handful per window, then 429 until the window ends.
+CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT = env.str(
+    "CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT", default="5/15m"
+)
 # django-ratelimit only lists django-redis as "supported"; Django's own RedisCache increments
 # atomically with INCR as well, which is all it needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
