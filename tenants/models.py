@@ -40,6 +40,8 @@ class Tenant(models.Model):
     )
     require_two_factor = models.BooleanField(
         default=False,
+        # Rows inserted by the release before this one, during a rolling deploy, get it too.
+        db_default=False,
         help_text="Members must sign in to the console with a code from an authenticator app "
         "(two-factor authentication) as well as their password.",
     )
