@@ -426,6 +426,9 @@ from .settings_api import *  # noqa: E402, F403
 # --- Retention and the periodic jobs: config/settings_jobs.py ------------------------------
 from .settings_jobs import *  # noqa: E402, F403
 
+# --- Metrics and error tracking: config/settings_observability.py ---------------------------
+from .settings_observability import *  # noqa: E402, F403
+
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
 
