@@ -115,6 +115,6 @@ def serve_from_settings(*, process: str, extra=()) -> WSGIServer | None:
             )
             logger.info(
                 "metrics served",
-                extra={"process": process, "port": _serving[process].server_address[1]},
+                extra={"group": process, "port": _serving[process].server_address[1]},
             )
         return _serving[process]
