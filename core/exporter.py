@@ -107,12 +107,21 @@ def serve_from_settings(*, process: str, extra=()) -> WSGIServer | None:
         return None
     with _lock:
         if process not in _serving:
-            _serving[process] = serve(
-                port=settings.METRICS_PORT,
-                addr=settings.METRICS_ADDR,
-                token=settings.METRICS_TOKEN,
-                registry=metrics_registry(extra=extra),
-            )
+            try:
+                _serving[process] = serve(
+                    port=settings.METRICS_PORT,
+                    addr=settings.METRICS_ADDR,
+                    token=settings.METRICS_TOKEN,
+                    registry=metrics_registry(extra=extra),
+                )
+            except OSError:
+                # The port is taken (several processes on one machine with the same setting,
+                # as under scripts/run): this process goes on without its metrics.
+                logger.error(
+                    "metrics not served: the port is in use",
+                    extra={"group": process, "port": settings.METRICS_PORT},
+                )
+                return None
             logger.info(
                 "metrics served",
                 extra={"group": process, "port": _serving[process].server_address[1]},

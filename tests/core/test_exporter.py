@@ -67,6 +67,18 @@ def test_metrics_port_starts_the_exporter_once_with_the_settings_token(settings)
         server.server_close()
 
 
+def test_a_port_already_taken_leaves_the_process_running_without_metrics(settings, caplog):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings.METRICS_PORT = taken.getsockname()[1]
+        settings.METRICS_ADDR = "127.0.0.1"
+        assert exporter.serve_from_settings(process="third-process") is None
+    assert "metrics not served: the port is in use" in caplog.text
+
+
 def test_without_metrics_port_nothing_is_served(settings):
     settings.METRICS_PORT = 0
     assert exporter.serve_from_settings(process="another-process") is None
