@@ -677,6 +677,26 @@ def test_a_dropped_sideband_reconnects(simulator, session):
     assert after[("reconnect", "attached")] - before.get(("reconnect", "attached"), 0) == 1
 
 
+def test_a_sideband_that_cannot_attach_is_counted_for_each_attempt(settings, tenant_a):
+    # The provider's address refuses connections: every attach fails, and the follower gives
+    # up after its last retry (the heartbeat job ends the session if the browser is gone).
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+    session = SessionFactory(tenant=tenant_a, status="live", provider_call_id="rtc_unreachable")
+    before = sideband_counts()
+    follower_ = SidebandSession(
+        session_id=str(session.pk),
+        tenant_id=str(session.tenant_id),
+        call_id="rtc_unreachable",
+        provider=get_provider(),
+        reconnect_delays=(0.01, 0.01),
+    )
+    asyncio.run(asyncio.wait_for(follower_.run(), 30))
+    after = sideband_counts()
+    assert after[("first", "failed")] - before.get(("first", "failed"), 0) == 3
+    assert after.get(("first", "attached"), 0) == before.get(("first", "attached"), 0)
+    assert [k for k, _ in timeline(session)].count("sideband.attach_failed") == 3
+
+
 def update_session(session, **fields):
     with rls.bypass_context():
         InterviewSession.objects.filter(pk=session.pk).update(**fields)
