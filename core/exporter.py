@@ -114,12 +114,13 @@ def serve_from_settings(*, process: str, extra=()) -> WSGIServer | None:
                     token=settings.METRICS_TOKEN,
                     registry=metrics_registry(extra=extra),
                 )
-            except OSError:
+            except OSError as exc:
                 # The port is taken (several processes on one machine with the same setting,
-                # as under scripts/run): this process goes on without its metrics.
+                # as under scripts/run), or the address cannot be had (no IPv6 for "::"):
+                # this process goes on without its metrics.
                 logger.error(
-                    "metrics not served: the port is in use",
-                    extra={"group": process, "port": settings.METRICS_PORT},
+                    "metrics not served: could not listen on the metrics port",
+                    extra={"group": process, "port": settings.METRICS_PORT, "error": str(exc)},
                 )
                 return None
             logger.info(

@@ -76,7 +76,7 @@ def test_a_port_already_taken_leaves_the_process_running_without_metrics(setting
         settings.METRICS_PORT = taken.getsockname()[1]
         settings.METRICS_ADDR = "127.0.0.1"
         assert exporter.serve_from_settings(process="third-process") is None
-    assert "metrics not served: the port is in use" in caplog.text
+    assert "metrics not served: could not listen on the metrics port" in caplog.text
 
 
 def test_without_metrics_port_nothing_is_served(settings):
