@@ -452,6 +452,9 @@ from .settings_jobs import *  # noqa: E402, F403
 # --- Migrations on a live database (time limits, lock check, linter): settings_migrations --
 from .settings_migrations import *  # noqa: E402, F403
 
+# --- Metrics and error tracking: config/settings_observability.py ---------------------------
+from .settings_observability import *  # noqa: E402, F403
+
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from interviews.admin.operations import operations
 from invitations.views import password_pages_not_offered
 from live.urls import api_urlpatterns as session_api
 from tenants.views import (
@@ -35,6 +36,8 @@ urlpatterns = [
         ConsoleAccountSetup.as_view(),
         name="console_account_setup",
     ),
+    # Ahead of the admin's own catch-all: the operators' per-tenant figures.
+    path("admin/operations/", operations, name="operations"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Ahead of allauth's: nobody resets or sets a password by email here (see the view).

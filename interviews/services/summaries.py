@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import rls
+from core import metrics, rls
 from tenants.services import audit_record, system_bypass
 
 from .. import selectors
@@ -299,10 +299,18 @@ def _release(summary: SessionSummary, note: str) -> None:
     _finish_run(summary, status=SummaryStatus.PENDING, error=note[:1000])
 
 
+def _observe_latency(ended_at, outcome: str) -> None:
+    """The operators' measure of how long candidates' interviews wait for their summary."""
+    if ended_at is not None:
+        waited = (timezone.now() - ended_at).total_seconds()
+        metrics.SUMMARY_LATENCY_SECONDS.labels(outcome).observe(max(waited, 0.0))
+
+
 def _fail(summary: SessionSummary, session: InterviewSession, message: str) -> SummaryRun:
     """Record the failure on the summary (the message is ours: no secret, no service text)."""
     if not _finish_run(summary, status=SummaryStatus.FAILED, error=message[:1000]):
         return SummaryRun("skipped")  # a re-run took it over meanwhile
+    _observe_latency(session.ended_at, "failed")
     session_event_record(session=session, kind="summary.failed", data={"error": message})
     logger.warning(
         "summary failed", extra={"session": str(session.pk), "attempts": summary.attempts}
@@ -399,6 +407,7 @@ def _write_claimed(summary: SessionSummary, session_id) -> SummaryRun:
             },
         )
         summary_ready_emit(summary, session)
+    _observe_latency(session.ended_at, "ready")
     return SummaryRun("ready")
 
 
@@ -425,4 +434,6 @@ def summary_give_up(*, session_id, tenant_id, reason: str) -> bool:
         summary.error = reason[:1000]
         summary.save(update_fields=["status", "attempt_id", "claimed_at", "error", "updated_at"])
         live_summary_changed(summary)
-        return True
+        ended_at = InterviewSession.objects.filter(pk=session_id).values_list("ended_at").first()
+    _observe_latency(ended_at[0] if ended_at else None, "failed")
+    return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 
 import psycopg
 from adrf.views import APIView as AsyncAPIView
@@ -16,7 +17,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, parsers
 
-from core import rls
+from core import metrics, rls
 from core.dbthreads import recover_connection
 from core.maintenance import InMaintenance
 from interviews import services
@@ -141,6 +142,16 @@ async def _keep_or_hang_up(
     return None
 
 
+def _provider_outcome(error: realtime.ProviderError) -> str:
+    if isinstance(error, realtime.UpstreamTimeout):
+        return "timeout"
+    if error.misconfigured:
+        return "misconfigured"
+    if error.rate_limited:
+        return "rate_limited"
+    return "rejected" if isinstance(error, realtime.UpstreamRejected) else "unavailable"
+
+
 class SessionSDPView(EventLoopAPIView):
     """Browser offer in, provider answer out. The session configuration is built here, on the
     server, from the template; the browser cannot choose it."""
@@ -174,6 +185,23 @@ class SessionSDPView(EventLoopAPIView):
         summary="Connect: exchange the browser's SDP offer for the provider's answer",
     )
     async def post(self, request, session_id):
+        # Every offer is counted by what came of it: the error's own code (a fixed word per
+        # class, never the provider's text), "answered", or "cancelled" when the browser left.
+        outcome = "error"
+        try:
+            response = await self._exchange(request)
+            outcome = "answered"
+            return response
+        except exceptions.APIException as error:
+            outcome = type(error).default_code
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            metrics.SDP_OFFERS.labels(outcome).inc()
+
+    async def _exchange(self, request):
         offer = request.data
         if not isinstance(offer, str) or not offer.startswith("v=0") or "m=audio" not in offer:
             raise exceptions.ParseError("The body must be an SDP offer with an audio section.")
@@ -196,9 +224,13 @@ class SessionSDPView(EventLoopAPIView):
             raise DatabaseUnavailable() from error
         config = target.config
         provider = realtime.get_provider()
+        asked = time.monotonic()
         try:
             call = await provider.create_call(offer_sdp=offer, session=config)
         except realtime.ProviderError as error:
+            metrics.SDP_PROVIDER_SECONDS.labels(_provider_outcome(error)).observe(
+                time.monotonic() - asked
+            )
             # A configuration error needs an operator: it is an ERROR, not an outage.
             logger.log(
                 logging.ERROR if error.misconfigured else logging.WARNING,
@@ -221,6 +253,7 @@ class SessionSDPView(EventLoopAPIView):
                 raise InterviewerBusy(error.retry_after) from error
             rejected = isinstance(error, realtime.UpstreamRejected)
             raise BadGateway(code="upstream_error" if rejected else error.code) from error
+        metrics.SDP_PROVIDER_SECONDS.labels("answered").observe(time.monotonic() - asked)
         # From here the call exists at the provider: it is recorded or hung up even if the
         # browser goes away meanwhile (Django then cancels this view, not the bookkeeping).
         bookkeeping = asyncio.ensure_future(_keep_or_hang_up(target, provider.name, call, config))

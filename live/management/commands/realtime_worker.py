@@ -4,6 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
+from core import exporter
 from live.health import serve_health
 from live.worker import RealtimeWorker
 
@@ -26,6 +27,8 @@ class Command(BaseCommand):
         # stopped every call's work for 0.1-0.5 s at a time on a busy machine: the tail of
         # the event-to-transcript latency (docs/benchmarks.md, realtime worker capacity).
         gc.freeze()
+        # The operators' metrics on their own port (METRICS_PORT): reconnects, drops.
+        exporter.serve_from_settings(process="realtime")
 
         async def main():
             stop = asyncio.Event()
