@@ -316,6 +316,11 @@ def test_without_word_from_the_browser_the_interviewer_starts_anyway(simulator, 
         following.start_wait = 0.5  # a browser whose heartbeats do not get through
         task = asyncio.ensure_future(following.run())
         await peer.wait_for("response.output_audio_transcript.done", timeout=5)
+        # The follower hears the sound on its own connection, a moment after the peer may.
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await sync_to_async(load)(session)).status != "live":
+            assert asyncio.get_running_loop().time() < deadline, "never marked live"
+            await asyncio.sleep(0.05)
         task.cancel()
         await peer.close()
 
