@@ -97,6 +97,11 @@ websocket_urlpatterns: list = [
 # router raises "No route found" and the client gets a 500 with a traceback in the log.
 websocket_fallback = [re_path(r"", WebsocketDenier.as_asgi())]
 
+from . import metrics  # noqa: E402
+
+# The operators' metrics on their own port (METRICS_PORT), in the web process (daphne).
+metrics.serve_web()
+
 application = ProtocolTypeRouter(
     {
         "http": http_app,

@@ -2,9 +2,17 @@ import contextvars
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import (
+    before_task_publish,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+    task_success,
+    worker_init,
+)
 
-from core import requestcontext
+from core import metrics, requestcontext
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -41,3 +49,35 @@ def _forget_request_id(task_id=None, **kwargs):
             requestcontext.request_id.reset(token)
         except ValueError:  # ended in another context than it started in
             requestcontext.request_id.set("")
+
+
+# --- Operators' metrics (docs/observability.md) --------------------------------------------
+# Counted where the task ran: in a prefork worker's child process, whose values reach the
+# main process's exporter through PROMETHEUS_MULTIPROC_DIR.
+
+
+def _task_name(sender) -> str:
+    return getattr(sender, "name", None) or "unknown"
+
+
+@task_success.connect
+def _count_success(sender=None, **kwargs):
+    metrics.CELERY_TASKS.labels(_task_name(sender), "success").inc()
+
+
+@task_failure.connect
+def _count_failure(sender=None, **kwargs):
+    metrics.CELERY_TASKS.labels(_task_name(sender), "failure").inc()
+
+
+@task_retry.connect
+def _count_retry(sender=None, **kwargs):
+    metrics.CELERY_TASKS.labels(_task_name(sender), "retry").inc()
+
+
+@worker_init.connect
+def _serve_metrics(**kwargs):
+    # In the worker's main process, before it forks its pool: one exporter per machine.
+    from core import exporter
+
+    exporter.serve_from_settings(process="worker")

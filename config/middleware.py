@@ -10,16 +10,19 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import JsonResponse
 
-from core import requestcontext
+from core import metrics, requestcontext
 
 logger = logging.getLogger("config.request")
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestIdMiddleware:
     """Accepts a well-formed X-Request-ID from the client (or proxy) or makes one, exposes it
-    and the client IP to logs and the audit trail, and returns it in the response header."""
+    and the client IP to logs and the audit trail, and returns it in the response header.
+    First in both middleware chains (the console's and the candidate API's), it also counts
+    and times every request for the operators' metrics."""
 
     sync_capable = True
     async_capable = True  # so async views (the SDP proxy) never wait on a thread for it
@@ -64,20 +67,37 @@ class RequestIdMiddleware:
     def _finish(self, request, response, started):
         response[REQUEST_ID_HEADER] = request.request_id
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        elapsed = time.monotonic() - started
         logger.info(
             "request",
             extra={
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                "duration_ms": round(elapsed * 1000, 1),
             },
         )
+        labels = {
+            "method": request.method if request.method in _KNOWN_METHODS else "other",
+            "route": _route(request),
+            "status_class": metrics.status_class(response.status_code),
+        }
+        metrics.HTTP_REQUESTS.labels(**labels).inc()
+        metrics.HTTP_REQUEST_SECONDS.labels(**labels).observe(elapsed)
         return response
 
     def _end(self, tokens):
         requestcontext.request_id.reset(tokens[0])
         requestcontext.client_ip.reset(tokens[1])
+
+
+def _route(request) -> str:
+    """The URL pattern that answered (``api/candidate/sessions/<uuid:session_id>/sdp/``), never
+    the path itself: ids and invitation tokens would make a series per request, and a token in
+    a label is a secret in the metrics. ``unmatched`` when no pattern did (404s)."""
+    match = getattr(request, "resolver_match", None)
+    route = getattr(match, "route", None) if match is not None else None
+    return f"/{route}" if route else "unmatched"
 
 
 class NullCharacterGuardMiddleware:

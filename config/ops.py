@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import rls
+from core.maintenance import maintenance_current
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ def _check_redis() -> dict:
 @never_cache
 @require_GET
 def readyz(request):
-    """Ready for traffic: database reachable and migrated, Redis reachable when configured."""
+    """Ready for traffic: database reachable and migrated, Redis reachable when configured;
+    ``"status": "maintenance"`` (still 200) while maintenance mode is on."""
     checks = {}
     for name, check, enabled in (
         ("database", _check_database, True),
@@ -59,7 +61,15 @@ def readyz(request):
             logger.warning("readiness check failed", extra={"check": name, "error": repr(exc)})
             checks[name] = {"ok": False, "problems": [type(exc).__name__]}
     ready = all(c["ok"] for c in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if checks["database"]["ok"]:
+        maintenance = maintenance_current()
+        if maintenance is not None:
+            # Still 200: the process can serve (the console, the live interviews), and a 503
+            # would have the platform's proxy take every web machine out of service.
+            body["status"] = "maintenance"
+            body["maintenance"] = {
+                "since": maintenance.since.isoformat() if maintenance.since else None,
+                "retry_after_seconds": maintenance.retry_after_seconds,
+            }
+    return JsonResponse(body, status=200 if ready else 503)

@@ -6,6 +6,7 @@ production mode (DJANGO_ENV=production) refuses to start with an insecure defaul
 """
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -24,6 +25,10 @@ PRODUCTION = DJANGO_ENV == "production"
 
 _INSECURE_SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_SECRET_KEY)
+# Previous keys, still accepted for what Django signed with them (console logins, interview
+# session tokens) while SECRET_KEY is rotated (docs/operations.md). Not for the database's
+# row-level security key, which is only ever the one derived from SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=not PRODUCTION and DJANGO_ENV != "test")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -61,6 +66,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    # Console users' TOTP and recovery codes (tenants.services.two_factor); allauth's own
+    # 2FA pages are not served (config.urls).
+    "allauth.mfa",
     "core",
     "tenants",
     "webhooks",
@@ -72,6 +80,9 @@ INSTALLED_APPS = [
     "tenant_api",
     "provisioning",
 ]
+if not PRODUCTION and importlib.util.find_spec("django_migration_linter"):
+    # `manage.py lintmigrations` (a development tool, run by the test command).
+    INSTALLED_APPS.append("django_migration_linter")
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
@@ -256,6 +267,13 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 # allauth's own rate limits (login codes, signups...) need a shared cache: Redis when
 # configured (see CACHES). Defaults are allauth's.
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="") or None
+# Two-factor authentication for console users (docs/security.md): TOTP with recovery codes, no
+# security keys; the issuer names the console in authenticator apps.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# A code from the period before or after is accepted too: a phone's clock a few seconds off,
+# or a code typed as it changes, is not a failed sign-in (RFC 6238's recommended one step).
+MFA_TOTP_TOLERANCE = 1
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Interview console")
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
@@ -396,6 +414,11 @@ CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP = env.str(
     "CONSOLE_LOGIN_FAILURES_PER_ACCOUNT_ANY_IP", default="50/15m"
 )
 CONSOLE_LOGIN_FAILURES_PER_IP = env.str("CONSOLE_LOGIN_FAILURES_PER_IP", default="30/15m")
+# Wrong two-factor codes (sign-in's second step, turning 2FA off) per account: a 6-digit code
+# is a million guesses, so a handful per window, then 429 until the window ends.
+CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT = env.str(
+    "CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT", default="5/15m"
+)
 # django-ratelimit only lists django-redis as "supported"; Django's own RedisCache increments
 # atomically with INCR as well, which is all it needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
@@ -456,6 +479,12 @@ from .settings_api import *  # noqa: E402, F403
 
 # --- Retention and the periodic jobs: config/settings_jobs.py ------------------------------
 from .settings_jobs import *  # noqa: E402, F403
+
+# --- Migrations on a live database (time limits, lock check, linter): settings_migrations --
+from .settings_migrations import *  # noqa: E402, F403
+
+# --- Metrics and error tracking: config/settings_observability.py ---------------------------
+from .settings_observability import *  # noqa: E402, F403
 
 # --- Interview video at api.video: config/settings_video.py ---------------------------------
 from .settings_video import *  # noqa: E402, F403

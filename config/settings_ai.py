@@ -53,6 +53,12 @@ SUMMARY_MAX_OUTPUT_TOKENS = env.int("SUMMARY_MAX_OUTPUT_TOKENS", default=16000)
 # speech (a completed one whenever the candidate said anything).
 SUMMARY_MIN_CANDIDATE_TURNS = env.int("SUMMARY_MIN_CANDIDATE_TURNS", default=3)
 SUMMARY_MIN_CANDIDATE_CHARS = env.int("SUMMARY_MIN_CANDIDATE_CHARS", default=400)
+# How long after the end the summary's run starts: the transcription of the candidate's last
+# words can land a moment after the interview ends, and a summary that read the transcript
+# before it would miss the last answer. 0 starts it at once.
+SUMMARY_START_DELAY_SECONDS = env.float("SUMMARY_START_DELAY_SECONDS", default=5.0)
+if SUMMARY_START_DELAY_SECONDS < 0:
+    raise ImproperlyConfigured("SUMMARY_START_DELAY_SECONDS must not be negative")
 # Calls to the AI service per summary before it is marked failed, and the exponential
 # backoff (with jitter) between them; a Retry-After from the service is always honoured.
 SUMMARY_MAX_ATTEMPTS = env.int("SUMMARY_MAX_ATTEMPTS", default=5)

@@ -56,19 +56,23 @@ OPERATOR_API_ALLOWED_NETWORKS = env.list("OPERATOR_API_ALLOWED_NETWORKS", defaul
 OPERATOR_API_NETWORKS_REQUIRED = env.str("DJANGO_ENV", default="development") == "production"
 
 
-def _check_networks(values: list[str]) -> None:
+# CIDR ranges platform operators (superusers) may use the console and its live view from, and
+# the operator API when OPERATOR_API_ALLOWED_NETWORKS is empty. Empty: any network.
+OPERATOR_ALLOWED_NETWORKS = env.list("OPERATOR_ALLOWED_NETWORKS", default=[])
+
+
+def _check_networks(name: str, values: list[str]) -> None:
     from ipaddress import ip_network
 
     for value in values:
         try:
             ip_network(value, strict=False)
         except ValueError as exc:
-            raise ImproperlyConfigured(
-                f"OPERATOR_API_ALLOWED_NETWORKS: {value!r} is not a CIDR range"
-            ) from exc
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a CIDR range") from exc
 
 
-_check_networks(OPERATOR_API_ALLOWED_NETWORKS)
+_check_networks("OPERATOR_API_ALLOWED_NETWORKS", OPERATOR_API_ALLOWED_NETWORKS)
+_check_networks("OPERATOR_ALLOWED_NETWORKS", OPERATOR_ALLOWED_NETWORKS)
 
 # A tenant whose deletion was asked for keeps its data this many days (suspended), so that a
 # mistake can be undone by resuming it; then privacy.tasks.erase_deleted_tenants erases it.

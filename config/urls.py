@@ -2,9 +2,18 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from interviews.admin.operations import operations
 from invitations.views import password_pages_not_offered
 from live.urls import api_urlpatterns as session_api
-from tenants.views import ConsoleAccountSetup, console_login, console_logout, tenant_switch
+from tenants.views import (
+    ConsoleAccountSetup,
+    console_login,
+    console_login_code,
+    console_logout,
+    console_password_change,
+    console_two_factor,
+    tenant_switch,
+)
 
 from . import ops
 
@@ -18,16 +27,24 @@ urlpatterns = [
     path("admin/tenant/switch/", tenant_switch, name="tenant_switch"),
     # Ahead of the admin's own: the console's sign-in is throttled and audited.
     path("admin/login/", console_login, name="console_login"),
+    path("admin/login/code/", console_login_code, name="console_login_code"),
     path("admin/logout/", console_logout, name="console_logout"),
+    path("admin/password_change/", console_password_change, name="console_password_change"),
+    path("admin/account/two-factor/", console_two_factor, name="console_two_factor"),
     path(
         "admin/setup/<uidb64>/<token>/",
         ConsoleAccountSetup.as_view(),
         name="console_account_setup",
     ),
+    # Ahead of the admin's own catch-all: the operators' per-tenant figures.
+    path("admin/operations/", operations, name="operations"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Ahead of allauth's: nobody resets or sets a password by email here (see the view).
     re_path(r"^accounts/password/", password_pages_not_offered),
+    # allauth's own two-factor pages neither: console users set it up in the console (which
+    # records it), and candidates sign in with emailed codes or Google.
+    re_path(r"^accounts/2fa/", password_pages_not_offered),
     path("accounts/", include("allauth.urls")),
     path("api/candidate/sessions/", include(session_api)),
     path("api/v1/operator/", include("provisioning.urls")),

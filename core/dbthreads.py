@@ -70,6 +70,11 @@ class DatabaseThreads:
                 self.threads.add(ident)
         return fn(*args, **kwargs)
 
+    async def flush(self, key) -> None:
+        """Wait until the work handed over so far for ``key`` has run (its thread runs in
+        order), without blocking the event loop."""
+        await asyncio.wrap_future(self._executor(key).submit(lambda: None))
+
     def drain(self) -> None:
         """Wait until the work handed over so far has run (each thread runs in order)."""
         for done in [executor.submit(lambda: None) for executor in self._executors]:

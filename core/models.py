@@ -15,3 +15,24 @@ class TenantOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class MaintenanceMode(models.Model):
+    """The platform's maintenance switch (``manage.py maintenance``): one row, id 1, in the
+    database every web process reads, so switching it takes effect everywhere at once. Not a
+    tenant's row: it holds no personal data and every process may read it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    enabled = models.BooleanField(default=False)
+    message = models.CharField(max_length=500, blank=True)
+    retry_after_seconds = models.PositiveIntegerField(default=900)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="maintenance_mode_one_row")
+        ]
+
+    def __str__(self):
+        return "maintenance on" if self.enabled else "maintenance off"

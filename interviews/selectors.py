@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Length
 
 from core import asyncdb, rls
 from core.dbthreads import recover_connection
-from tenants.models import TenantStatus
+from core.maintenance import Maintenance
+from tenants.models import Tenant, TenantStatus
 from tenants.services import system_bypass
+from webhooks.models import DeliveryStatus, WebhookDelivery
 
 from .models import (
     ON_CALL_STATUSES,
@@ -26,6 +29,7 @@ from .models import (
     SessionStatus,
     SessionSummary,
     Speaker,
+    SummaryStatus,
     TranscriptEntry,
     TranscriptSource,
 )
@@ -85,15 +89,23 @@ async def session_for_candidate_async(*, session_id, user_id, tenant_id) -> tupl
     return status, config or {}
 
 
-async def tenant_active_async(tenant_id) -> bool:
-    """Whether tenant ``tenant_id`` is active (not suspended by the platform), on core.asyncdb
-    for the SDP proxy: asked only before a session's first connection."""
+async def new_interview_gate_async(tenant_id) -> tuple[bool, Maintenance | None]:
+    """Whether tenant ``tenant_id`` is active (not suspended by the platform), and the
+    platform's maintenance if it is on, in one statement on core.asyncdb for the SDP proxy:
+    asked only before a session's first connection."""
     rows = await asyncdb.tenant_fetch(
         tenant_id,
-        "SELECT status FROM tenants_tenant WHERE id = %(tenant)s",
+        "SELECT t.status, m.message, m.retry_after_seconds, m.changed_at "
+        "FROM tenants_tenant t LEFT JOIN core_maintenancemode m ON m.enabled "
+        "WHERE t.id = %(tenant)s",
         {"tenant": str(tenant_id)},
     )
-    return bool(rows) and rows[0][0] == TenantStatus.ACTIVE
+    if not rows:
+        return False, None
+    status, *maintenance = rows[0]
+    return status == TenantStatus.ACTIVE, (
+        Maintenance(*maintenance) if maintenance[1] is not None else None
+    )
 
 
 @recover_connection  # called from a worker thread of the SDP proxy
@@ -137,6 +149,96 @@ def live_calls() -> list[tuple[str, str, str]]:
             status__in=ON_CALL_STATUSES, provider_call_id__gt=""
         ).values_list("pk", "tenant_id", "provider_call_id")
         return [(str(s), str(t), c) for s, t, c in rows]
+
+
+def sessions_in_progress() -> dict[str, int]:
+    """How many sessions of every tenant are connecting or live right now, by status (the
+    operators' gauge, read when the metrics are scraped)."""
+    with system_bypass(reason="metrics: sessions in progress"):
+        rows = (
+            InterviewSession.objects.filter(status__in=ON_CALL_STATUSES)
+            .order_by()
+            .values_list("status")
+            .annotate(count=Count("pk"))
+        )
+        counts = dict(rows)
+    return {status: counts.get(status, 0) for status in sorted(ON_CALL_STATUSES)}
+
+
+@dataclass
+class TenantFigures:
+    """One tenant's line on the operators' page: counts only, nothing any person said."""
+
+    tenant_id: uuid.UUID
+    name: str
+    slug: str
+    status: str
+    sessions_recent: int = 0
+    sessions_total: int = 0
+    minutes_recent: float = 0.0
+    minutes_total: float = 0.0
+    failed_recent: int = 0
+    abandoned_recent: int = 0
+    summaries_failed_recent: int = 0
+    webhooks_failed_recent: int = 0
+
+
+def tenant_figures(*, since) -> list[TenantFigures]:
+    """Every tenant's interviews (sessions created since ``since``, and all), interview minutes
+    (from going live to the end), sessions that failed or were abandoned (the browser went
+    quiet, or the candidate never started: expired), summaries that failed and webhook
+    deliveries that failed since ``since``. One grouped query per table, whatever the number
+    of tenants. Reads every tenant: call under the operator bypass."""
+    figures = {
+        row["id"]: TenantFigures(
+            tenant_id=row["id"], name=row["name"], slug=row["slug"], status=row["status"]
+        )
+        for row in Tenant.objects.order_by("name").values("id", "name", "slug", "status")
+    }
+    recent = Q(created_at__gte=since)
+    duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+    timed = Q(started_at__isnull=False, ended_at__isnull=False)
+    sessions = (
+        InterviewSession.objects.order_by()
+        .values("tenant_id")
+        .annotate(
+            total=Count("pk"),
+            recent=Count("pk", filter=recent),
+            time_total=Sum(duration, filter=timed),
+            time_recent=Sum(duration, filter=timed & recent),
+            failed=Count("pk", filter=recent & Q(status=SessionStatus.FAILED)),
+            abandoned=Count("pk", filter=recent & Q(status=SessionStatus.ABANDONED)),
+        )
+    )
+    for row in sessions:
+        line = figures.get(row["tenant_id"])
+        if line is None:  # created after the tenants were read
+            continue
+        line.sessions_total, line.sessions_recent = row["total"], row["recent"]
+        line.minutes_total = _minutes(row["time_total"])
+        line.minutes_recent = _minutes(row["time_recent"])
+        line.failed_recent, line.abandoned_recent = row["failed"], row["abandoned"]
+    failed_summaries = _count_by_tenant(
+        SessionSummary.objects.filter(recent, status=SummaryStatus.FAILED)
+    )
+    failed_deliveries = _count_by_tenant(
+        WebhookDelivery.objects.filter(
+            recent, status__in=[DeliveryStatus.FAILED, DeliveryStatus.DEAD]
+        )
+    )
+    for tenant_id, line in figures.items():
+        line.summaries_failed_recent = failed_summaries.get(tenant_id, 0)
+        line.webhooks_failed_recent = failed_deliveries.get(tenant_id, 0)
+    return list(figures.values())
+
+
+def _minutes(duration: timedelta | None) -> float:
+    return round(duration.total_seconds() / 60, 1) if duration else 0.0
+
+
+def _count_by_tenant(queryset) -> dict:
+    rows = queryset.order_by().values_list("tenant_id").annotate(count=Count("pk"))
+    return dict(rows)
 
 
 def session_heard_so_far(

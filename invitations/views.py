@@ -19,6 +19,7 @@ from django_ratelimit.decorators import ratelimit
 
 from core import requestcontext, rls
 from core.browser_permissions import camera_and_microphone
+from core.maintenance import closed_for_maintenance
 from interviews.selectors import consent_for_candidate
 from interviews.services import consent_record
 from tenants.models import TenantStatus
@@ -107,6 +108,7 @@ def _flow_consent(request, invitation):
 
 
 @never_cache
+@closed_for_maintenance
 @require_GET
 @ratelimit(key="ip", rate=_open_rate, block=False)
 def invitation_open(request, token):
@@ -146,6 +148,7 @@ def _consent_context(invitation) -> dict:
 
 
 @never_cache
+@closed_for_maintenance
 @require_http_methods(["GET", "POST"])
 def consent(request):
     invitation, problem = _flow_invitation(request)
@@ -173,6 +176,7 @@ def consent(request):
 
 
 @never_cache
+@closed_for_maintenance
 @require_http_methods(["GET", "POST"])
 def accommodation(request):
     invitation, problem = _flow_invitation(request)
@@ -193,6 +197,7 @@ def accommodation(request):
 
 
 @never_cache
+@closed_for_maintenance
 @require_GET
 def sign_in(request):
     invitation, problem = _flow_invitation(request)
@@ -237,6 +242,7 @@ def _ready_to_start(request):
 
 
 @never_cache
+@closed_for_maintenance
 @login_required
 @require_GET
 @camera_and_microphone
@@ -252,6 +258,7 @@ def device_check(request):
 
 
 @never_cache
+@closed_for_maintenance
 @login_required
 @require_POST
 def start(request):

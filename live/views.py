@@ -8,6 +8,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.browser_permissions import camera_and_microphone
+from core.maintenance import maintenance_current, maintenance_page
+from interviews.models import SessionStatus
 from interviews.selectors import session_for_candidate
 
 from .tokens import session_token_issue
@@ -23,6 +25,9 @@ def session_page(request, session_id):
         raise Http404("No such interview.")
     if session.is_terminal:
         return redirect("interview_done", session_id=session.pk)
+    if session.status == SessionStatus.PENDING and (maintenance := maintenance_current()):
+        # An interview already under way goes on through maintenance; a new one waits.
+        return maintenance_page(request, maintenance)
     token = session_token_issue(
         session_id=session.pk, user_id=request.user.pk, tenant_id=session.tenant_id
     )

@@ -2,7 +2,9 @@
 ``/ws/sessions/<id>/live/`` (config.asgi), signed in with the console's session cookie.
 
 Who may watch: members of the session's tenant (any role, viewers included) from a network
-the tenant allows, and platform operators (each view recorded in the tenant's audit trail).
+the tenant allows (and, where a tenant of theirs requires it, with two-factor authentication
+set up), and platform operators from OPERATOR_ALLOWED_NETWORKS (each view recorded in the
+tenant's audit trail).
 Anyone else is accepted and closed at once with a code that says why (``CLOSE_*``), so a
 page can tell a sign-in problem from a missing session.
 
@@ -42,7 +44,9 @@ from tenants.middleware import ACTIVE_TENANT_SESSION_KEY
 logger = logging.getLogger(__name__)
 
 CLOSE_NOT_SIGNED_IN = 4401
-CLOSE_FORBIDDEN = 4403  # not a console user, or the tenant refuses this network
+# Not a console user, the tenant (or, for an operator, OPERATOR_ALLOWED_NETWORKS) refuses this
+# network, or two-factor authentication is required and not set up.
+CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404  # no such session in any tenant this user may watch
 CLOSE_BAD_REQUEST = 4400
 
@@ -69,6 +73,8 @@ def admit(user, session_id, *, preferred_tenant_id=None) -> str:
     if not (user.is_active and user.is_staff):
         raise Refused(CLOSE_FORBIDDEN)
     if user.is_superuser:
+        if not tenant_selectors.operator_console_network_allowed(requestcontext.client_ip.get()):
+            raise Refused(CLOSE_FORBIDDEN)
         with tenant_services.system_bypass(reason="operator live view"):
             tenant_id = (
                 InterviewSession.objects.filter(pk=session_id)
@@ -85,6 +91,8 @@ def admit(user, session_id, *, preferred_tenant_id=None) -> str:
         return str(tenant_id)
     with rls.user_context(user.pk):
         memberships = tenant_selectors.memberships_for_user(user)
+    if tenant_selectors.two_factor_missing(user, memberships):
+        raise Refused(CLOSE_FORBIDDEN)
     # The tenant the console is switched to first, then the user's other tenants.
     memberships.sort(key=lambda m: str(m.tenant_id) != str(preferred_tenant_id))
     for membership in memberships:
@@ -228,9 +236,10 @@ def member_tenant(user, preferred_tenant_id) -> str | None:
     if not (user.is_active and user.is_staff) or user.is_superuser:
         return None
     with rls.user_context(user.pk):
-        membership = tenant_selectors.membership_pick(
-            tenant_selectors.memberships_for_user(user), preferred_tenant_id
-        )
+        memberships = tenant_selectors.memberships_for_user(user)
+    membership = tenant_selectors.membership_pick(memberships, preferred_tenant_id)
+    if tenant_selectors.two_factor_missing(user, memberships):
+        return None
     if membership is None or not tenant_selectors.network_allowed(
         membership.tenant, requestcontext.client_ip.get()
     ):

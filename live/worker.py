@@ -68,6 +68,15 @@ class RealtimeWorker:
         self.redis = None
         self.wake = asyncio.Event()
         self.listening = asyncio.Event()  # set once new calls are heard of at once
+        self.last_scan_at: float | None = None  # loop time of the last scan that worked
+
+    def healthy(self) -> bool:
+        """Whether the last scan for live calls worked recently (live.health): a few polls'
+        worth, never under 10 s, so one slow scan does not fail the check."""
+        if self.last_scan_at is None:
+            return False
+        limit = max(3 * self.poll_seconds, 10.0)
+        return asyncio.get_running_loop().time() - self.last_scan_at < limit
 
     async def _claim(self, call_id: str) -> bool:
         if self.redis is None:
@@ -142,6 +151,11 @@ class RealtimeWorker:
             logger.exception("sideband session crashed", extra={"call": call_id})
         finally:
             self.tasks.pop(call_id, None)
+            # The writes it handed to the database thread run before the lock goes, so that a
+            # worker taking the call over (a shutdown, a lost lock) never writes between them;
+            # a database that does not answer must not hold the call for ever.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(database_threads().flush(session_id), SHUTDOWN_SECONDS)
             if self.redis is not None:
                 with contextlib.suppress(Exception):
                     await self.redis.eval(_RELEASE, 1, LOCK_PREFIX + call_id, self.identity)
@@ -169,6 +183,7 @@ class RealtimeWorker:
                 self.wake.clear()  # before the scan: a call notified during it rescans at once
                 try:
                     await self.scan()
+                    self.last_scan_at = asyncio.get_running_loop().time()
                 except Exception:
                     logger.exception("realtime worker: scan failed")
                 with contextlib.suppress(TimeoutError):

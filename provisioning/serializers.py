@@ -15,6 +15,7 @@ class TenantOutputSerializer(serializers.Serializer):
     retention_days = serializers.IntegerField()
     invitation_expiry_days = serializers.IntegerField()
     allowed_admin_networks = serializers.ListField(child=serializers.CharField())
+    require_two_factor = serializers.BooleanField()
     branding = serializers.DictField()
     video_enabled = serializers.BooleanField()
     default_model = serializers.CharField()
@@ -40,6 +41,7 @@ class TenantSettingsSerializer(serializers.Serializer):
     allowed_admin_networks = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, max_length=100
     )
+    require_two_factor = serializers.BooleanField(required=False)
     branding = serializers.DictField(required=False)
     video_enabled = serializers.BooleanField(required=False)
     default_model = serializers.CharField(max_length=64, required=False)

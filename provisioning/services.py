@@ -25,9 +25,10 @@ def _hash(secret: str) -> str:
 
 
 def operator_network_allowed(ip: str | None) -> bool:
-    """Whether the operator API answers a call from ``ip`` (OPERATOR_API_ALLOWED_NETWORKS; an
-    empty list allows every network, except in production where it allows none)."""
-    networks = list(settings.OPERATOR_API_ALLOWED_NETWORKS)
+    """Whether the operator API answers a call from ``ip``: OPERATOR_API_ALLOWED_NETWORKS, else
+    the operators' own OPERATOR_ALLOWED_NETWORKS (as a tenant API client's list falls back to
+    its company's); with neither, every network, except in production where none."""
+    networks = list(settings.OPERATOR_API_ALLOWED_NETWORKS or settings.OPERATOR_ALLOWED_NETWORKS)
     if not networks:
         return not settings.OPERATOR_API_NETWORKS_REQUIRED
     return networks_allow(networks, ip)

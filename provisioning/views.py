@@ -149,6 +149,7 @@ _TENANT_EXAMPLE = {
     "retention_days": 180,
     "invitation_expiry_days": 7,
     "allowed_admin_networks": [],
+    "require_two_factor": False,
     "branding": {},
     "video_enabled": True,
     "default_model": "gpt-realtime",

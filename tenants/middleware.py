@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_USER_SESSION_KEY
-from django.http import HttpResponseForbidden
+from django.http import HttpResponseForbidden, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -74,14 +74,22 @@ class TenantMiddleware(_OnTheViewsThread):
     """For console paths (the admin), sets ``request.tenant`` / ``request.membership`` /
     ``request.memberships`` and runs the request in that tenant's RLS context.
 
-    Superusers get the operator bypass: the first request of each login session and every
-    write request are recorded in the audit trail. All RLS settings are cleared when the
-    response is done, so a pooled connection never carries them into the next request.
+    Superusers get the operator bypass, from OPERATOR_ALLOWED_NETWORKS only: the first request
+    of each login session and every write request are recorded in the audit trail. Members
+    work from their tenant's networks only, and a member of a tenant that requires two-factor
+    authentication who has not set it up reaches only the page that sets it up (and sign-out).
+    All RLS settings are cleared when the response is done, so a pooled connection never
+    carries them into the next request.
     """
+
+    _enrolment_path_names = ("console_two_factor", "console_logout")
 
     def __init__(self, get_response):
         super().__init__(get_response)
         self.prefixes = tuple(settings.CONSOLE_PATH_PREFIXES)
+
+    def _enrolment_paths(self) -> set[str]:
+        return {reverse(name) for name in self._enrolment_path_names}
 
     async def __acall__(self, request):
         if not request.path_info.startswith(self.prefixes):
@@ -102,6 +110,12 @@ class TenantMiddleware(_OnTheViewsThread):
         try:
             with ExitStack() as stack:
                 if user.is_superuser:
+                    if not selectors.operator_console_network_allowed(
+                        requestcontext.client_ip.get()
+                    ):
+                        return HttpResponseForbidden(
+                            "The console is not available to operators from this network."
+                        )
                     audit = request.method not in _SAFE_METHODS or not request.session.get(
                         _BYPASS_AUDITED_SESSION_KEY
                     )
@@ -141,6 +155,10 @@ class TenantMiddleware(_OnTheViewsThread):
                         request.membership = membership
                         request.tenant = membership.tenant
                         stack.enter_context(rls.tenant_context(membership.tenant_id))
+                    if request.path_info not in self._enrolment_paths() and (
+                        selectors.two_factor_missing(user, request.memberships)
+                    ):
+                        return HttpResponseRedirect(reverse("console_two_factor"))
                 return get_response(request)
         finally:
             rls.reset()

@@ -38,6 +38,13 @@ class Tenant(models.Model):
         blank=True,
         help_text="CIDR ranges recruiters may use the console from; empty allows any network.",
     )
+    require_two_factor = models.BooleanField(
+        default=False,
+        # Rows inserted by the release before this one, during a rolling deploy, get it too.
+        db_default=False,
+        help_text="Members must sign in to the console with a code from an authenticator app "
+        "(two-factor authentication) as well as their password.",
+    )
     branding = models.JSONField(
         default=dict, blank=True, help_text='For example {"logo_url": "...", "color": "#0b5"}.'
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ipaddress import ip_address, ip_network
 
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+
 from core import rls
 
 from .models import AuditEvent, Membership
@@ -55,6 +58,29 @@ def membership_pick(memberships: list[Membership], preferred_tenant_id: str | No
 def network_allowed(tenant, ip: str | None) -> bool:
     """Whether a console request from ``ip`` is allowed by the tenant's network list."""
     return networks_allow(tenant.allowed_admin_networks or [], ip)
+
+
+def operator_console_network_allowed(ip: str | None) -> bool:
+    """Whether a platform operator may use the console (and its live view) from ``ip``:
+    OPERATOR_ALLOWED_NETWORKS, where an empty list allows any network."""
+    return networks_allow(list(settings.OPERATOR_ALLOWED_NETWORKS), ip)
+
+
+def two_factor_enabled(user) -> bool:
+    """Whether ``user`` has a TOTP authenticator (their own row: user_context)."""
+    with rls.user_context(user.pk):
+        return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
+
+
+def two_factor_required(memberships: list[Membership]) -> bool:
+    """Whether one of the tenants of ``memberships`` makes two-factor sign-in mandatory."""
+    return any(membership.tenant.require_two_factor for membership in memberships)
+
+
+def two_factor_missing(user, memberships: list[Membership]) -> bool:
+    """Whether ``user`` must enrol in two-factor authentication before using the console: a
+    tenant of theirs requires it and they have none (no query unless one requires it)."""
+    return two_factor_required(memberships) and not two_factor_enabled(user)
 
 
 def networks_allow(networks: list[str], ip: str | None) -> bool:

@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from core import rls
+from core import metrics, rls
 from tenants.models import Tenant
 from tenants.services import audit_record
 
@@ -367,7 +367,12 @@ def delivery_attempt(*, delivery_id, tenant_id, now=None) -> str:
                 body=body,
             )
             response = sender.post(destination, body=body, headers=headers)
-        return _record(delivery, response)
+        outcome = _record(delivery, response)
+        if outcome != "skipped":
+            metrics.WEBHOOK_DELIVERIES.labels(
+                metrics.status_class(response.status_code), outcome
+            ).inc()
+        return outcome
 
 
 @transaction.atomic

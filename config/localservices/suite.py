@@ -58,6 +58,12 @@ def test(argv: list[str]) -> int:
         say("makemigrations --check")
         if manage("makemigrations", "--check", "--dry-run", env=env, check=False):
             return 1
+        if not env.get("SKIP_LINT"):
+            # Operations unsafe on a live database (config/settings_migrations.py).
+            say("lintmigrations")
+            lint_env = {**env, "LOG_LEVEL": "WARNING"}
+            if manage("lintmigrations", "--quiet", "ok", "ignore", env=lint_env, check=False):
+                return 1
         say("pytest")
         return subprocess.run([PYTHON, "-m", "pytest", *argv], cwd=BASE_DIR, env=env).returncode
     finally:

@@ -1,4 +1,5 @@
-"""Console pages for candidates: the list, the CSV import and the status actions."""
+"""Console pages for candidates: the list, the CSV import, the status actions and the CSV
+export."""
 
 from django import forms
 from django.contrib import admin
@@ -12,6 +13,7 @@ from tenants.models import Tenant
 
 from .. import imports, services
 from ..models import Candidate, CandidateStatus, InterviewSession
+from .exports import ExportPermissionMixin, export_candidates_csv
 
 
 def candidate_person(candidate) -> str:
@@ -75,7 +77,7 @@ class CandidateImportForm(forms.Form):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(TenantScopedAdmin):
+class CandidateAdmin(ExportPermissionMixin, TenantScopedAdmin):
     change_list_template = "admin/interviews/candidate/change_list.html"
     list_display = ("email", "full_name", "external_id", "status", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
@@ -90,6 +92,7 @@ class CandidateAdmin(TenantScopedAdmin):
         _status_action(CandidateStatus.ON_HOLD, "On hold"),
         _status_action(CandidateStatus.REJECTED, "Rejected"),
         _status_action(CandidateStatus.WITHDRAWN, "Withdrawn"),
+        export_candidates_csv,
     ]
 
     def get_urls(self):

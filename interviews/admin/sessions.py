@@ -13,6 +13,7 @@ from tenants.admin import TenantScopedAdmin
 from .. import services
 from ..models import Decision, InterviewSession, Speaker, TranscriptSource
 from .candidates import _duration, candidate_person
+from .exports import ExportPermissionMixin, export_sessions_csv
 from .live import LiveSessionsMixin
 from .summaries import SUMMARY_FIELDS, SessionSummaryMixin, rerun_summaries
 from .tables import readonly_table as _table
@@ -67,7 +68,11 @@ def _decision_action(decision: str, label: str):
 
 @admin.register(InterviewSession)
 class InterviewSessionAdmin(
-    SessionVideoMixin, LiveSessionsMixin, SessionSummaryMixin, TenantScopedAdmin
+    ExportPermissionMixin,
+    SessionVideoMixin,
+    LiveSessionsMixin,
+    SessionSummaryMixin,
+    TenantScopedAdmin,
 ):
     list_display = (
         "person",
@@ -92,6 +97,7 @@ class InterviewSessionAdmin(
         _decision_action(Decision.HOLD, "Hold"),
         _decision_action(Decision.REJECT, "Reject"),
         rerun_summaries,
+        export_sessions_csv,
     ]
     fieldsets = (
         (None, {"fields": ("candidate_link", "template", "status", "end_reason")}),

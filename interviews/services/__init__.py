@@ -26,6 +26,7 @@ from .connect import (
     session_connect_async,
     session_connect_target,
 )
+from .exports import EXPORT_MAX_ROWS, candidates_export, export_allowed, sessions_export
 from .sessions import (
     STATUS_CHANGED,
     IllegalTransition,
@@ -59,6 +60,7 @@ from .transcript import MAX_TRANSCRIPT_TEXT, transcript_append
 __all__ = [
     "CANDIDATE_EDITABLE_FIELDS",
     "DECISION_STATUS",
+    "EXPORT_MAX_ROWS",
     "MAX_TRANSCRIPT_TEXT",
     "STATUS_CHANGED",
     "SUMMARISED_STATUSES",
@@ -75,7 +77,9 @@ __all__ = [
     "candidate_status_follow",
     "candidate_update",
     "candidate_upsert",
+    "candidates_export",
     "consent_record",
+    "export_allowed",
     "normalize_email",
     "require_same_tenant",
     "retry_delay",
@@ -90,6 +94,7 @@ __all__ = [
     "session_mark_live",
     "session_record_decision",
     "session_transition",
+    "sessions_export",
     "summaries_stranded",
     "summary_breaker",
     "summary_give_up",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from core import asyncdb
+from core.maintenance import InMaintenance
 
 from ..models import (
     SESSION_RESTAMPED_STATUSES,
@@ -23,9 +24,9 @@ from ..models import (
     SessionStatus,
 )
 from ..selectors import (
+    new_interview_gate_async,
     session_for_candidate_async,
     session_realtime_config_for_candidate,
-    tenant_active_async,
 )
 from .live_updates import live_resync_hint, live_status_pushed
 from .sessions import (
@@ -55,8 +56,9 @@ class ConnectTarget:
 async def session_connect_target(*, session_id, user_id, tenant_id) -> ConnectTarget:
     """Before the provider is asked: the candidate's session, if it may connect, with its
     configuration. Raises SessionNotFound (not theirs, or missing), IllegalTransition (it
-    has ended) or TenantSuspended (a first connection while its company is suspended; a live
-    interview reconnecting goes on)."""
+    has ended), TenantSuspended (a first connection while its company is suspended) or
+    core.maintenance.InMaintenance (a first connection while the platform is in maintenance);
+    a live interview reconnecting goes on."""
     found = await session_for_candidate_async(
         session_id=session_id, user_id=user_id, tenant_id=tenant_id
     )
@@ -65,8 +67,12 @@ async def session_connect_target(*, session_id, user_id, tenant_id) -> ConnectTa
     status, config = found
     if not session_can_transition(status, SessionStatus.CONNECTING):
         raise IllegalTransition(status, SessionStatus.CONNECTING)
-    if status == SessionStatus.PENDING and not await tenant_active_async(tenant_id):
-        raise TenantSuspended(session_id)
+    if status == SessionStatus.PENDING:
+        active, maintenance = await new_interview_gate_async(tenant_id)
+        if maintenance is not None:
+            raise InMaintenance(maintenance)
+        if not active:
+            raise TenantSuspended(session_id)
     if not config:  # created before configurations were kept with sessions
         build = sync_to_async(session_realtime_config_for_candidate, thread_sensitive=False)
         config = await build(session_id=session_id, user_id=user_id, tenant_id=tenant_id)

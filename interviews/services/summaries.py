@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import rls
+from core import metrics, rls
 from tenants.services import audit_record, system_bypass
 
 from .. import selectors
@@ -93,16 +93,19 @@ def _enqueue(session: InterviewSession) -> None:
 
 
 def _send(session_id: str, tenant_id: str) -> None:
-    """Queue the worker's run. A broker that is away (Redis restarting) must not fail what
-    asked for the summary once it has committed - a session that just ended, in the
-    realtime worker or a request - so the summary stays pending, and the periodic sweep
-    (``summaries_stranded``) queues it when the broker is back."""
+    """Queue the worker's run, to start SUMMARY_START_DELAY_SECONDS from now (the last
+    answer's transcription can land just after the end). A broker that is away (Redis
+    restarting) must not fail what asked for the summary once it has committed - a session
+    that just ended, in the realtime worker or a request - so the summary stays pending, and
+    the periodic sweep (``summaries_stranded``) queues it when the broker is back."""
     from kombu.exceptions import OperationalError
 
     from .. import tasks  # the tasks wrap these services; imported here to avoid a cycle
 
     try:
-        tasks.summarize_session.delay(session_id, tenant_id)
+        tasks.summarize_session.apply_async(
+            (session_id, tenant_id), countdown=settings.SUMMARY_START_DELAY_SECONDS or None
+        )
     except OperationalError:
         logger.warning("summary not queued; the sweep will queue it", extra={"session": session_id})
 
@@ -205,14 +208,25 @@ def summaries_stranded(now=None) -> list[tuple[str, str]]:
     be: pending and untouched for longer than any run waits (their Celery message was lost:
     the broker was away when the session ended, or restarted without its queue), or claimed
     by a worker whose claim ran out (it died). The sweep queues them again; every run claims
-    the row first, so a summary queued twice is still written once."""
+    the row first, so a summary queued twice is still written once.
+
+    Each one found is marked as queued again (pending, its dead claim let go, touched now), so
+    that while no worker runs the next sweeps do not queue it again and again: it is taken
+    for stranded once more only after as long again."""
     now = now or timezone.now()
-    with system_bypass(reason="summaries stranded"):
-        stranded = SessionSummary.objects.filter(
-            Q(status=SummaryStatus.PENDING, updated_at__lt=now - summary_stranded_after())
-            | Q(status=SummaryStatus.RUNNING, claimed_at__lt=now - claim_ttl())
+    with system_bypass(reason="summaries stranded"), transaction.atomic():
+        stranded = list(
+            SessionSummary.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=SummaryStatus.PENDING, updated_at__lt=now - summary_stranded_after())
+                | Q(status=SummaryStatus.RUNNING, claimed_at__lt=now - claim_ttl())
+            )
+            .values_list("pk", "session_id", "tenant_id")
         )
-        return [(str(s), str(t)) for s, t in stranded.values_list("session_id", "tenant_id")]
+        SessionSummary.objects.filter(pk__in=[pk for pk, _, _ in stranded]).update(
+            status=SummaryStatus.PENDING, attempt_id=None, claimed_at=None, updated_at=now
+        )
+    return [(str(s), str(t)) for _, s, t in stranded]
 
 
 # --- Writing it (the worker) ----------------------------------------------------------------
@@ -285,10 +299,18 @@ def _release(summary: SessionSummary, note: str) -> None:
     _finish_run(summary, status=SummaryStatus.PENDING, error=note[:1000])
 
 
+def _observe_latency(ended_at, outcome: str) -> None:
+    """The operators' measure of how long candidates' interviews wait for their summary."""
+    if ended_at is not None:
+        waited = (timezone.now() - ended_at).total_seconds()
+        metrics.SUMMARY_LATENCY_SECONDS.labels(outcome).observe(max(waited, 0.0))
+
+
 def _fail(summary: SessionSummary, session: InterviewSession, message: str) -> SummaryRun:
     """Record the failure on the summary (the message is ours: no secret, no service text)."""
     if not _finish_run(summary, status=SummaryStatus.FAILED, error=message[:1000]):
         return SummaryRun("skipped")  # a re-run took it over meanwhile
+    _observe_latency(session.ended_at, "failed")
     session_event_record(session=session, kind="summary.failed", data={"error": message})
     logger.warning(
         "summary failed", extra={"session": str(session.pk), "attempts": summary.attempts}
@@ -385,6 +407,7 @@ def _write_claimed(summary: SessionSummary, session_id) -> SummaryRun:
             },
         )
         summary_ready_emit(summary, session)
+    _observe_latency(session.ended_at, "ready")
     return SummaryRun("ready")
 
 
@@ -411,4 +434,6 @@ def summary_give_up(*, session_id, tenant_id, reason: str) -> bool:
         summary.error = reason[:1000]
         summary.save(update_fields=["status", "attempt_id", "claimed_at", "error", "updated_at"])
         live_summary_changed(summary)
-        return True
+        ended_at = InterviewSession.objects.filter(pk=session_id).values_list("ended_at").first()
+    _observe_latency(ended_at[0] if ended_at else None, "failed")
+    return True

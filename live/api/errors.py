@@ -58,3 +58,15 @@ class DatabaseUnavailable(exceptions.APIException):
     default_code = "database_unavailable"
     default_detail = "The service is busy. Please try again in a moment."
     wait = 2  # seconds: DRF sends it as Retry-After
+
+
+class UnderMaintenance(exceptions.APIException):
+    """The platform is in maintenance mode (core.maintenance): no new interview starts; the
+    message is the operator's, and Retry-After says when to look again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "maintenance"
+
+    def __init__(self, maintenance):
+        super().__init__(detail=maintenance.text)
+        self.wait = maintenance.retry_after_seconds  # DRF sends it as Retry-After

@@ -33,6 +33,8 @@ def error_responses(*statuses: int) -> dict:
         403: "The company's account is suspended: no new interview starts",
         409: "The session has ended",
         413: "Request body too large",
+        503: "The platform is in maintenance and this interview has not started (maintenance): "
+        "try again after Retry-After seconds",
     }
     return {
         status: OpenApiResponse(ErrorSerializer, description=described[status])

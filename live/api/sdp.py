@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 
 import psycopg
 from adrf.views import APIView as AsyncAPIView
@@ -16,8 +17,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, parsers
 
-from core import rls
+from core import metrics, rls
 from core.dbthreads import recover_connection
+from core.maintenance import InMaintenance
 from interviews import services
 from interviews.models import InterviewSession
 
@@ -33,6 +35,7 @@ from .errors import (
     InterviewerBusy,
     InterviewerNotConfigured,
     PayloadTooLarge,
+    UnderMaintenance,
 )
 from .permissions import IsSessionOwner
 from .schema import ErrorSerializer, error_responses
@@ -139,6 +142,16 @@ async def _keep_or_hang_up(
     return None
 
 
+def _provider_outcome(error: realtime.ProviderError) -> str:
+    if isinstance(error, realtime.UpstreamTimeout):
+        return "timeout"
+    if error.misconfigured:
+        return "misconfigured"
+    if error.rate_limited:
+        return "rate_limited"
+    return "rejected" if isinstance(error, realtime.UpstreamRejected) else "unavailable"
+
+
 class SessionSDPView(EventLoopAPIView):
     """Browser offer in, provider answer out. The session configuration is built here, on the
     server, from the template; the browser cannot choose it."""
@@ -163,14 +176,32 @@ class SessionSDPView(EventLoopAPIView):
             ),
             502: OpenApiResponse(description="The provider failed or is unreachable"),
             503: OpenApiResponse(
-                description="The database is unavailable, or the provider is rate limiting "
-                "(upstream_rate_limited); try again after Retry-After seconds"
+                description="The database is unavailable, the provider is rate limiting "
+                "(upstream_rate_limited), or the platform is in maintenance and the interview "
+                "has not started (maintenance); try again after Retry-After seconds"
             ),
             504: OpenApiResponse(description="The provider did not answer in time"),
         },
         summary="Connect: exchange the browser's SDP offer for the provider's answer",
     )
     async def post(self, request, session_id):
+        # Every offer is counted by what came of it: the error's own code (a fixed word per
+        # class, never the provider's text), "answered", or "cancelled" when the browser left.
+        outcome = "error"
+        try:
+            response = await self._exchange(request)
+            outcome = "answered"
+            return response
+        except exceptions.APIException as error:
+            outcome = type(error).default_code
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            metrics.SDP_OFFERS.labels(outcome).inc()
+
+    async def _exchange(self, request):
         offer = request.data
         if not isinstance(offer, str) or not offer.startswith("v=0") or "m=audio" not in offer:
             raise exceptions.ParseError("The body must be an SDP offer with an audio section.")
@@ -187,13 +218,19 @@ class SessionSDPView(EventLoopAPIView):
             raise exceptions.PermissionDenied(
                 "This company's interview account is suspended.", code="tenant_suspended"
             ) from error
+        except InMaintenance as error:
+            raise UnderMaintenance(error.maintenance) from error
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise DatabaseUnavailable() from error
         config = target.config
         provider = realtime.get_provider()
+        asked = time.monotonic()
         try:
             call = await provider.create_call(offer_sdp=offer, session=config)
         except realtime.ProviderError as error:
+            metrics.SDP_PROVIDER_SECONDS.labels(_provider_outcome(error)).observe(
+                time.monotonic() - asked
+            )
             # A configuration error needs an operator: it is an ERROR, not an outage.
             logger.log(
                 logging.ERROR if error.misconfigured else logging.WARNING,
@@ -216,6 +253,7 @@ class SessionSDPView(EventLoopAPIView):
                 raise InterviewerBusy(error.retry_after) from error
             rejected = isinstance(error, realtime.UpstreamRejected)
             raise BadGateway(code="upstream_error" if rejected else error.code) from error
+        metrics.SDP_PROVIDER_SECONDS.labels("answered").observe(time.monotonic() - asked)
         # From here the call exists at the provider: it is recorded or hung up even if the
         # browser goes away meanwhile (Django then cancels this view, not the bookkeeping).
         bookkeeping = asyncio.ensure_future(_keep_or_hang_up(target, provider.name, call, config))

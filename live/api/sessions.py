@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import rls
+from core.maintenance import maintenance_current
 from interviews import selectors, services
 from interviews.models import (
     EndReason,
@@ -25,7 +26,7 @@ from tenants.models import TenantStatus
 
 from .. import tasks
 from ..tokens import SessionTokenAuthentication, session_token_issue
-from .errors import Conflict
+from .errors import Conflict, UnderMaintenance
 from .permissions import IsSessionOwner
 from .schema import SessionStatusOutputSerializer, error_responses
 
@@ -83,7 +84,10 @@ class SessionStartView(SessionAPI):
 
     @extend_schema(
         request=StartInputSerializer,
-        responses={200: SessionStatusOutputSerializer, **error_responses(400, 403, 409, 413)},
+        responses={
+            200: SessionStatusOutputSerializer,
+            **error_responses(400, 403, 409, 413, 503),
+        },
         summary="The interview page opened: record the client, get the session state",
     )
     def post(self, request, session_id):
@@ -93,6 +97,9 @@ class SessionStartView(SessionAPI):
             session = self.load(request)
             if session.is_terminal:
                 raise Conflict()
+            if session.status == SessionStatus.PENDING and (maintenance := maintenance_current()):
+                # Maintenance: no new interview starts; one already under way goes on.
+                raise UnderMaintenance(maintenance)
             if (
                 session.status == SessionStatus.PENDING
                 and session.tenant.status != TenantStatus.ACTIVE

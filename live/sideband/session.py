@@ -10,6 +10,8 @@ import logging
 
 from django.db import DatabaseError
 
+from core import metrics
+
 from ..provider import ProviderError, RealtimeProvider
 from .config_guard import ConfigGuard
 from .conversation import Conversation
@@ -60,6 +62,7 @@ class SidebandSession:
 
     async def run(self) -> None:
         failures = 0
+        attempt = "first"  # "reconnect" once this follower's sideband has dropped
         while True:
             try:
                 self.config, self.deadline, started = await self.store.load()
@@ -83,6 +86,7 @@ class SidebandSession:
                 sideband = await self.provider.attach(self.call_id)
             except ProviderError as exc:
                 failures += 1
+                metrics.SIDEBAND_ATTACHES.labels(attempt, "failed").inc()
                 logger.warning(
                     "sideband attach failed", extra={"call": self.call_id, "error": str(exc)}
                 )
@@ -92,6 +96,7 @@ class SidebandSession:
                 await asyncio.sleep(self.reconnect_delays[failures - 1])
                 continue
             failures = 0
+            metrics.SIDEBAND_ATTACHES.labels(attempt, "attached").inc()
             await self.store.note("sideband.attached", {"call_id": self.call_id})
             timer = asyncio.ensure_future(
                 end_at_deadline(
@@ -115,6 +120,8 @@ class SidebandSession:
                     await sideband.close()
             if self.ending:
                 return
+            metrics.SIDEBAND_DROPS.inc()
+            attempt = "reconnect"
             await self.store.note("sideband.dropped", {})
             await asyncio.sleep(self.reconnect_delays[0])
 

@@ -120,19 +120,24 @@ class SessionStore:
     async def heard_so_far(self, *, max_items: int, max_chars: int):
         """What the session's earlier calls heard: entries written before this call was
         first followed. A follower restarted mid-call (its worker killed) must not hand the
-        call its own conversation back, as if it were an earlier call's."""
+        call its own conversation back, as if it were an earlier call's. The cut-off is when
+        this call was first followed (``sideband.attached``); that record is best-effort, so
+        without it, when the call was connected (its status change, written with the call)."""
 
-        def heard(session):
-            first_attached = (
-                SessionEvent.objects.filter(
-                    session=session, kind="sideband.attached", data__call_id=self.call_id
-                )
+        def first_recorded(session, kind):
+            return (
+                SessionEvent.objects.filter(session=session, kind=kind, data__call_id=self.call_id)
                 .order_by("created_at")
                 .values_list("created_at", flat=True)
                 .first()
             )
+
+        def heard(session):
+            cut_off = first_recorded(session, "sideband.attached") or first_recorded(
+                session, services.STATUS_CHANGED
+            )
             return selectors.session_heard_so_far(
-                session, max_items=max_items, max_chars=max_chars, written_before=first_attached
+                session, max_items=max_items, max_chars=max_chars, written_before=cut_off
             )
 
         return await self.run(heard)

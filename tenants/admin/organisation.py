@@ -1,17 +1,67 @@
 """The admin for tenants, their members and the audit trail."""
 
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from .. import services
 from ..models import AuditEvent, Membership, Tenant
 from .tenant_scoped import TenantScopedAdmin
 
+# --- Accounts -------------------------------------------------------------------------------
+
+# Two-factor secrets are shown to nobody, operators included (allauth.mfa registers them).
+if admin.site.is_registered(Authenticator):
+    admin.site.unregister(Authenticator)
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class ConsoleUserAdmin(UserAdmin):
+    """Django's user admin (operators only), with a password an operator sets for someone in
+    the audit trail like one a user changes themselves."""
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            services.console_account_record(
+                action="account.password_changed",
+                user=user,
+                actor=request.user,
+                details={"by_operator": True},
+            )
+        return response
+
+
 # --- Tenants --------------------------------------------------------------------------------
+
+
+class TenantSettingsForm(forms.ModelForm):
+    """The tenant settings page, with the confirmation a member gives to save a network list
+    that leaves out their own address: tenants.services.tenant_update_settings refuses it
+    without, and its message is shown beside the list (TenantScopedAdmin)."""
+
+    confirm_network_lockout = forms.BooleanField(
+        required=False,
+        label=services.LOCKOUT_CONFIRMATION,
+        help_text="Needed only when the networks above leave out the address you are using.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ("allowed_admin_networks",)  # the admin's `fields` below name the rest
 
 
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
+    form = TenantSettingsForm
     tenant_lookup = "pk"
     list_display = ("name", "slug", "status", "retention_days", "created_at")
     list_filter = ("status",)
@@ -23,6 +73,8 @@ class TenantAdmin(TenantScopedAdmin):
         "retention_days",
         "invitation_expiry_days",
         "allowed_admin_networks",
+        "confirm_network_lockout",
+        "require_two_factor",
         "branding",
         "video_enabled",
         "default_model",
@@ -50,8 +102,11 @@ class TenantAdmin(TenantScopedAdmin):
         services.tenant_update_settings(
             tenant=obj,
             actor=request.user,
-            changes={f: form.cleaned_data[f] for f in form.changed_data},
+            changes={
+                f: form.cleaned_data[f] for f in form.changed_data if f != "confirm_network_lockout"
+            },
             operator=request.user.is_superuser,
+            lockout_confirmed=form.cleaned_data.get("confirm_network_lockout", False),
         )
 
 

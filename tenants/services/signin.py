@@ -65,7 +65,9 @@ def console_login_retry_after(request, *, username: str) -> int:
     return max(waits, default=0)
 
 
-def _console_account_record(*, action: str, user, actor=None, details=None) -> None:
+def console_account_record(*, action: str, user, actor=None, details=None) -> None:
+    """Record an event about a console account in the trail of each tenant it belongs to, or
+    platform-level for an operator's (or a member of none)."""
     tenant_ids = selectors.member_tenant_ids(user)
     actor_label = "anonymous"
     if not tenant_ids:
@@ -85,9 +87,11 @@ def _console_account_record(*, action: str, user, actor=None, details=None) -> N
             )
 
 
-def console_login_succeeded(*, user) -> None:
-    """Record a sign-in to the console."""
-    _console_account_record(action="console.login", user=user, actor=user)
+def console_login_succeeded(*, user, second_factor: str = "") -> None:
+    """Record a sign-in to the console (``second_factor``: "totp" or "recovery_code" when a
+    code was asked for as well as the password)."""
+    details = {"second_factor": second_factor} if second_factor else None
+    console_account_record(action="console.login", user=user, actor=user, details=details)
 
 
 def console_login_failed(request, *, username: str) -> None:
@@ -108,12 +112,17 @@ def console_login_failed(request, *, username: str) -> None:
                 details={"account": "unknown"},
             )
         return
-    _console_account_record(action="console.login_failed", user=user)
+    console_account_record(action="console.login_failed", user=user)
+
+
+def console_password_changed(*, user) -> None:
+    """Record that ``user`` changed their password at the console."""
+    console_account_record(action="account.password_changed", user=user, actor=user)
 
 
 def console_logout_recorded(*, user) -> None:
     """Record a sign-out from the console."""
-    _console_account_record(action="console.logout", user=user, actor=user)
+    console_account_record(action="console.logout", user=user, actor=user)
 
 
 def user_record_login(sender, user, **kwargs) -> None:

@@ -18,8 +18,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
-from core import rls
+from core import requestcontext, rls
 
+from .. import selectors
 from ..models import Membership, Role, Tenant, TenantStatus
 from .audit import audit_record
 from .bypass import system_bypass
@@ -111,6 +112,7 @@ TENANT_EDITABLE_FIELDS = (
     "retention_days",
     "invitation_expiry_days",
     "allowed_admin_networks",
+    "require_two_factor",
     "branding",
     "video_enabled",
     "default_model",
@@ -135,13 +137,34 @@ def validate_networks(networks) -> list[str]:
 
 OPERATOR_ONLY_FIELDS = ("slug", "status")
 
+#: The confirmation a member gives to save a network list that leaves out their own address.
+LOCKOUT_CONFIRMATION = "I understand I will lose access to the console from this address"
+
+
+def tenant_networks_exclude_address(networks: list[str], ip: str | None) -> str | None:
+    """The address a member is saving ``networks`` from, when that list would refuse it (so
+    saving it locks them out of the console from there); None when it is allowed."""
+    if not networks or selectors.networks_allow(networks, ip):
+        return None
+    return ip or "unknown"
+
 
 @transaction.atomic
 def tenant_update_settings(
-    *, tenant: Tenant, actor, changes: dict, operator: bool = False
+    *,
+    tenant: Tenant,
+    actor,
+    changes: dict,
+    operator: bool = False,
+    lockout_confirmed: bool = False,
 ) -> Tenant:
     """Apply settings changes an owner/admin made to their tenant (a platform operator may
-    also change its slug and status)."""
+    also change its slug and status).
+
+    A member saving a network list that leaves out the address they save it from would lock
+    themselves out of the console at once: refused unless ``lockout_confirmed``. (Operators
+    are held to OPERATOR_ALLOWED_NETWORKS instead, so they are not asked.) A change of the
+    list is recorded on its own as well, with the lists before and after."""
     allowed = set(TENANT_EDITABLE_FIELDS) | (set(OPERATOR_ONLY_FIELDS) if operator else set())
     unknown = set(changes) - allowed
     if unknown:
@@ -150,6 +173,19 @@ def tenant_update_settings(
         changes["allowed_admin_networks"] = validate_networks(changes["allowed_admin_networks"])
     stored = Tenant.objects.values(*changes).get(pk=tenant.pk) if changes else {}
     changes = {field: value for field, value in changes.items() if stored[field] != value}
+    networks = changes.get("allowed_admin_networks")
+    if networks is not None and not operator and not lockout_confirmed:
+        excluded = tenant_networks_exclude_address(networks, requestcontext.client_ip.get())
+        if excluded:
+            raise ValidationError(
+                {
+                    "allowed_admin_networks": ValidationError(
+                        f"This list does not include your address {excluded}; tick "
+                        f"'{LOCKOUT_CONFIRMATION}' to save it anyway.",
+                        code="excludes_own_address",
+                    )
+                }
+            )
     for field, value in changes.items():
         setattr(tenant, field, value)
     tenant.full_clean()
@@ -161,6 +197,20 @@ def tenant_update_settings(
             actor=actor,
             target=tenant,
             details={"fields": sorted(changes)},
+        )
+    if networks is not None:
+        audit_record(
+            action="tenant.allowlist_changed",
+            tenant=tenant,
+            actor=actor,
+            target=tenant,
+            details={
+                "before": stored["allowed_admin_networks"],
+                "after": networks,
+                "own_address_excluded": bool(
+                    tenant_networks_exclude_address(networks, requestcontext.client_ip.get())
+                ),
+            },
         )
     return tenant
 

@@ -150,6 +150,7 @@ PERSONAL_TABLES = [
     "socialaccount_socialaccount",
     "django_session",
     "django_admin_log",
+    "mfa_authenticator",
 ]
 
 
@@ -165,8 +166,10 @@ def visible_rows(tables) -> dict[str, int]:
 @pytest.fixture
 def tenant_b_data(tenant_b, client):
     """A member and a candidate of tenant B, with an account, an email address, a Google link,
-    a browser session and a line of the admin's log: something in every protected table."""
+    a browser session, a line of the admin's log and a two-factor secret: something in every
+    protected table."""
     from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
     from allauth.socialaccount.models import SocialAccount
     from django.contrib.admin.models import ADDITION, LogEntry
 
@@ -180,6 +183,9 @@ def tenant_b_data(tenant_b, client):
         SocialAccount.objects.create(user=candidate.user, provider="google", uid="1")
         LogEntry.objects.create(
             user=member.user, object_repr="Ada <ada@example.com>", action_flag=ADDITION
+        )
+        Authenticator.objects.create(
+            user=member.user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
         )
         assert all(visible_rows(PERSONAL_TABLES).values())
         candidates = Candidate.objects.filter(tenant=tenant_b).count()
@@ -316,9 +322,14 @@ def test_accounts_sessions_and_the_admin_log_are_behind_the_wall(tenant_b_data):
         }
     with rls.identity_lookup_context():  # signing in: every account, no tenant data
         assert User.objects.count() == 2
-        assert visible_rows(["interviews_candidate", "django_session"]) == {
+        assert visible_rows(["interviews_candidate", "django_session", "mfa_authenticator"]) == {
             "interviews_candidate": 0,
             "django_session": 0,
+            "mfa_authenticator": 0,  # nor anyone's two-factor secret
         }
+    with rls.user_context(member.user_id):  # one's own two-factor secret, no one else's
+        assert visible_rows(["mfa_authenticator"]) == {"mfa_authenticator": 1}
+    with rls.user_context(candidate.user_id):
+        assert visible_rows(["mfa_authenticator"]) == {"mfa_authenticator": 0}
     with rls.session_context(tenant_b_data["session_key"]):
         assert visible_rows(["django_session"]) == {"django_session": 1}

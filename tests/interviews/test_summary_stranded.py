@@ -30,6 +30,7 @@ def broker_away(monkeypatch):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(tasks.summarize_session, "delay", refuse)
+    monkeypatch.setattr(tasks.summarize_session, "apply_async", refuse)
 
 
 def summary_requests(callbacks) -> int:
@@ -63,7 +64,9 @@ def test_the_sweep_queues_a_summary_whose_message_was_lost_and_it_is_written_onc
     session = interview(tenant_a)
     with monkeypatch.context() as broker:
         broker.setattr(
-            tasks.summarize_session, "delay", lambda *a: (_ for _ in ()).throw(OperationalError())
+            tasks.summarize_session,
+            "apply_async",
+            lambda *a, **k: (_ for _ in ()).throw(OperationalError()),
         )
         end(session, django_capture_on_commit_callbacks)
     summary = summary_of(session)
@@ -87,6 +90,19 @@ def test_a_summary_whose_worker_died_is_queued_once_its_claim_has_run_out(tenant
     age(summary, claimed_at=claimed - timedelta(seconds=1))
 
     assert services.summaries_stranded() == [(str(session.pk), str(tenant_a.pk))]
+    summary = summary_of(session)
+    assert (summary.status, summary.attempt_id, summary.claimed_at) == ("pending", None, None)
+
+
+def test_while_no_worker_runs_the_sweep_queues_a_stranded_summary_once_not_on_every_pass(
+    tenant_a,
+):
+    summary = SummaryFactory(session=interview(tenant_a, status="completed"), status="pending")
+    age(summary, updated_at=timezone.now() - summary_services.summary_stranded_after() * 1.1)
+    assert len(services.summaries_stranded()) == 1
+    assert services.summaries_stranded() == []  # the next pass, a minute later
+    later = timezone.now() + summary_services.summary_stranded_after() * 1.1
+    assert len(services.summaries_stranded(now=later)) == 1  # its message lost again
 
 
 def test_summaries_waiting_for_their_next_run_or_finished_are_left_alone(tenant_a):

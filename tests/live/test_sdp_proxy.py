@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.management import call_command
 from django.test import Client
 
 from core import asyncdb, rls
@@ -361,6 +362,17 @@ def test_a_suspended_company_starts_no_interview_but_a_live_one_reconnects(
     response = post_offer(session)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "tenant_suspended"
+    assert upstream.requests == [] and stored(session).status == "pending"
+    with rls.bypass_context():
+        InterviewSession.objects.filter(pk=session.pk).update(status="live")
+    assert post_offer(session).status_code == 201
+
+
+def test_in_maintenance_no_interview_starts_but_a_live_one_reconnects(upstream, session):
+    call_command("maintenance", "on", "--message", "Back at two.", "--retry-after", "300")
+    response = post_offer(session)
+    assert response.status_code == 503 and response["Retry-After"] == "300"
+    assert response.json()["error"] == {"code": "maintenance", "message": "Back at two."}
     assert upstream.requests == [] and stored(session).status == "pending"
     with rls.bypass_context():
         InterviewSession.objects.filter(pk=session.pk).update(status="live")

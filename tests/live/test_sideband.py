@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from psycopg import sql
 
-from core import rls
+from core import metrics, rls
 from interviews import selectors, services
 from interviews.models import InterviewSession, SessionEvent, TranscriptEntry
 from interviews.session_config import drifted
@@ -316,6 +316,11 @@ def test_without_word_from_the_browser_the_interviewer_starts_anyway(simulator, 
         following.start_wait = 0.5  # a browser whose heartbeats do not get through
         task = asyncio.ensure_future(following.run())
         await peer.wait_for("response.output_audio_transcript.done", timeout=5)
+        # The follower hears the sound on its own connection, a moment after the peer may.
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await sync_to_async(load)(session)).status != "live":
+            assert asyncio.get_running_loop().time() < deadline, "never marked live"
+            await asyncio.sleep(0.05)
         task.cancel()
         await peer.close()
 
@@ -634,8 +639,21 @@ def test_a_difference_the_provider_keeps_is_corrected_only_a_few_times(session):
     ]
 
 
+def sideband_counts() -> dict:
+    """The operators' counters of sideband attaches and drops (core.metrics), so far."""
+    attaches = {
+        (sample.labels["attempt"], sample.labels["outcome"]): sample.value
+        for family in metrics.SIDEBAND_ATTACHES.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+    drops = next(iter(metrics.SIDEBAND_DROPS.collect())).samples[0].value
+    return {**attaches, "dropped": drops}
+
+
 def test_a_dropped_sideband_reconnects(simulator, session):
     served, sim = simulator
+    before = sideband_counts()
 
     async def scenario():
         peer, call_id = await connect(session)
@@ -658,6 +676,30 @@ def test_a_dropped_sideband_reconnects(simulator, session):
 
     kinds = asyncio.run(scenario())
     assert "sideband.dropped" in kinds and kinds.count("sideband.attached") == 2
+    after = sideband_counts()
+    assert after["dropped"] - before["dropped"] == 1
+    assert after[("first", "attached")] - before.get(("first", "attached"), 0) == 1
+    assert after[("reconnect", "attached")] - before.get(("reconnect", "attached"), 0) == 1
+
+
+def test_a_sideband_that_cannot_attach_is_counted_for_each_attempt(settings, tenant_a):
+    # The provider's address refuses connections: every attach fails, and the follower gives
+    # up after its last retry (the heartbeat job ends the session if the browser is gone).
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+    session = SessionFactory(tenant=tenant_a, status="live", provider_call_id="rtc_unreachable")
+    before = sideband_counts()
+    follower_ = SidebandSession(
+        session_id=str(session.pk),
+        tenant_id=str(session.tenant_id),
+        call_id="rtc_unreachable",
+        provider=get_provider(),
+        reconnect_delays=(0.01, 0.01),
+    )
+    asyncio.run(asyncio.wait_for(follower_.run(), 30))
+    after = sideband_counts()
+    assert after[("first", "failed")] - before.get(("first", "failed"), 0) == 3
+    assert after.get(("first", "attached"), 0) == before.get(("first", "attached"), 0)
+    assert [k for k, _ in timeline(session)].count("sideband.attach_failed") == 3
 
 
 def update_session(session, **fields):

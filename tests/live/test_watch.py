@@ -359,3 +359,90 @@ def test_a_copy_of_an_entry_already_stored_keeps_the_numbers_without_a_gap(sessi
     assert nxt["kind"] == "entry" and nxt["seq"] == snapshot["seq"] + 2
     with rls.tenant_context(tenant_a.pk):
         assert TranscriptEntry.objects.filter(session=session).count() == 2
+
+
+def run_from(session, user, extra=()):
+    @async_to_sync
+    async def run():
+        communicator = await opened(path_for(session), user, extra)
+        message = await communicator.receive_output(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    return run()
+
+
+def test_without_client_ip_header_a_forged_header_does_not_open_the_socket(
+    session, tenant_a, settings
+):
+    # The test communicator connects from 127.0.0.1, outside the list.
+    settings.CLIENT_IP_HEADER = ""
+    tenant_a.allowed_admin_networks = ["10.0.0.0/8", "2001:db8::/32"]
+    with rls.bypass_context():
+        tenant_a.save(update_fields=["allowed_admin_networks"])
+    user = member(tenant_a)
+    forged = [(b"x-forwarded-for", b"10.1.2.3"), (b"fly-client-ip", b"2001:db8::5")]
+    assert run_from(session, user, forged)["code"] == watch.CLOSE_FORBIDDEN
+
+
+@pytest.mark.parametrize(
+    "ip, allowed",
+    [(b"10.1.2.3", True), (b"192.0.2.7", False), (b"2001:db8::5", True), (b"2001:db9::1", False)],
+)
+def test_operators_watch_only_from_operator_allowed_networks(session, settings, ip, allowed):
+    settings.CLIENT_IP_HEADER = "Fly-Client-IP"
+    settings.OPERATOR_ALLOWED_NETWORKS = ["10.0.0.0/8", "2001:db8::/32"]
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    message = run_from(session, operator, [(b"fly-client-ip", ip)])
+    if allowed:
+        assert "snapshot" in message["text"]
+    else:
+        assert message["code"] == watch.CLOSE_FORBIDDEN
+        with rls.bypass_context():  # refused before anything of the tenant was read
+            assert not AuditEvent.objects.filter(action="operator.viewed").exists()
+
+
+def test_an_operator_behind_no_proxy_is_judged_by_the_connection(session, settings):
+    settings.CLIENT_IP_HEADER = ""
+    settings.OPERATOR_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    forged = [(b"fly-client-ip", b"10.1.2.3")]
+    assert run_from(session, operator, forged)["code"] == watch.CLOSE_FORBIDDEN
+    settings.OPERATOR_ALLOWED_NETWORKS = []  # empty: any network
+    assert "snapshot" in run_from(session, operator, forged)["text"]
+
+
+def test_a_member_without_required_two_factor_cannot_watch(session, tenant_a):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    with rls.bypass_context():
+        type(tenant_a).objects.filter(pk=tenant_a.pk).update(require_two_factor=True)
+    user = member(tenant_a)
+    assert run_from(session, user)["code"] == watch.CLOSE_FORBIDDEN
+    with rls.user_context(user.pk):
+        TOTP.activate(user, generate_totp_secret())
+    assert "snapshot" in run_from(session, user)["text"]
+
+
+def test_the_live_now_socket_needs_required_two_factor_too(tenant_a):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    with rls.bypass_context():
+        type(tenant_a).objects.filter(pk=tenant_a.pk).update(require_two_factor=True)
+    user = member(tenant_a)
+
+    @async_to_sync
+    async def refused():
+        return await closed_with(await opened("/ws/live/", user))
+
+    @async_to_sync
+    async def admitted():
+        communicator = await opened("/ws/live/", user)
+        quiet = await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+        return quiet
+
+    assert refused() == watch.CLOSE_FORBIDDEN
+    with rls.user_context(user.pk):
+        TOTP.activate(user, generate_totp_secret())
+    assert admitted()

@@ -5,12 +5,16 @@ REALTIME_WORKER_ID takes its calls back at once, and a lock Redis lost (a restar
 again by its holder rather than given up (found by fault injection, docs/reliability.md)."""
 
 import asyncio
+import threading
+import time
 import uuid
 
 import pytest
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from live import worker as worker_module
+from live.sideband.store import database_threads
 from live.worker import _EXTEND, LOCK_PREFIX, RealtimeWorker
 
 TTL_MS = 6000
@@ -203,3 +207,42 @@ def test_a_lock_redis_lost_is_taken_again_by_its_holder_only(settings, call_id):
         return kept, owner, stolen
 
     assert asyncio.run(scenario()) == (1, b"machine-1", 0)
+
+
+def test_a_follower_lets_go_of_its_call_only_after_the_writes_it_handed_over(settings, monkeypatch):
+    settings.REALTIME_LOCK_TTL_SECONDS = 5.0
+    call = f"rtc_lock_{uuid.uuid4().hex}"
+    session_id = str(uuid.uuid4())
+    written = threading.Event()
+
+    def slow_write():
+        time.sleep(0.5)
+        written.set()
+
+    class Follower:  # stands for SidebandSession: one write in flight when it is stopped
+        def __init__(self, **kwargs):
+            pass
+
+        async def run(self):
+            await database_threads().run(session_id, slow_write)
+
+    monkeypatch.setattr(worker_module, "SidebandSession", Follower)
+
+    async def scenario():
+        first, second = two_workers()
+        try:
+            assert await first._claim(call)
+            following = asyncio.ensure_future(first._follow(session_id, "tenant", call))
+            await asyncio.sleep(0.1)
+            following.cancel()  # a shutdown, or the lock lost: mid-write
+            await asyncio.sleep(0.1)
+            assert not written.is_set()
+            assert not await second._claim(call)  # still ours while the write runs
+            await asyncio.wait([following], timeout=5)
+            assert written.is_set()
+            assert await second._claim(call)  # let go once it has been written
+        finally:
+            await first.redis.delete(LOCK_PREFIX + call)
+            await close(first, second)
+
+    asyncio.run(scenario())

@@ -147,3 +147,47 @@ def test_every_call_token_exchange_included_comes_from_an_allowed_network(
         assert exchange.status_code == 403 and call.status_code == 403
         assert exchange.json()["error"]["code"] == "network_not_allowed"
         assert call.json()["error"]["code"] == "network_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "address, allowed",
+    [("10.1.2.3", True), ("192.0.2.7", False), ("2001:db8::5", True), ("2001:db9::1", False)],
+)
+def test_without_a_list_of_its_own_the_operator_api_takes_the_operators_list(
+    operator_api, settings, address, allowed
+):
+    operator_api.authorize()
+    settings.OPERATOR_API_ALLOWED_NETWORKS = []
+    settings.OPERATOR_ALLOWED_NETWORKS = ["10.0.0.0/8", "2001:db8::/32"]
+    settings.OPERATOR_API_NETWORKS_REQUIRED = True
+    call = operator_api.call("GET", "tenants/", REMOTE_ADDR=address)
+    assert call.status_code == (200 if allowed else 403)
+    assert operator_api.exchange(REMOTE_ADDR=address).status_code == (200 if allowed else 403)
+
+
+def test_the_operator_apis_own_list_wins_over_the_operators_list(operator_api, settings):
+    operator_api.authorize()
+    settings.OPERATOR_API_ALLOWED_NETWORKS = ["192.0.2.0/24"]
+    settings.OPERATOR_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    assert operator_api.call("GET", "tenants/", REMOTE_ADDR="192.0.2.7").status_code == 200
+    assert operator_api.call("GET", "tenants/", REMOTE_ADDR="10.1.2.3").status_code == 403
+
+
+def test_behind_a_proxy_the_operator_apis_caller_is_the_headers_and_no_forgery_counts(
+    operator_api, settings
+):
+    operator_api.authorize()
+    settings.OPERATOR_API_ALLOWED_NETWORKS = ["10.0.0.0/8", "2001:db8::/32"]
+    settings.CLIENT_IP_HEADER = "Fly-Client-IP"
+    ok = operator_api.call(
+        "GET", "tenants/", REMOTE_ADDR="192.0.2.7", HTTP_FLY_CLIENT_IP="2001:db8::9"
+    )
+    refused = operator_api.call(
+        "GET", "tenants/", REMOTE_ADDR="10.0.0.1", HTTP_FLY_CLIENT_IP="2001:db9::9"
+    )
+    assert (ok.status_code, refused.status_code) == (200, 403)
+    settings.CLIENT_IP_HEADER = ""
+    forged = operator_api.call(
+        "GET", "tenants/", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="10.1.2.3"
+    )
+    assert forged.status_code == 403

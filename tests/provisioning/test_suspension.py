@@ -3,15 +3,14 @@ tenant's people with a clear answer, a live interview carries on, the tenant API
 resuming restores everything."""
 
 import pytest
-from django.test import Client
 
 from core import rls
 from interviews.models import InterviewSession, SessionStatus
-from live.tokens import session_token_issue
 from tenants.models import Role
 from tenants.services import tenant_resume, tenant_suspend
 from tests.conftest import console_client
 from tests.factories import InvitationFactory, SessionFactory, UserFactory
+from tests.support.candidate import session_api
 from tests.tenant_api.support import make_client
 
 pytestmark = pytest.mark.django_db
@@ -25,18 +24,6 @@ def suspend(tenant):
 def resume(tenant):
     with rls.bypass_context():
         return tenant_resume(tenant=tenant, actor=None)
-
-
-def session_api(session, action, data=None):
-    token = session_token_issue(
-        session_id=session.pk, user_id=session.candidate.user_id, tenant_id=session.tenant_id
-    )
-    return Client().post(
-        f"/api/candidate/sessions/{session.pk}/{action}/",
-        data=data or {},
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
 
 
 def test_the_console_shows_members_a_suspended_page_until_resumed(tenant_a):

@@ -160,3 +160,22 @@ def test_the_operations_are_in_the_openapi_schema(client):
     assert "/api/v1/operator/tenants/" in paths
     assert "/api/v1/operator/tenants/{tenant_id}/suspend/" in paths
     assert "/api/v1/operator/oauth/token" in paths
+
+
+def test_operators_require_two_factor_and_set_networks_without_a_lockout_question(
+    operator_api, tenant_a
+):
+    response = operator_api.call(
+        "PATCH",
+        f"tenants/{tenant_a.pk}/",
+        {"require_two_factor": True, "allowed_admin_networks": ["2001:db8::/32"]},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["require_two_factor"] is True
+    with rls.bypass_context():
+        tenant_a.refresh_from_db()
+    assert tenant_a.require_two_factor and tenant_a.allowed_admin_networks == ["2001:db8::/32"]
+    with rls.tenant_context(tenant_a.pk):
+        changed = AuditEvent.objects.get(action="tenant.allowlist_changed")
+    assert changed.details["before"] == [] and changed.details["after"] == ["2001:db8::/32"]
+    assert changed.actor_label.startswith("operator-api:")

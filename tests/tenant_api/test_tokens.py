@@ -269,3 +269,40 @@ def test_an_error_nobody_answered_leaves_no_tenant_on_the_connection(acme_api, m
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(current_setting('app.tenant_id', true), '')")
         assert cursor.fetchone()[0] == ""
+
+
+@pytest.mark.parametrize(
+    "address, allowed",
+    [("10.1.2.3", True), ("192.0.2.7", False), ("2001:db8::5", True), ("2001:db9::1", False)],
+)
+def test_behind_a_proxy_the_clients_address_is_client_ip_headers(
+    tenant_a, settings, address, allowed
+):
+    settings.CLIENT_IP_HEADER = "Fly-Client-IP"
+    caller = make_client(tenant_a, networks=["10.0.0.0/8", "2001:db8::/32"])
+    # The proxy's own address is in the list; only the header decides.
+    via_proxy = {"REMOTE_ADDR": "10.0.0.1", "HTTP_FLY_CLIENT_IP": address}
+    assert caller.exchange(**via_proxy).status_code == (200 if allowed else 403)
+    with rls.tenant_context(tenant_a.pk):
+        caller.token, _ = token_issue(client=ApiClient.objects.get(pk=caller.pk))
+    assert caller.call("GET", "templates/", **via_proxy).status_code == (200 if allowed else 403)
+
+
+def test_without_client_ip_header_a_forged_address_header_is_ignored(tenant_a, settings):
+    settings.CLIENT_IP_HEADER = ""
+    with rls.bypass_context():
+        type(tenant_a).objects.filter(pk=tenant_a.pk).update(
+            allowed_admin_networks=["10.0.0.0/8", "2001:db8::/32"]
+        )
+    caller = make_client(tenant_a)  # no list of its own: the company's
+    forged = {
+        "REMOTE_ADDR": "192.0.2.7",
+        "HTTP_X_FORWARDED_FOR": "10.1.2.3",
+        "HTTP_FLY_CLIENT_IP": "2001:db8::5",
+    }
+    assert caller.exchange(**forged).status_code == 403
+    with rls.tenant_context(tenant_a.pk):
+        caller.token, _ = token_issue(client=ApiClient.objects.get(pk=caller.pk))
+    response = caller.call("GET", "templates/", **forged)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "network_not_allowed"

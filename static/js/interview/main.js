@@ -104,6 +104,8 @@ async function main() {
   } catch (error) {
     if (error instanceof ApiError && error.status === 409) return finish();
     view.setState("error");
+    // Maintenance: the interview has not started and waits; the operator's message says why.
+    if (error instanceof ApiError && error.code === "maintenance") return view.showError(error.message);
     return view.showError("This interview could not be loaded. Reload the page, or open the link in your invitation again.");
   }
   if (finished) return;

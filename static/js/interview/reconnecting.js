@@ -85,6 +85,8 @@ export class ReconnectingConnection {
       }
       // The service's setup is at fault (the company has been told): trying again cannot help.
       if (error.code === "interviewer_not_configured") return this.giveUp(NOT_CONFIGURED);
+      // Maintenance began before this interview connected: it waits, with the operator's word.
+      if (error.code === "maintenance") return this.giveUp(error.message, { retry: true });
       if (error.code === "upstream_rate_limited") {
         return this.scheduleReconnect("The interviewer service is busy right now.", error.retryAfter);
       }

@@ -5,16 +5,19 @@ DATABASE_OWNER_URL, which then grants the application role what it needs on ever
 no DATABASE_OWNER_URL this is Django's plain migrate. Either way it ends by installing this
 deployment's key for the signed row-level security settings (core.rls), so a changed
 SECRET_KEY takes effect with the next migrate (run on every deploy).
+
+Every migration runs under PostgreSQL's ``lock_timeout`` and ``statement_timeout``
+(MIGRATION_LOCK_TIMEOUT, MIGRATION_STATEMENT_TIMEOUT): a migration queued behind a long
+transaction would otherwise hold every later query on its table in the queue behind it. They
+are connection options, so they hold on whatever connection Django opens for the migrations.
 """
 
-import environ
 from django.conf import settings
 from django.core.management.commands.migrate import Command as MigrateCommand
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 
 from core import rls
-
-_CONNECTION_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+from tenants.schema_owner import connected_as, owner_url_for
 
 
 class Command(MigrateCommand):
@@ -23,27 +26,17 @@ class Command(MigrateCommand):
     )
 
     def handle(self, *args, **options):
-        owner_url = getattr(settings, "DATABASE_OWNER_URL", "")
-        if not owner_url or options["database"] != DEFAULT_DB_ALIAS:
+        alias = options["database"]
+        app_role = connections[alias].settings_dict["USER"]
+        limits = (
+            f"-c lock_timeout={settings.MIGRATION_LOCK_TIMEOUT} "
+            f"-c statement_timeout={settings.MIGRATION_STATEMENT_TIMEOUT}"
+        )
+        with connected_as(alias, owner_url_for(alias), server_options=limits) as connection:
             super().handle(*args, **options)
-            self._install_signing_key(connections[options["database"]])
-            return
-
-        connection = connections[DEFAULT_DB_ALIAS]
-        app_role = connection.settings_dict["USER"]
-        original = {key: connection.settings_dict.get(key) for key in _CONNECTION_KEYS}
-        owner = environ.Env.db_url_config(owner_url)
-        connection.close()
-        connection.settings_dict.update({key: owner.get(key, "") for key in _CONNECTION_KEYS})
-        connection.settings_dict["OPTIONS"] = owner.get("OPTIONS") or {}
-        try:
-            super().handle(*args, **options)
-            if app_role and app_role != owner.get("USER"):
+            if app_role and app_role != connection.settings_dict["USER"]:
                 self._grant(connection, app_role)
             self._install_signing_key(connection)
-        finally:
-            connection.close()
-            connection.settings_dict.update(original)
 
     def _grant(self, connection, role: str) -> None:
         quoted = connection.ops.quote_name(role)
