@@ -10,9 +10,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.maintenance import maintenance_current
 from tenants.services import audit_record_many, operator_bypass
 
-from ..selectors import tenant_figures
+from ..selectors import sessions_in_progress, tenant_figures
 
 #: The window of the "recent" figures, in days.
 OPERATIONS_DAYS = 30
@@ -28,6 +29,7 @@ def operations_view(request):
     # entering it here again says where this read needs it, and refuses anyone else.
     with operator_bypass(actor=request.user, reason="operations page", audit=False):
         figures = tenant_figures(since=since)
+        in_progress = sum(sessions_in_progress().values())
         audit_record_many(
             [
                 {
@@ -45,6 +47,9 @@ def operations_view(request):
         "figures": figures,
         "days": OPERATIONS_DAYS,
         "since": since,
+        # Before maintenance work: how many interviews are still under way.
+        "in_progress": in_progress,
+        "maintenance": maintenance_current(),
     }
     return TemplateResponse(request, "admin/operations.html", context)
 

@@ -2,9 +2,11 @@
 for platform operators only, read in a few grouped queries however many tenants there are,
 and recorded in each tenant's audit trail."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -94,7 +96,7 @@ def test_the_queries_do_not_grow_with_the_number_of_tenants(
 
     operator_client.get(URL)  # the session's first request records the bypass once
     with_tenants(2)
-    with django_assert_max_num_queries(20) as few:
+    with django_assert_max_num_queries(24) as few:
         assert operator_client.get(URL).status_code == 200
     with_tenants(8)
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -132,3 +134,18 @@ def test_the_operators_console_index_links_to_the_page(operator_client):
 
 def test_the_page_only_reads(operator_client):
     assert operator_client.post(URL).status_code == 405
+
+
+def test_the_page_says_how_many_interviews_are_under_way_and_whether_maintenance_is_on(
+    operator_client, tenant_a, tenant_b
+):
+    SessionFactory(tenant=tenant_a, status="live")
+    SessionFactory(tenant=tenant_b, status="connecting")
+    SessionFactory(tenant=tenant_b, status="completed")
+
+    def page():
+        return " ".join(operator_client.get("/admin/operations/").content.decode().split())
+
+    assert "Interviews in progress now: 2." in page() and "Maintenance mode is off." in page()
+    call_command("maintenance", "on", "--message", "Back at two.", stdout=io.StringIO())
+    assert "Maintenance mode is <strong>on</strong>" in page() and "Back at two." in page()
