@@ -26,7 +26,7 @@ from tests.factories import (
     WebhookEndpointFactory,
 )
 from tests.support.realtime import FakeUpstream
-from tests.support.responses import FakeResponses, error, ok
+from tests.support.responses import error, ok
 from tests.support.summaries import end, good_answer, interview, summary_of
 from tests.support.webhooks import webhook_receiver  # noqa: F401 (a fixture)
 from webhooks import services as webhook_services
@@ -167,19 +167,6 @@ def test_sdp_offers_are_counted_by_outcome_with_the_providers_latency(
     assert moved("http_requests_total", method="POST", route=route, status_class="5xx") == 1
 
 
-@pytest.fixture
-def responses(settings):
-    fake = FakeResponses()
-    settings.OPENAI_BASE_URL = fake.base_url
-    settings.SUMMARY_TIMEOUT_SECONDS = 0.5
-    settings.SUMMARY_CONNECT_TIMEOUT_SECONDS = 0.5
-    settings.SUMMARY_RETRY_BACKOFF_SECONDS = 0.01
-    settings.SUMMARY_RETRY_BACKOFF_MAX_SECONDS = 0.05
-    settings.SUMMARY_MAX_ATTEMPTS = 3
-    yield fake
-    fake.close()
-
-
 def wait_for(condition, seconds=30):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not condition():
@@ -190,12 +177,10 @@ def wait_for(condition, seconds=30):
 @pytest.mark.summaries
 @pytest.mark.celery_worker_test
 @pytest.mark.django_db(transaction=True)
-def test_celery_task_outcomes_and_the_summarys_latency_are_counted(
-    metrics_url, responses, tenant_a
-):
+def test_celery_task_outcomes_and_the_summarys_latency_are_counted(metrics_url, upstream, tenant_a):
     """On a real worker (in a thread), as in production: the summary fails once and is
     retried, then written; a delivery task given ids that do not exist fails."""
-    responses.then(error(503), ok(good_answer))
+    upstream.then(error(503), ok(good_answer))
     session = interview(tenant_a)
     summarize, deliver = "interviews.tasks.summarize_session", "webhooks.tasks.send_delivery"
     before = scrape(metrics_url)
@@ -224,9 +209,9 @@ def test_celery_task_outcomes_and_the_summarys_latency_are_counted(
 @pytest.mark.summaries
 @pytest.mark.django_db
 def test_a_task_run_inline_is_counted_too(
-    metrics_url, responses, tenant_a, django_capture_on_commit_callbacks
+    metrics_url, upstream, tenant_a, django_capture_on_commit_callbacks
 ):
-    responses.then(ok(good_answer))
+    upstream.then(ok(good_answer))
     session = interview(tenant_a)
     task = "interviews.tasks.summarize_session"
     before = scrape(metrics_url)

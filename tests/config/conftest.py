@@ -1,0 +1,1 @@
+from tests.support.summaries import upstream  # noqa: F401 (a fixture)
