@@ -171,6 +171,22 @@ def before_send(event: dict, hint: dict) -> dict:
     return _scrub_everything(event)
 
 
+def before_send_transaction(event: dict, hint: dict) -> dict:
+    """A performance trace (SENTRY_TRACES_SAMPLE_RATE): scrubbed as an error event is - the
+    request, the user, the last pass - and each span's data reduced to single words, its
+    description (an outgoing request's URL, a query) without a query string."""
+    for span in event.get("spans") or []:
+        description = span.get("description")
+        if isinstance(description, str):
+            span["description"] = description.split("?", 1)[0]
+        if span.get("data"):
+            span["data"] = _only_words(span["data"])
+    trace = (event.get("contexts") or {}).get("trace") or {}
+    if trace.get("data"):
+        trace["data"] = _only_words(trace["data"])
+    return before_send(event, hint)
+
+
 def _breadcrumb(crumb: dict) -> dict:
     if crumb.get("data"):
         data = dict(crumb["data"])
@@ -207,6 +223,7 @@ def sentry_init(
         max_request_body_size="never",
         event_scrubber=EventScrubber(denylist=DENYLIST, pii_denylist=PII_DENYLIST, recursive=True),
         before_send=before_send,
+        before_send_transaction=before_send_transaction,
         before_breadcrumb=before_breadcrumb,
         traces_sample_rate=traces_sample_rate,
     )

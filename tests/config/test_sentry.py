@@ -6,15 +6,17 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import sentry_sdk
-from django.test import Client
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import Client, RequestFactory
 from django.urls import include, path
 
 from config.sentry import WITHHELD, before_send, sentry_init
-from tests.factories import UserFactory
+from tests.factories import InvitationFactory, UserFactory
 from tests.support.sentry import fake_sentry  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +82,38 @@ def test_an_error_in_a_view_reaches_sentry_without_personal_data(sentry):
     assert error["user"] in ({"id": str(user.pk)}, {})
     assert_no_personal_data(sentry.raw())
     assert "203.0.113.9" not in sentry.raw().decode()
+
+
+def test_a_performance_trace_of_a_candidate_page_arrives_without_the_token_or_address(
+    fake_sentry,  # noqa: F811
+    tenant_a,
+):
+    # Traces go through their own hook (before_send_transaction), not before_send.
+    sentry_init(dsn=fake_sentry.dsn, environment="test", traces_sample_rate=1.0)
+    try:
+        token = "T" * 20 + SECRET
+        InvitationFactory(tenant=tenant_a, token=token)
+        environ = RequestFactory()._base_environ(
+            PATH_INFO="/i/" + token,
+            QUERY_STRING="email=ada.lovelace%40example.com",
+            REQUEST_METHOD="GET",
+            HTTP_FLY_CLIENT_IP="198.51.100.23",
+        )
+        b"".join(WSGIHandler()(environ, lambda *args: None))
+        sentry_sdk.flush(timeout=5)
+        deadline = time.monotonic() + 10
+        while not any(
+            header.get("type") == "transaction"
+            for envelope in fake_sentry.envelopes
+            for header, _ in envelope.items
+        ):
+            assert time.monotonic() < deadline, "no trace reached the fake"
+            time.sleep(0.05)
+        assert_no_personal_data(fake_sentry.raw())
+        assert "198.51.100.23" not in fake_sentry.raw().decode()
+    finally:
+        sentry_sdk.get_client().close(timeout=2)
+        sentry_sdk.init()
 
 
 def test_an_error_logged_with_personal_data_in_its_fields_arrives_without_it(sentry):
