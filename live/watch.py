@@ -68,10 +68,13 @@ def client_ip(scope) -> str | None:
 
 
 @recover_connection
-def admit(user, session_id, *, preferred_tenant_id=None) -> str:
-    """The tenant of session ``session_id`` if ``user`` may watch it; raises Refused."""
+def admit(user, session_id, *, preferred_tenant_id=None, two_factor_verified=None) -> str:
+    """The tenant of session ``session_id`` if ``user`` may watch it; raises Refused.
+    ``two_factor_verified``: the browser session's record of its second factor."""
     if not (user.is_active and user.is_staff):
         raise Refused(CLOSE_FORBIDDEN)
+    if tenant_selectors.two_factor_session_stale(user, two_factor_verified):
+        raise Refused(CLOSE_NOT_SIGNED_IN)
     if user.is_superuser:
         if not tenant_selectors.operator_console_network_allowed(requestcontext.client_ip.get()):
             raise Refused(CLOSE_FORBIDDEN)
@@ -147,10 +150,13 @@ class SessionWatchConsumer(AsyncJsonWebsocketConsumer):
         self.session_id = session_id
         session = self.scope.get("session")
         preferred = session.get(ACTIVE_TENANT_SESSION_KEY) if session is not None else None
+        verified = (
+            session.get(tenant_selectors.TWO_FACTOR_SESSION_KEY) if session is not None else None
+        )
         token = requestcontext.client_ip.set(client_ip(self.scope))
         try:
             self.tenant_id = await sync_to_async(admit, thread_sensitive=False)(
-                user, session_id, preferred_tenant_id=preferred
+                user, session_id, preferred_tenant_id=preferred, two_factor_verified=verified
             )
         except Refused as refused:
             await self.close(code=refused.code)
@@ -207,9 +213,14 @@ class TenantLiveConsumer(AsyncJsonWebsocketConsumer):
             return
         session = self.scope.get("session")
         preferred = session.get(ACTIVE_TENANT_SESSION_KEY) if session is not None else None
+        verified = (
+            session.get(tenant_selectors.TWO_FACTOR_SESSION_KEY) if session is not None else None
+        )
         token = requestcontext.client_ip.set(client_ip(self.scope))
         try:
-            tenant_id = await sync_to_async(member_tenant, thread_sensitive=False)(user, preferred)
+            tenant_id = await sync_to_async(member_tenant, thread_sensitive=False)(
+                user, preferred, verified
+            )
         finally:
             requestcontext.client_ip.reset(token)
         if tenant_id is None:
@@ -230,10 +241,13 @@ class TenantLiveConsumer(AsyncJsonWebsocketConsumer):
 
 
 @recover_connection
-def member_tenant(user, preferred_tenant_id) -> str | None:
+def member_tenant(user, preferred_tenant_id, two_factor_verified=None) -> str | None:
     """The tenant whose console ``user`` works in (as the console picks it), if the tenant
-    allows the client's network; None for operators and non-members."""
+    allows the client's network and the browser session passed the second factor where it
+    must; None for operators and non-members."""
     if not (user.is_active and user.is_staff) or user.is_superuser:
+        return None
+    if tenant_selectors.two_factor_session_stale(user, two_factor_verified):
         return None
     with rls.user_context(user.pk):
         memberships = tenant_selectors.memberships_for_user(user)

@@ -6,6 +6,8 @@ from contextlib import ExitStack
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_USER_SESSION_KEY
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseForbidden, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -106,6 +108,13 @@ class TenantMiddleware(_OnTheViewsThread):
         is_console = request.path_info.startswith(self.prefixes)
         if not (is_console and user is not None and user.is_authenticated and user.is_staff):
             return get_response(request)
+        if selectors.two_factor_session_stale(
+            user, request.session.get(selectors.TWO_FACTOR_SESSION_KEY)
+        ):
+            # Signed in without the second factor (before it was set up, or against an
+            # authenticator since replaced): sign in again, with it.
+            auth_logout(request)
+            return redirect_to_login(request.get_full_path(), reverse("console_login"))
 
         try:
             with ExitStack() as stack:

@@ -6,6 +6,8 @@ from ipaddress import ip_address, ip_network
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 
 from core import rls
 
@@ -66,10 +68,52 @@ def operator_console_network_allowed(ip: str | None) -> bool:
     return networks_allow(list(settings.OPERATOR_ALLOWED_NETWORKS), ip)
 
 
+#: The browser session's record that it passed the second factor: the id of the authenticator
+#: it was checked against (set at the sign-in's code step and at enrolment).
+TWO_FACTOR_SESSION_KEY = "console_two_factor_verified"
+_STATE_SECONDS = 3600
+
+
+def _state_key(user_id) -> str:
+    return f"two-factor-state:{user_id}"
+
+
+def two_factor_state(user) -> str:
+    """The id of ``user``'s TOTP authenticator, "" if they have none. Asked on every console
+    request, so kept in the shared cache (forgotten whenever it changes:
+    ``two_factor_state_forget``)."""
+    state = cache.get(_state_key(user.pk))
+    if state is None:
+        with rls.user_context(user.pk):
+            found = (
+                Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP)
+                .values_list("pk", flat=True)
+                .first()
+            )
+        state = str(found) if found else ""
+        cache.set(_state_key(user.pk), state, _STATE_SECONDS)
+    return state
+
+
+def two_factor_state_forget(user) -> None:
+    """After ``user``'s authenticator changed: now, and again once the change commits (a
+    request in between could have cached the state as it was)."""
+    cache.delete(_state_key(user.pk))
+    transaction.on_commit(lambda: cache.delete(_state_key(user.pk)))
+
+
 def two_factor_enabled(user) -> bool:
     """Whether ``user`` has a TOTP authenticator (their own row: user_context)."""
-    with rls.user_context(user.pk):
-        return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
+    return bool(two_factor_state(user))
+
+
+def two_factor_session_stale(user, verified) -> bool:
+    """Whether a browser session signed in as ``user`` must sign in again: they have two-factor
+    authentication and this session did not pass it (``verified``: its
+    TWO_FACTOR_SESSION_KEY) - it signed in before they set it up, or against an authenticator
+    since removed or replaced."""
+    state = two_factor_state(user)
+    return bool(state) and verified != state
 
 
 def two_factor_required(memberships: list[Membership]) -> bool:

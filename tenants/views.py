@@ -147,6 +147,9 @@ def console_login_code(request):
         else:
             del request.session[_PENDING_SESSION_KEY]
             auth_login(request, user, backend=pending["backend"])
+            # This browser session passed the second factor (the console asks on every
+            # request: tenants.middleware).
+            request.session[selectors.TWO_FACTOR_SESSION_KEY] = selectors.two_factor_state(user)
             services.console_login_succeeded(user=user, second_factor=kind)
             if kind == "recovery_code":
                 messages.warning(
@@ -219,6 +222,10 @@ def _two_factor(request):
             form.add_error(None, error.messages)
         else:
             del request.session[_SETUP_SECRET_SESSION_KEY]
+            # This session proved the new authenticator; every other session of the account
+            # signs in again, with it. A new session key too, as at any sign-in.
+            request.session.cycle_key()
+            request.session[selectors.TWO_FACTOR_SESSION_KEY] = selectors.two_factor_state(user)
             context.update(enabled=True, recovery_codes=codes, form=None)
             return TemplateResponse(request, "admin/console_two_factor.html", context)
     details = services.two_factor_setup_details(user=user, secret=secret)

@@ -7,14 +7,17 @@ codes are all in the audit trail."""
 
 from __future__ import annotations
 
+import re
+import time
+
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from django_ratelimit.core import get_usage
 
 from core import rls
 
@@ -64,6 +67,7 @@ def two_factor_enrol(*, user, secret: str, code: str) -> list[str]:
             user_id=user.pk, type=Authenticator.Type.RECOVERY_CODES
         ).delete()
         codes = RecoveryCodes.activate(user).generate_codes()
+    selectors.two_factor_state_forget(user)
     console_account_record(action="two_factor.enrolled", user=user, actor=user)
     return codes
 
@@ -77,22 +81,44 @@ def two_factor_recovery_codes_left(user) -> int:
         return len(RecoveryCodes(found).get_unused_codes()) if found else 0
 
 
-def _failure_usage(request, *, user, increment: bool):
-    return get_usage(
-        request,
-        group="console-two-factor",
-        key=lambda _group, _request: str(user.pk),
-        rate=settings.CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT,
-        increment=increment,
-    )
+_RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _rate() -> tuple[int, int]:
+    """CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT ("5/15m") as (codes, seconds)."""
+    match = _RATE.match(settings.CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT)
+    if match is None:
+        raise ImproperlyConfigured("CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT: like 5/15m")
+    count, number, unit = match.groups()
+    return int(count), int(number or 1) * _UNIT_SECONDS[unit]
+
+
+def _attempt_key(user) -> tuple[str, int, int]:
+    """The cache counter of ``user``'s codes in the current window, the limit, and the seconds
+    left in the window."""
+    limit, period = _rate()
+    now = int(time.time())
+    window_end = now - now % period + period
+    return f"console-two-factor:{user.pk}:{window_end}", limit, window_end - now
+
+
+def _attempt_reserve(user) -> str:
+    """Count this code before it is checked, in one atomic step of the shared cache: guesses
+    sent in parallel cannot all pass the limit (checking first and counting after a failure
+    let them). Raises TwoFactorThrottled past the limit; returns the counter's key, for the
+    attempt to be given back if the code is right."""
+    key, limit, seconds_left = _attempt_key(user)
+    cache.add(key, 0, seconds_left + 5)
+    if cache.incr(key) > limit:
+        raise TwoFactorThrottled(max(seconds_left, 1))
+    return key
 
 
 def two_factor_retry_after(request, *, user) -> int:
     """Seconds until ``user`` may try a code again after too many wrong ones, or 0."""
-    usage = _failure_usage(request, user=user, increment=False)
-    if usage is None or usage["count"] < usage["limit"]:
-        return 0
-    return max(usage["time_left"], 1)
+    key, limit, seconds_left = _attempt_key(user)
+    return max(seconds_left, 1) if (cache.get(key) or 0) >= limit else 0
 
 
 def two_factor_verify(request, *, user, code: str) -> str:
@@ -100,9 +126,7 @@ def two_factor_verify(request, *, user, code: str) -> str:
     of their recovery codes (then used up). Returns "totp" or "recovery_code"; raises
     ValidationError for a wrong code (counted and recorded) and TwoFactorThrottled past the
     limit, whatever the code."""
-    retry_after = two_factor_retry_after(request, user=user)
-    if retry_after:
-        raise TwoFactorThrottled(retry_after)
+    attempt = _attempt_reserve(user)
     code = "".join((code or "").split())
     with rls.user_context(user.pk):
         found = {a.type: a for a in Authenticator.objects.filter(user_id=user.pk).order_by("pk")}
@@ -110,11 +134,13 @@ def two_factor_verify(request, *, user, code: str) -> str:
         recovery = found.get(Authenticator.Type.RECOVERY_CODES)
         if totp is not None and code and TOTP(totp).validate_code(code):
             totp.record_usage()
+            cache.decr(attempt)  # a right code does not count against the limit
             return "totp"
         if totp is not None and recovery is not None and code:
             codes = RecoveryCodes(recovery)
             if codes.validate_code(code):
                 codes.instance.record_usage()
+                cache.decr(attempt)
                 left = len(codes.get_unused_codes())
                 console_account_record(
                     action="two_factor.recovery_code_used",
@@ -123,7 +149,6 @@ def two_factor_verify(request, *, user, code: str) -> str:
                     details={"codes_left": left},
                 )
                 return "recovery_code"
-    _failure_usage(request, user=user, increment=True)
     console_account_record(action="two_factor.failed", user=user)
     raise ValidationError({"code": WRONG_CODE})
 
@@ -138,6 +163,7 @@ def two_factor_disable(request, *, user, code: str, memberships) -> None:
     two_factor_verify(request, user=user, code=code)
     with rls.user_context(user.pk):
         Authenticator.objects.filter(user_id=user.pk).delete()
+    selectors.two_factor_state_forget(user)
     console_account_record(action="two_factor.disabled", user=user, actor=user)
 
 
@@ -148,6 +174,7 @@ def two_factor_reset(*, user, actor=None, actor_label: str = "system") -> bool:
     tenant of theirs requires it). Returns whether they had any."""
     with system_bypass(reason="two_factor.reset"):
         deleted, _ = Authenticator.objects.filter(user_id=user.pk).delete()
+    selectors.two_factor_state_forget(user)
     if deleted:
         console_account_record(
             action="two_factor.reset", user=user, actor=actor, details={"by": actor_label}

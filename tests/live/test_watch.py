@@ -16,6 +16,7 @@ from core.publish import publisher
 from interviews import services
 from interviews.models import InterviewSession, SessionStatus, TranscriptEntry
 from live import watch
+from tenants import selectors as tenant_selectors
 from tenants.models import AuditEvent, Role
 from tests.factories import MembershipFactory, SessionFactory, UserFactory
 
@@ -25,9 +26,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HOST = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
 
-def cookie_for(user) -> bytes:
+def cookie_for(user, *, second_factor=True) -> bytes:
+    """The session cookie of a browser signed in as ``user`` (with the second factor, if they
+    have one, unless ``second_factor`` is False)."""
     client = Client()
     client.force_login(user)
+    state = tenant_selectors.two_factor_state(user)
+    if state and second_factor:
+        session = client.session
+        session[tenant_selectors.TWO_FACTOR_SESSION_KEY] = state
+        session.save()
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
@@ -421,6 +429,20 @@ def test_a_member_without_required_two_factor_cannot_watch(session, tenant_a):
     assert run_from(session, user)["code"] == watch.CLOSE_FORBIDDEN
     with rls.user_context(user.pk):
         TOTP.activate(user, generate_totp_secret())
+    tenant_selectors.two_factor_state_forget(user)
+    assert "snapshot" in run_from(session, user)["text"]
+
+
+def test_a_session_signed_in_without_the_second_factor_cannot_watch(session, tenant_a):
+    # Signed in with the password alone before the account set up two-factor authentication.
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    user = member(tenant_a)
+    with rls.user_context(user.pk):
+        TOTP.activate(user, generate_totp_secret())
+    tenant_selectors.two_factor_state_forget(user)
+    stale = cookie_for(user, second_factor=False)
+    assert run_from(session, None, extra=[(b"cookie", stale)])["code"] == watch.CLOSE_NOT_SIGNED_IN
     assert "snapshot" in run_from(session, user)["text"]
 
 
@@ -445,4 +467,5 @@ def test_the_live_now_socket_needs_required_two_factor_too(tenant_a):
     assert refused() == watch.CLOSE_FORBIDDEN
     with rls.user_context(user.pk):
         TOTP.activate(user, generate_totp_secret())
+    tenant_selectors.two_factor_state_forget(user)
     assert admitted()

@@ -3,15 +3,19 @@ sign-in then asks for after the password (or a recovery code, once each), wrong 
 and recorded, switching it off, and a tenant that makes it mandatory for its members."""
 
 import re
+import threading
 import time
 
 import pytest
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.core.exceptions import ValidationError
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
 from core import rls
+from tenants import selectors, services
 from tenants.models import AuditEvent, Role
 from tests.factories import MembershipFactory, UserFactory
 
@@ -43,9 +47,19 @@ def member(tenant_a):
 
 
 def signed_in(user) -> Client:
+    """A browser signed in as ``user`` - with the second factor, if they have one."""
     client = Client()
     client.force_login(user)
+    verified_second_factor(client, user)
     return client
+
+
+def verified_second_factor(client, user) -> None:
+    state = selectors.two_factor_state(user)
+    if state:
+        session = client.session
+        session[selectors.TWO_FACTOR_SESSION_KEY] = state
+        session.save()
 
 
 def enrol(user) -> tuple[str, list[str]]:
@@ -357,3 +371,65 @@ def test_an_operator_resets_a_lost_two_factor_with_a_command(member, tenant_a):
     assert password_step(client, member)["Location"] == "/admin/interviews/candidate/"
     call_command("two_factor_reset", member.username, stdout=out)
     assert "had no two-factor" in out.getvalue()
+
+
+# --- Per browser session ----------------------------------------------------------------------
+
+
+def test_a_session_signed_in_before_two_factor_was_set_up_must_sign_in_again(member):
+    before = Client()
+    before.force_login(member)  # the password alone, while the account had no second factor
+    assert before.get("/admin/").status_code == 200
+    enrol(member)  # from another browser
+
+    response = before.get("/admin/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert before.get("/admin/").status_code == 302  # signed out, not just turned away
+    assert signed_in(member).get("/admin/").status_code == 200
+
+
+def test_a_session_verified_against_a_removed_authenticator_must_sign_in_again(member):
+    enrol(member)
+    earlier = signed_in(member)
+    assert earlier.get("/admin/").status_code == 200
+    with rls.bypass_context():
+        services.two_factor_reset(user=member, actor_label="test")
+    enrol(member)  # a new phone
+
+    assert earlier.get("/admin/").status_code == 302
+    assert signed_in(member).get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wrong_codes_sent_at_once_cannot_pass_the_limit(member, monkeypatch, settings):
+    # Checking the limit before the code and counting after a failure let every guess sent
+    # in parallel through; each attempt is now counted before its code is checked.
+    settings.CONSOLE_TWO_FACTOR_FAILURES_PER_ACCOUNT = "5/15m"
+    enrol(member)
+    real = TOTP.validate_code
+
+    def slow(self, code):
+        time.sleep(0.3)
+        return real(self, code)
+
+    monkeypatch.setattr(TOTP, "validate_code", slow)
+    results = []
+
+    def guess(n):
+        try:
+            services.two_factor_verify(None, user=member, code=str(100000 + n))
+        except services.TwoFactorThrottled:
+            results.append("throttled")
+        except ValidationError:
+            results.append("wrong")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == ["throttled"] * 7 + ["wrong"] * 5
