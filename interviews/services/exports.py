@@ -55,11 +55,19 @@ def _iso(moment) -> str:
     return timezone.localtime(moment).isoformat() if moment else ""
 
 
+#: What makes a spreadsheet read a cell as a formula, after any leading blanks (ASCII and the
+#: full-width forms some spreadsheets also accept).
+_FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value) -> str:
-    # A cell a spreadsheet would read as a formula (=, +, -, @, or a tab/CR first) is
-    # written as text: a candidate's name must not run as code on a recruiter's machine.
+    # A cell a spreadsheet would read as a formula is written as text: a candidate's name must
+    # not run as code on a recruiter's machine. Leading spaces, tabs and line breaks do not
+    # stop a spreadsheet from reading one, so they do not stop the guard either.
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+    if text[:1] in {"\t", "\r", "\n"} or text.lstrip()[:1] in _FORMULA_STARTS:
+        return "'" + text
+    return text
 
 
 def _candidate_rows(candidates) -> Iterator[tuple]:

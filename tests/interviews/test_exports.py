@@ -79,11 +79,22 @@ def test_a_session_export_has_the_outcome_and_no_secrets(tenant_a):
     assert event.details["rows"] == 1
 
 
-def test_a_cell_a_spreadsheet_would_run_is_written_as_text(tenant_a):
-    sly = CandidateFactory(tenant=tenant_a, full_name='=HYPERLINK("http://evil.example")')
+@pytest.mark.parametrize(
+    "name",
+    [
+        '=HYPERLINK("http://evil.example")',
+        " =1+1",  # leading blanks do not stop a spreadsheet
+        "\n=1+1",
+        "\uff1d1+1",  # a full-width equals sign
+        "@SUM(A1)",
+        "+1+1",
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(tenant_a, name):
+    sly = CandidateFactory(tenant=tenant_a, full_name=name)
     client = console_client(tenant_a, Role.RECRUITER)
     [row] = rows_of(export(client, CANDIDATES, "export_candidates_csv", [sly.pk]))
-    assert row["full_name"] == '\'=HYPERLINK("http://evil.example")'
+    assert row["full_name"] == "'" + name
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER])
