@@ -27,6 +27,10 @@ for _name in ("MIGRATION_LOCK_TIMEOUT", "MIGRATION_STATEMENT_TIMEOUT"):
 # pg_total_relation_size). Below both, the lock is held for a moment.
 MIGRATION_LARGE_TABLE_ROWS = env.int("MIGRATION_LARGE_TABLE_ROWS", default=100_000)
 MIGRATION_LARGE_TABLE_BYTES = env.int("MIGRATION_LARGE_TABLE_BYTES", default=256 * 1024 * 1024)
+# Locking migrations the release command runs anyway ("app_label.migration_name", comma
+# separated), for a maintenance window: set it for one deploy (`fly secrets set --stage`), as
+# the release command runs on the new image - the one that has the migration.
+MIGRATION_ALLOW = env.list("MIGRATION_ALLOW", default=[])
 
 # django-migration-linter (`manage.py lintmigrations`, run by the test command) on our own
 # apps, warnings counted as errors. These migrations were written before it ran; each stays

@@ -160,6 +160,17 @@ def test_the_release_command_stops_before_migrating_anything(pending_index):
     assert _still_pending(pending_index)
 
 
+def test_a_maintenance_window_lets_the_release_command_run_it(pending_index):
+    # MIGRATION_ALLOW, staged for one deploy: the release command runs on the new image.
+    result = pending_index.manage(
+        "release", MIGRATION_LARGE_TABLE_BYTES="1", MIGRATION_ALLOW=PENDING
+    )
+    assert result.returncode == 0, result.stderr
+    assert not _still_pending(pending_index)
+    again = pending_index.manage("migrate", "invitations", "0004", "-v0")
+    assert again.returncode == 0, again.stderr  # pending again, for the tests after this one
+
+
 def _hold_lock(db, table: str, locked: threading.Event, done: threading.Event):
     with db.admin() as conn, conn.transaction():
         conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")

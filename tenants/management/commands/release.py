@@ -28,7 +28,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="APP_LABEL.MIGRATION_NAME",
-            help="Passed to migration_safety_check: run this locking migration anyway.",
+            help="Passed to migration_safety_check: run this locking migration anyway (as "
+            "are those MIGRATION_ALLOW names).",
         )
 
     def handle(self, *args, **options):
@@ -37,7 +38,8 @@ class Command(BaseCommand):
         call_command(
             "check", deploy=settings.PRODUCTION, databases=["default"], fail_level="WARNING"
         )
-        call_command("migration_safety_check", allow=options["allow"], verbosity=verbosity)
+        allow = [*options["allow"], *settings.MIGRATION_ALLOW]
+        call_command("migration_safety_check", allow=allow, verbosity=verbosity)
         call_command("migrate", interactive=False, verbosity=verbosity)
         problems = rls.wall_problems()
         if problems:
