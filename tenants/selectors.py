@@ -137,6 +137,8 @@ def networks_allow(networks: list[str], ip: str | None) -> bool:
         address = ip_address(ip)
     except ValueError:
         return False
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:10.1.2.3 is 10.1.2.3 (a dual-stack socket)
     return any(address in ip_network(net, strict=False) for net in networks)
 
 

@@ -21,6 +21,8 @@ ADDRESSES = [
     ("192.0.2.7", False),
     ("2001:db8::5", True),
     ("2001:db9::1", False),
+    ("::ffff:10.1.2.3", True),  # an IPv4 client seen through a dual-stack socket
+    ("::ffff:192.0.2.7", False),
 ]
 
 
